@@ -1,0 +1,27 @@
+"""autograd: a scalar reverse-mode automatic-differentiation engine you can read in one sitting.
+
+    >>> from autograd import Value
+    >>> x = Value(2.0, label="x")
+    >>> y = x * x + 3 * x
+    >>> y.backward()
+    >>> x.grad       # dy/dx = 2x + 3
+    7.0
+"""
+
+from autograd.engine import Value, dot, grad, sum
+from autograd.gradcheck import GradcheckError, gradcheck
+from autograd.modes import Scope, current_scope, is_grad_enabled, no_grad, scope
+
+__all__ = [
+    "GradcheckError",
+    "Scope",
+    "Value",
+    "current_scope",
+    "dot",
+    "grad",
+    "gradcheck",
+    "is_grad_enabled",
+    "no_grad",
+    "scope",
+    "sum",
+]

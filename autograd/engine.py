@@ -1,0 +1,500 @@
+"""The engine: a scalar `Value` that remembers how it was made, and the chain rule run backwards.
+
+Every operation follows the same three beats:
+
+    1. compute the output number,
+    2. write down the *local* derivatives d(output)/d(input), one per input,
+    3. return a new Value that keeps its inputs and those local derivatives.
+
+Backpropagation is then one loop over the graph in reverse topological order, the chain rule:
+
+    input_grad += local_derivative * output_grad
+
+A local derivative that depends on the inputs is written once, as a small rule function next to
+its op (`_d_tanh`, ...). The forward pass calls it on floats; `grad(..., create_graph=True)`
+calls the very same rule on Values, which makes the gradient differentiable again.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Callable, Iterable, Sequence
+
+from autograd.modes import _state
+
+Number = float | int
+
+# op name -> rule giving the local derivatives as functions of (inputs..., output).
+# Ops whose local derivatives are constants (+, -, relu, ...) need no rule: their second
+# derivative is zero, so create_graph can reuse the stored numbers as they are.
+_RULES: dict[str, Callable[..., tuple]] = {}
+
+
+def _rule(op: str) -> Callable[[Callable[..., tuple]], staticmethod]:
+    """Register a local-derivative rule for `op` and keep it as a staticmethod of Value."""
+
+    def register(fn: Callable[..., tuple]) -> staticmethod:
+        _RULES[op] = fn
+        return staticmethod(fn)
+
+    return register
+
+
+def _to_float(x: object, what: str) -> float:
+    """x as a float if it is a real number; bool, str, complex, Values, ... -> TypeError."""
+    if type(x) is float:
+        return x
+    if isinstance(x, numbers.Real) and not isinstance(x, bool):
+        return float(x)
+    if isinstance(x, Value):
+        raise TypeError(f"{what} must be a real number, got a Value; use the Value itself or its .data")
+    raise TypeError(f"{what} must be a real number, got {type(x).__name__}: {x!r:.60}")
+
+
+def _operand(x: object) -> Value | None:
+    """x as a Value for an operator (a number becomes a constant leaf), None if unsupported."""
+    if isinstance(x, Value):
+        return x
+    if type(x) is float or type(x) is int or (isinstance(x, numbers.Real) and not isinstance(x, bool)):
+        return Value(x)
+    return None  # the operator returns NotImplemented and Python raises a TypeError
+
+
+def _data(x: Value | float) -> float:
+    return x.data if isinstance(x, Value) else x
+
+
+def _cos(x: Value | float) -> Value | float:
+    return x.cos() if isinstance(x, Value) else math.cos(x)
+
+
+def _sin(x: Value | float) -> Value | float:
+    return x.sin() if isinstance(x, Value) else math.sin(x)
+
+
+def _log(x: Value | float) -> Value | float:
+    return x.log() if isinstance(x, Value) else math.log(x)
+
+
+def _power(base: Value | float, exponent: Value | float) -> Value | float:
+    """base ** exponent inside a derivative, where 0 to a negative power means +inf (as in PyTorch)."""
+    if _data(base) == 0.0 and _data(exponent) < 0.0:
+        return math.inf
+    return base**exponent
+
+
+def _checked_power(a: float, b: float, op: str) -> float:
+    """a ** b for the forward pass, with errors that say which op failed and why."""
+    if a == 0.0 and b < 0.0:
+        raise ZeroDivisionError(f"{op}: 0.0 cannot be raised to the negative power {b!r}")
+    if a < 0.0 and not b.is_integer():
+        raise ValueError(f"{op}: negative base {a!r} to the non-integer power {b!r} is not a real number")
+    try:
+        return a**b
+    except OverflowError:
+        raise OverflowError(f"{op}: {a!r} ** {b!r} is too large for a float") from None
+
+
+def _exponent_op(n: float) -> str:
+    """Op name for a power with a constant exponent, e.g. '**2' or '**0.5' (as pictures show it)."""
+    return f"**{int(n)}" if n.is_integer() and abs(n) < 1e15 else f"**{n!r}"
+
+
+def _result(data: float, op: str, inputs: tuple, local_grads: tuple) -> Value:
+    """A new Value computed by `op`; under no_grad it keeps no inputs and is a leaf."""
+    out = Value.__new__(Value)  # data is a float already, so skip __init__'s checks
+    out.data = data
+    out.grad = 0.0
+    out.label = ""
+    out.scope = _state.scope
+    if _state.recording:
+        out.op = op
+        out.inputs = inputs
+        out.local_grads = local_grads
+    else:
+        out.op = ""
+        out.inputs = ()
+        out.local_grads = ()
+    return out
+
+
+class Value:
+    """A real number that remembers how it was computed, and the gradient flowing into it."""
+
+    __slots__ = ("data", "grad", "label", "op", "inputs", "local_grads", "scope", "__weakref__")
+
+    def __init__(self, data: Number, label: str = "") -> None:
+        self.data = _to_float(data, "Value data")
+        if not isinstance(label, str):
+            raise TypeError(f"Value label must be a str, got {type(label).__name__}")
+        self.grad = 0.0
+        self.label = label
+        self.op = ""  # the op that made this Value; '' for a leaf
+        self.inputs: tuple[Value, ...] = ()  # the Values it was made from, in program order
+        self.local_grads: tuple = ()  # d(self)/d(input), one per input
+        self.scope = _state.scope  # the Scope open when it was made (for pictures), or None
+
+    def __repr__(self) -> str:
+        label = f", label={self.label!r}" if self.label else ""
+        return f"Value(data={self.data!r}, grad={self.grad!r}{label})"
+
+    def __float__(self) -> float:
+        return self.data
+
+    # ---- arithmetic --------------------------------------------------------------------
+    # A number on either side becomes a constant leaf, so `.inputs` shows it in program order.
+
+    def __add__(self, other: Value | Number) -> Value:
+        """a + b.   d/da = 1,  d/db = 1"""
+        other = _operand(other)
+        if other is None:
+            return NotImplemented
+        return _result(self.data + other.data, "+", (self, other), (1.0, 1.0))
+
+    def __radd__(self, other: Number) -> Value:
+        other = _operand(other)
+        return NotImplemented if other is None else other + self
+
+    def __sub__(self, other: Value | Number) -> Value:
+        """a - b.   d/da = 1,  d/db = -1"""
+        other = _operand(other)
+        if other is None:
+            return NotImplemented
+        return _result(self.data - other.data, "-", (self, other), (1.0, -1.0))
+
+    def __rsub__(self, other: Number) -> Value:
+        other = _operand(other)
+        return NotImplemented if other is None else other - self
+
+    def __neg__(self) -> Value:
+        """-a.   d/da = -1"""
+        return _result(-self.data, "neg", (self,), (-1.0,))
+
+    def __mul__(self, other: Value | Number) -> Value:
+        """a * b."""
+        other = _operand(other)
+        if other is None:
+            return NotImplemented
+        a, b = self.data, other.data
+        return _result(a * b, "*", (self, other), Value._d_mul(a, b, None))
+
+    @_rule("*")
+    def _d_mul(a, b, out):
+        """d/da (a*b) = b,  d/db (a*b) = a"""
+        return (b, a)
+
+    def __rmul__(self, other: Number) -> Value:
+        other = _operand(other)
+        return NotImplemented if other is None else other * self
+
+    def __truediv__(self, other: Value | Number) -> Value:
+        """a / b."""
+        other = _operand(other)
+        if other is None:
+            return NotImplemented
+        a, b = self.data, other.data
+        if b == 0.0:
+            raise ZeroDivisionError(f"'/': division by zero ({a!r} / {b!r})")
+        out = a / b
+        return _result(out, "/", (self, other), Value._d_div(a, b, out))
+
+    @_rule("/")
+    def _d_div(a, b, out):
+        """d/da (a/b) = 1/b,  d/db (a/b) = -a/b^2 = -(a/b)/b"""
+        return (1 / b, -out / b)  # -out/b: b*b could underflow to 0 where out/b is fine
+
+    def __rtruediv__(self, other: Number) -> Value:
+        other = _operand(other)
+        return NotImplemented if other is None else other / self
+
+    def __pow__(self, other: Value | Number) -> Value:
+        """a ** b, for a Value or a constant exponent b."""
+        if isinstance(other, Value):
+            return self._pow_value(other)
+        if type(other) is bool or not isinstance(other, numbers.Real):
+            return NotImplemented
+        # A constant exponent is part of the op, as in "**2": its own derivative is not wanted,
+        # and would be nan for a negative base.
+        x, n = self.data, float(other)
+        op = _exponent_op(n)
+        return _result(_checked_power(x, n, op), op, (self,), Value._d_pow_const(x, None, n))
+
+    @staticmethod
+    def _d_pow_const(x, out, n):
+        """d/dx x^n = n x^(n-1)   (0 for n == 0, as in PyTorch)"""
+        return (n * _power(x, n - 1) if n != 0.0 else 0.0,)
+
+    def _pow_value(self, other: Value) -> Value:
+        a, b = self.data, other.data
+        out = _checked_power(a, b, "**")
+        return _result(out, "**", (self, other), Value._d_pow(a, b, out))
+
+    @_rule("**")
+    def _d_pow(a, b, out):
+        """d/da a^b = b a^(b-1),  d/db a^b = a^b ln(a)   (0 at a == 0, nan for a < 0)"""
+        base = _data(a)
+        d_exponent = out * _log(a) if base > 0.0 else (0.0 if base == 0.0 else math.nan)
+        return (b * _power(a, b - 1), d_exponent)
+
+    def __rpow__(self, other: Number) -> Value:
+        other = _operand(other)
+        return NotImplemented if other is None else other._pow_value(self)
+
+    # ---- functions -------------------------------------------------------------------
+
+    def exp(self) -> Value:
+        """e^x."""
+        try:
+            out = math.exp(self.data)
+        except OverflowError:
+            raise OverflowError(f"exp: exp({self.data!r}) is too large for a float") from None
+        return _result(out, "exp", (self,), Value._d_exp(self.data, out))
+
+    @_rule("exp")
+    def _d_exp(x, out):
+        """d/dx e^x = e^x"""
+        return (out,)
+
+    def log(self) -> Value:
+        """Natural logarithm, for x > 0."""
+        x = self.data
+        if not x > 0.0:
+            raise ValueError(f"log: the logarithm needs a positive input, got {x!r}")
+        return _result(math.log(x), "log", (self,), Value._d_log(x, None))
+
+    @_rule("log")
+    def _d_log(x, out):
+        """d/dx ln(x) = 1/x"""
+        return (1 / x,)
+
+    def sqrt(self) -> Value:
+        """Square root, for x >= 0."""
+        x = self.data
+        if not x >= 0.0:
+            raise ValueError(f"sqrt: the square root needs a non-negative input, got {x!r}")
+        out = math.sqrt(x)
+        return _result(out, "sqrt", (self,), Value._d_sqrt(x, out))
+
+    @_rule("sqrt")
+    def _d_sqrt(x, out):
+        """d/dx sqrt(x) = 1 / (2 sqrt(x))   (+inf at 0, as in PyTorch)"""
+        return (math.inf if _data(out) == 0.0 else 0.5 / out,)
+
+    def tanh(self) -> Value:
+        """Hyperbolic tangent (math.tanh is stable for any x)."""
+        out = math.tanh(self.data)
+        return _result(out, "tanh", (self,), Value._d_tanh(self.data, out))
+
+    @_rule("tanh")
+    def _d_tanh(x, out):
+        """d/dx tanh(x) = 1 - tanh(x)^2"""
+        return (1 - out * out,)
+
+    def sigmoid(self) -> Value:
+        """1 / (1 + e^-x), computed without overflow for any x."""
+        x = self.data
+        if x >= 0.0:
+            out = 1.0 / (1.0 + math.exp(-x))
+        else:  # e^-x would overflow for very negative x; e^x cannot
+            e = math.exp(x)
+            out = e / (1.0 + e)
+        return _result(out, "sigmoid", (self,), Value._d_sigmoid(x, out))
+
+    @_rule("sigmoid")
+    def _d_sigmoid(x, out):
+        """d/dx sigmoid(x) = sigmoid(x) (1 - sigmoid(x))"""
+        return (out * (1 - out),)
+
+    def relu(self) -> Value:
+        """max(0, x).   d/dx = 1 for x > 0, else 0 (0 at the kink, as in PyTorch)"""
+        x = self.data
+        return _result(x if x > 0.0 else 0.0, "relu", (self,), (1.0 if x > 0.0 else 0.0,))
+
+    def leaky_relu(self, slope: float = 0.01) -> Value:
+        """x for x > 0, else slope * x.   d/dx = 1 for x > 0, else slope"""
+        slope = _to_float(slope, "leaky_relu slope")
+        x = self.data
+        if x > 0.0:
+            return _result(x, "leaky_relu", (self,), (1.0,))
+        return _result(slope * x, "leaky_relu", (self,), (slope,))
+
+    def __abs__(self) -> Value:
+        """|x|.   d/dx = sign(x), 0 at x == 0 (as in PyTorch)"""
+        x = self.data
+        sign = 1.0 if x > 0.0 else (-1.0 if x < 0.0 else 0.0)
+        return _result(abs(x), "abs", (self,), (sign,))
+
+    def sin(self) -> Value:
+        """Sine of x (radians)."""
+        x = self.data
+        if math.isinf(x):
+            raise ValueError(f"sin: the sine of {x!r} is undefined")
+        return _result(math.sin(x), "sin", (self,), Value._d_sin(x, None))
+
+    @_rule("sin")
+    def _d_sin(x, out):
+        """d/dx sin(x) = cos(x)"""
+        return (_cos(x),)
+
+    def cos(self) -> Value:
+        """Cosine of x (radians)."""
+        x = self.data
+        if math.isinf(x):
+            raise ValueError(f"cos: the cosine of {x!r} is undefined")
+        return _result(math.cos(x), "cos", (self,), Value._d_cos(x, None))
+
+    @_rule("cos")
+    def _d_cos(x, out):
+        """d/dx cos(x) = -sin(x)"""
+        return (-_sin(x),)
+
+    # ---- backpropagation ---------------------------------------------------------------
+
+    def backward(self) -> None:
+        """Add d(self)/d(node) to `node.grad` for every node of the graph behind self.
+
+        self gets 1, and intermediate nodes get their gradient too (the pictures show it).
+        This call's gradients are computed in a buffer of their own and only then added, so
+        calling backward twice without zeroing gives every node exactly twice the gradient.
+        """
+        order, grads = _backpropagate(self, create_graph=False)
+        for node in order:
+            node.grad += grads[node]
+
+
+def sum(values: Iterable[Value | Number]) -> Value:  # noqa: A001 - autograd.sum, like torch.sum
+    """One node adding n values.   d/dx_i (x_1 + ... + x_n) = 1"""
+    inputs = _operands(values, "sum")
+    total = math.fsum(v.data for v in inputs) if inputs else 0.0
+    return _result(total, "sum", inputs, (1.0,) * len(inputs))
+
+
+def dot(a: Sequence[Value | Number], b: Sequence[Value | Number], bias: Value | Number | None = None) -> Value:
+    """One node for a_1 b_1 + ... + a_n b_n (+ bias): a neuron's weighted sum.
+
+    The inputs are a_1..a_n, b_1..b_n (then bias), and the local derivatives are
+    d/da_i = b_i,  d/db_i = a_i,  d/dbias = 1.
+    """
+    a_values, b_values = _operands(a, "dot"), _operands(b, "dot")
+    if len(a_values) != len(b_values):
+        raise ValueError(f"dot: the two sequences differ in length ({len(a_values)} and {len(b_values)})")
+    a_data = [v.data for v in a_values]
+    b_data = [v.data for v in b_values]
+    out = math.fsum(map(float.__mul__, a_data, b_data))
+    inputs = a_values + b_values
+    local_grads = tuple(b_data) + tuple(a_data)
+    if bias is not None:
+        bias = _operands((bias,), "dot bias")[0]
+        out += bias.data
+        inputs += (bias,)
+        local_grads += (1.0,)
+    return _result(out, "dot", inputs, local_grads)
+
+
+@_rule("dot")
+def _d_dot(*inputs_and_out):
+    """d/da_i = b_i and d/db_i = a_i: each half of the inputs is the other's derivative."""
+    inputs = inputs_and_out[:-1]
+    n = len(inputs) // 2  # an odd count means a bias came last
+    return inputs[n : 2 * n] + inputs[:n] + (1.0,) * (len(inputs) - 2 * n)
+
+
+def _operands(values: Iterable[Value | Number], op: str) -> tuple[Value, ...]:
+    if isinstance(values, (str, bytes, Value)) or not isinstance(values, Iterable):
+        raise TypeError(f"{op} needs an iterable of Values or numbers, got {type(values).__name__}")
+    out = []
+    for i, v in enumerate(values):
+        if not isinstance(v, Value):
+            v = Value(_to_float(v, f"{op} element {i}"))
+        out.append(v)
+    return tuple(out)
+
+
+# ---- the graph, walked without recursion ------------------------------------------------
+
+
+def _topological_order(root: Value) -> list[Value]:
+    """Every node that root depends on (root included), each one after all of its inputs.
+
+    A depth-first search with an explicit stack, so a graph a million nodes deep works.
+    """
+    order: list[Value] = []
+    seen: set[Value] = set()
+    stack: list[tuple[Value, bool]] = [(root, False)]
+    while stack:
+        node, inputs_done = stack.pop()
+        if inputs_done:
+            order.append(node)
+            continue
+        if node in seen:
+            continue
+        seen.add(node)
+        stack.append((node, True))  # comes back after all of its inputs
+        for inp in node.inputs:
+            if inp not in seen:
+                stack.append((inp, False))
+    return order
+
+
+def _backpropagate(root: Value, create_graph: bool) -> tuple[list[Value], dict[Value, object]]:
+    """The chain rule over root's graph: d(root)/d(node) for every node, in a fresh buffer.
+
+    With create_graph the gradients are Values built from the rules, so they can be
+    differentiated again; otherwise they are floats, computed from the stored local derivatives.
+    """
+    order = _topological_order(root)
+    grads: dict[Value, object] = {root: 1.0}
+    for node in reversed(order):  # outputs before inputs: each grad is complete when read
+        g = grads[node]
+        if not node.inputs:
+            continue
+        if create_graph:
+            rule = _rule_for(node.op)
+            local_grads = rule(*node.inputs, node) if rule else node.local_grads
+            for inp, local in zip(node.inputs, local_grads):
+                term = _times(local, g)
+                grads[inp] = grads[inp] + term if inp in grads else term
+        else:
+            for inp, local in zip(node.inputs, node.local_grads):
+                grads[inp] = grads.get(inp, 0.0) + local * g
+    return order, grads
+
+
+def _rule_for(op: str) -> Callable[..., tuple] | None:
+    if op.startswith("**") and op != "**":  # power by a constant: the exponent is in the name
+        n = float(op[2:])
+        return lambda x, out: Value._d_pow_const(x, out, n)
+    return _RULES.get(op)
+
+
+def _times(local: Value | float, g: Value | float) -> Value | float:
+    """local * g without adding a node for a factor of exactly 1.0."""
+    if type(local) is float and local == 1.0:
+        return g
+    if type(g) is float and g == 1.0:
+        return local
+    return local * g
+
+
+def grad(output: Value, inputs: Sequence[Value], create_graph: bool = False) -> list[Value]:
+    """d(output)/d(input) for each input, as Values, touching no `.grad`.
+
+    Inputs may be leaves or intermediate nodes; one the output does not depend on gets 0.
+    With create_graph=True each result is itself a node of a graph built from the inputs,
+    so it can be differentiated again (second and third derivatives, Hessians).
+    """
+    if not isinstance(output, Value):
+        raise TypeError(f"grad: output must be a Value, got {type(output).__name__}")
+    if isinstance(inputs, Value) or not isinstance(inputs, Iterable):
+        raise TypeError(f"grad: inputs must be a sequence of Values, got {type(inputs).__name__}")
+    inputs = list(inputs)
+    for i, x in enumerate(inputs):
+        if not isinstance(x, Value):
+            raise TypeError(f"grad: inputs[{i}] must be a Value, got {type(x).__name__}")
+    _, grads = _backpropagate(output, create_graph)
+    results = []
+    for x in inputs:
+        g = grads.get(x, 0.0)
+        results.append(g if isinstance(g, Value) else Value(g))
+    return results

@@ -1,0 +1,1 @@
+"""nn: neurons, layers, MLPs, losses and optimizers built on autograd."""
