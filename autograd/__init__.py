@@ -8,16 +8,20 @@
     7.0
 """
 
+from autograd.draw import draw_dot
 from autograd.engine import Value, dot, grad, sum
 from autograd.gradcheck import GradcheckError, gradcheck
 from autograd.modes import Scope, current_scope, is_grad_enabled, no_grad, scope
+from autograd.steps import backward_steps
 
 __all__ = [
     "GradcheckError",
     "Scope",
     "Value",
+    "backward_steps",
     "current_scope",
     "dot",
+    "draw_dot",
     "grad",
     "gradcheck",
     "is_grad_enabled",

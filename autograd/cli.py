@@ -7,7 +7,7 @@ import sys
 _USAGE = """usage: chainrule <command> [options]
 
 commands:
-  demo     the main job: a derivative computed three ways
+  demo     the main job: train an MLP on two moons, save a decision boundary, curves and a neuron graph
   graph    draw the graph of an expression with its gradients, e.g.
            chainrule graph "tanh(x*w + b)" x=2 w=-3 b=6.88 -o graph.svg
 
@@ -21,34 +21,15 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     command, rest = args[0], args[1:]
     if command == "demo":
-        return _derivative_demo(rest)
+        from nn.demo import main as demo
+
+        return demo(rest)
+    if command == "graph":
+        from autograd.graph_cli import main as graph
+
+        return graph(rest)
     print(f"chainrule: unknown command {command!r}\n\n{_USAGE}", file=sys.stderr)
     return 2
-
-
-def _derivative_demo(argv: list[str]) -> int:
-    from autograd import Value, gradcheck
-
-    def f(x: Value) -> Value:
-        return (x * x).sin() + x.exp() / 2
-
-    x0 = 1.3
-    x = Value(x0, label="x")
-    f(x).backward()
-    import math
-
-    by_hand = 2 * x0 * math.cos(x0 * x0) + math.exp(x0) / 2
-    def f_float(x: float) -> float:
-        return math.sin(x * x) + math.exp(x) / 2
-
-    eps = 1e-6
-    numeric = (f_float(x0 + eps) - f_float(x0 - eps)) / (2 * eps)
-    print("f(x) = sin(x^2) + e^x / 2 at x = 1.3; df/dx computed three ways:")
-    print(f"  chain rule by hand   2x cos(x^2) + e^x/2 = {by_hand:.12f}")
-    print(f"  backward()           x.grad              = {x.grad:.12f}")
-    print(f"  finite differences   (f(x+e)-f(x-e))/2e  = {numeric:.12f}")
-    print(f"gradcheck(f, [1.3]) -> {gradcheck(f, [x0])}")
-    return 0
 
 
 if __name__ == "__main__":

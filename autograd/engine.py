@@ -20,6 +20,7 @@ from __future__ import annotations
 import math
 import numbers
 from collections.abc import Callable, Iterable, Sequence
+from operator import mul
 
 from autograd.modes import _state
 
@@ -56,8 +57,10 @@ def _operand(x: object) -> Value | None:
     """x as a Value for an operator (a number becomes a constant leaf), None if unsupported."""
     if isinstance(x, Value):
         return x
-    if type(x) is float or type(x) is int or (isinstance(x, numbers.Real) and not isinstance(x, bool)):
-        return Value(x)
+    if type(x) is float:
+        return _constant(x)
+    if type(x) is int or (isinstance(x, numbers.Real) and not isinstance(x, bool)):
+        return _constant(float(x))
     return None  # the operator returns NotImplemented and Python raises a TypeError
 
 
@@ -103,7 +106,7 @@ def _exponent_op(n: float) -> str:
 
 def _result(data: float, op: str, inputs: tuple, local_grads: tuple) -> Value:
     """A new Value computed by `op`; under no_grad it keeps no inputs and is a leaf."""
-    out = Value.__new__(Value)  # data is a float already, so skip __init__'s checks
+    out = _new_value(Value)  # data is a float already, so skip __init__'s checks
     out.data = data
     out.grad = 0.0
     out.label = ""
@@ -117,6 +120,22 @@ def _result(data: float, op: str, inputs: tuple, local_grads: tuple) -> Value:
         out.inputs = ()
         out.local_grads = ()
     return out
+
+
+def _constant(data: float) -> Value:
+    """A leaf for a number met in an expression, such as the 2.0 in `2.0 * x`."""
+    out = _new_value(Value)
+    out.data = data
+    out.grad = 0.0
+    out.label = ""
+    out.op = ""
+    out.inputs = ()
+    out.local_grads = ()
+    out.scope = _state.scope
+    return out
+
+
+_new_value = object.__new__  # a Value without running __init__ (the callers set every slot)
 
 
 class Value:
@@ -232,10 +251,12 @@ class Value:
 
     @_rule("**")
     def _d_pow(a, b, out):
-        """d/da a^b = b a^(b-1),  d/db a^b = a^b ln(a)   (0 at a == 0, nan for a < 0)"""
+        """d/da a^b = b a^(b-1)  (0 for b == 0),  d/db a^b = a^b ln(a)  (0 at a == 0, nan for a < 0)"""
         base = _data(a)
         d_exponent = out * _log(a) if base > 0.0 else (0.0 if base == 0.0 else math.nan)
-        return (b * _power(a, b - 1), d_exponent)
+        # b == 0 gives 0 even at a == 0, where b a^(b-1) would be 0 * inf (PyTorch does the same)
+        d_base = b * _power(a, b - 1) if _data(b) != 0.0 else 0.0
+        return (d_base, d_exponent)
 
     def __rpow__(self, other: Number) -> Value:
         other = _operand(other)
@@ -358,16 +379,21 @@ class Value:
         This call's gradients are computed in a buffer of their own and only then added, so
         calling backward twice without zeroing gives every node exactly twice the gradient.
         """
-        order, grads = _backpropagate(self, create_graph=False)
-        for node in order:
-            node.grad += grads[node]
+        order = _topological_order(self)
+        grads = dict.fromkeys(order, 0.0)  # this call's d(self)/d(node), apart from any older .grad
+        grads[self] = 1.0
+        for node in reversed(order):  # outputs before inputs: a gradient is complete when reached
+            g = grads[node]
+            node.grad += g
+            if node.inputs:  # a leaf has nothing to pass on
+                for inp, local in zip(node.inputs, node.local_grads):  # the chain rule
+                    grads[inp] += local * g
 
 
 def sum(values: Iterable[Value | Number]) -> Value:  # noqa: A001 - autograd.sum, like torch.sum
     """One node adding n values.   d/dx_i (x_1 + ... + x_n) = 1"""
     inputs = _operands(values, "sum")
-    total = math.fsum(v.data for v in inputs) if inputs else 0.0
-    return _result(total, "sum", inputs, (1.0,) * len(inputs))
+    return _result(math.fsum([v.data for v in inputs]), "sum", inputs, (1.0,) * len(inputs))
 
 
 def dot(a: Sequence[Value | Number], b: Sequence[Value | Number], bias: Value | Number | None = None) -> Value:
@@ -379,17 +405,14 @@ def dot(a: Sequence[Value | Number], b: Sequence[Value | Number], bias: Value | 
     a_values, b_values = _operands(a, "dot"), _operands(b, "dot")
     if len(a_values) != len(b_values):
         raise ValueError(f"dot: the two sequences differ in length ({len(a_values)} and {len(b_values)})")
-    a_data = [v.data for v in a_values]
-    b_data = [v.data for v in b_values]
-    out = math.fsum(map(float.__mul__, a_data, b_data))
-    inputs = a_values + b_values
-    local_grads = tuple(b_data) + tuple(a_data)
-    if bias is not None:
-        bias = _operands((bias,), "dot bias")[0]
-        out += bias.data
-        inputs += (bias,)
-        local_grads += (1.0,)
-    return _result(out, "dot", inputs, local_grads)
+    a_data = tuple([v.data for v in a_values])
+    b_data = tuple([v.data for v in b_values])
+    out = math.fsum(map(mul, a_data, b_data))
+    if bias is None:
+        return _result(out, "dot", a_values + b_values, b_data + a_data)
+    if not isinstance(bias, Value):
+        bias = _constant(_to_float(bias, "dot bias"))
+    return _result(out + bias.data, "dot", a_values + b_values + (bias,), b_data + a_data + (1.0,))
 
 
 @_rule("dot")
@@ -401,14 +424,19 @@ def _d_dot(*inputs_and_out):
 
 
 def _operands(values: Iterable[Value | Number], op: str) -> tuple[Value, ...]:
-    if isinstance(values, (str, bytes, Value)) or not isinstance(values, Iterable):
-        raise TypeError(f"{op} needs an iterable of Values or numbers, got {type(values).__name__}")
-    out = []
-    for i, v in enumerate(values):
-        if not isinstance(v, Value):
-            v = Value(_to_float(v, f"{op} element {i}"))
-        out.append(v)
-    return tuple(out)
+    """values as a tuple of Values, each number made a constant leaf."""
+    if type(values) is not list and type(values) is not tuple:  # the usual containers skip these checks
+        if isinstance(values, (str, bytes, Value)) or not isinstance(values, Iterable):
+            raise TypeError(f"{op} needs an iterable of Values or numbers, got {type(values).__name__}")
+    values = tuple(values)
+    if _ONLY_VALUE.issuperset(map(type, values)):  # all Values already (checked in C): nothing to convert
+        return values
+    return tuple(
+        v if isinstance(v, Value) else _constant(_to_float(v, f"{op} element {i}")) for i, v in enumerate(values)
+    )
+
+
+_ONLY_VALUE = frozenset([Value])
 
 
 # ---- the graph, walked without recursion ------------------------------------------------
@@ -421,19 +449,22 @@ def _topological_order(root: Value) -> list[Value]:
     """
     order: list[Value] = []
     seen: set[Value] = set()
-    stack: list[tuple[Value, bool]] = [(root, False)]
+    stack: list[Value | None] = [root]
     while stack:
-        node, inputs_done = stack.pop()
-        if inputs_done:
-            order.append(node)
-            continue
-        if node in seen:
-            continue
-        seen.add(node)
-        stack.append((node, True))  # comes back after all of its inputs
-        for inp in node.inputs:
-            if inp not in seen:
-                stack.append((inp, False))
+        node = stack.pop()
+        if node is None:  # the marker: every input of the node under it is in order now
+            order.append(stack.pop())
+        elif node not in seen:
+            seen.add(node)
+            stack += (node, None)  # come back to node after all of its inputs
+            for inp in node.inputs:
+                if inp in seen:
+                    continue
+                if inp.inputs:
+                    stack.append(inp)
+                else:  # a leaf waits for nothing: it goes into order at once
+                    seen.add(inp)
+                    order.append(inp)
     return order
 
 

@@ -36,6 +36,11 @@ def gradcheck(
     eps = _to_float(eps, "gradcheck eps")
     if not eps > 0.0:
         raise ValueError(f"gradcheck: eps must be positive, got {eps!r}")
+    atol, rtol = _to_float(atol, "gradcheck atol"), _to_float(rtol, "gradcheck rtol")
+    if not (atol >= 0.0 and rtol >= 0.0):
+        raise ValueError(f"gradcheck: atol and rtol must be non-negative, got atol={atol!r}, rtol={rtol!r}")
+    if not callable(f):
+        raise TypeError(f"gradcheck: f must be a function of {len(point)} Values, got {type(f).__name__}")
 
     values = [Value(x) for x in point]
     out = _call(f, values)

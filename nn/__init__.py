@@ -1,1 +1,47 @@
-"""nn: neurons, layers, MLPs, losses and optimizers built on autograd."""
+"""nn: neurons, layers, MLPs, losses, optimizers, toy data sets and a training loop, built on autograd.
+
+    >>> from nn import MLP
+    >>> model = MLP(2, [16, 16, 1], seed=0)    # 2 inputs, two hidden ReLU layers, 1 linear output
+    >>> model([0.5, -1.0])                      # doctest: +ELLIPSIS
+    Value(data=..., grad=0.0)
+"""
+
+from nn.data import make_circles, make_moons, make_spiral, make_xor, train_val_split
+from nn.io import load, save
+from nn.layers import ACTIVATIONS, MLP, Dropout, Layer, Neuron
+from nn.losses import binary_cross_entropy_with_logits, cross_entropy, hinge_loss, mse_loss
+from nn.module import Module
+from nn.optim import SGD, Adam, Optimizer, RMSprop, clip_grad_norm
+from nn.plots import plot_decision_boundary, plot_history
+from nn.train import History, accuracy, evaluate, fit
+
+__all__ = [
+    "ACTIVATIONS",
+    "MLP",
+    "SGD",
+    "Adam",
+    "Dropout",
+    "History",
+    "Layer",
+    "Module",
+    "Neuron",
+    "Optimizer",
+    "RMSprop",
+    "accuracy",
+    "binary_cross_entropy_with_logits",
+    "clip_grad_norm",
+    "cross_entropy",
+    "evaluate",
+    "fit",
+    "hinge_loss",
+    "load",
+    "make_circles",
+    "make_moons",
+    "make_spiral",
+    "make_xor",
+    "mse_loss",
+    "plot_decision_boundary",
+    "plot_history",
+    "save",
+    "train_val_split",
+]

@@ -1,0 +1,137 @@
+"""Toy 2-D classification data sets, and a train/validation split. No dependencies.
+
+Every function draws from its own `random.Random(seed)`: the same seed gives the same points on
+every run and platform, whatever else the program does with the global `random` module.
+Points are returned as a list of (x1, x2) float pairs, labels as a list of ints, shuffled.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import random
+from collections.abc import Sequence
+
+Point = tuple[float, float]
+
+
+def _check_n(n: object, minimum: int = 1) -> int:
+    if type(n) is not int or n < minimum:
+        raise ValueError(f"n must be an int >= {minimum}, got {n!r}")
+    return n
+
+
+def _check_noise(noise: object) -> float:
+    if not isinstance(noise, numbers.Real) or isinstance(noise, bool) or not 0.0 <= noise < math.inf:
+        raise ValueError(f"noise must be a finite number >= 0, got {noise!r}")
+    return float(noise)
+
+
+def _rng(seed: object) -> random.Random:
+    if type(seed) is not int:
+        raise TypeError(f"seed must be an int, got {type(seed).__name__}")
+    return random.Random(seed)
+
+
+def _linspace(start: float, stop: float, k: int, endpoint: bool = True) -> list[float]:
+    if k == 1:
+        return [start]
+    steps = k - 1 if endpoint else k
+    return [start + (stop - start) * i / steps for i in range(k)]
+
+
+def _finish(points: list[Point], labels: list[int], noise: float, rng: random.Random) -> tuple[list[Point], list[int]]:
+    """Add Gaussian noise of standard deviation `noise` to each coordinate, then shuffle."""
+    noisy = [(x + rng.gauss(0.0, noise), y + rng.gauss(0.0, noise)) for x, y in points]
+    order = list(range(len(noisy)))
+    rng.shuffle(order)
+    return [noisy[i] for i in order], [labels[i] for i in order]
+
+
+def make_moons(n: int = 100, noise: float = 0.1, seed: int = 0) -> tuple[list[Point], list[int]]:
+    """Two interleaving half circles (scikit-learn's geometry), labels -1 (upper) and +1 (lower).
+
+    Upper moon: (cos t, sin t); lower moon: (1 - cos t, 0.5 - sin t); t evenly spaced in [0, pi].
+    n // 2 points get label -1 and the rest +1.
+    """
+    n, noise, rng = _check_n(n), _check_noise(noise), _rng(seed)
+    n_upper = n // 2
+    points = [(math.cos(t), math.sin(t)) for t in _linspace(0.0, math.pi, n_upper)]
+    points += [(1.0 - math.cos(t), 0.5 - math.sin(t)) for t in _linspace(0.0, math.pi, n - n_upper)]
+    labels = [-1] * n_upper + [1] * (n - n_upper)
+    return _finish(points, labels, noise, rng)
+
+
+def make_circles(
+    n: int = 100, noise: float = 0.05, factor: float = 0.5, seed: int = 0
+) -> tuple[list[Point], list[int]]:
+    """A circle of radius `factor` (label +1) inside a circle of radius 1 (label -1).
+
+    n // 2 points on the outer circle, the rest on the inner one, evenly spaced in angle.
+    """
+    n, noise, rng = _check_n(n), _check_noise(noise), _rng(seed)
+    if not isinstance(factor, numbers.Real) or isinstance(factor, bool) or not 0.0 < factor < 1.0:
+        raise ValueError(f"factor (inner radius / outer radius) must be a number in (0, 1), got {factor!r}")
+    n_outer = n // 2
+    points = [(math.cos(t), math.sin(t)) for t in _linspace(0.0, 2 * math.pi, n_outer, endpoint=False)]
+    inner = _linspace(0.0, 2 * math.pi, n - n_outer, endpoint=False)
+    points += [(factor * math.cos(t), factor * math.sin(t)) for t in inner]
+    labels = [-1] * n_outer + [1] * (n - n_outer)
+    return _finish(points, labels, noise, rng)
+
+
+def make_xor(n: int = 100, noise: float = 0.1, seed: int = 0) -> tuple[list[Point], list[int]]:
+    """Points in [-1, 1]^2 labelled by quadrant: +1 where x1 x2 > 0, -1 where x1 x2 < 0.
+
+    The classic problem a single neuron cannot solve. Labels alternate, so the classes are
+    balanced; each point's coordinates are uniform in magnitude with signs fixed by its label.
+    """
+    n, noise, rng = _check_n(n), _check_noise(noise), _rng(seed)
+    points, labels = [], []
+    for i in range(n):
+        label = 1 if i % 2 == 0 else -1
+        sign = rng.choice((-1.0, 1.0))
+        points.append((sign * rng.uniform(0.0, 1.0), sign * label * rng.uniform(0.0, 1.0)))
+        labels.append(label)
+    return _finish(points, labels, noise, rng)
+
+
+def make_spiral(
+    n: int = 150, classes: int = 3, noise: float = 0.2, seed: int = 0
+) -> tuple[list[Point], list[int]]:
+    """`classes` spiral arms around the origin, labels 0 .. classes-1 (for cross_entropy).
+
+    Arm k: radius r from 0 to 1 and angle 4 r + 2 pi k / classes (plus Gaussian noise of
+    standard deviation `noise` on the angle); the n points are shared out as evenly as possible.
+    """
+    n, noise, rng = _check_n(n), _check_noise(noise), _rng(seed)
+    if type(classes) is not int or classes < 2:
+        raise ValueError(f"classes must be an int >= 2, got {classes!r}")
+    points, labels = [], []
+    for k in range(classes):
+        count = n // classes + (1 if k < n % classes else 0)
+        for r in _linspace(0.0, 1.0, count) if count else []:
+            angle = 4.0 * r + 2.0 * math.pi * k / classes + rng.gauss(0.0, noise)
+            points.append((r * math.cos(angle), r * math.sin(angle)))
+            labels.append(k)
+    return _finish(points, labels, 0.0, rng)
+
+
+def train_val_split(
+    X: Sequence, y: Sequence, val_fraction: float = 0.2, seed: int = 0
+) -> tuple[list, list, list, list]:
+    """Shuffle the pairs (X[i], y[i]) and split off round(n * val_fraction) of them for validation.
+
+    Returns (X_train, y_train, X_val, y_val); both parts get at least one sample.
+    """
+    if len(X) != len(y):
+        raise ValueError(f"X has {len(X)} samples but y has {len(y)}")
+    if len(X) < 2:
+        raise ValueError(f"a split needs at least 2 samples, got {len(X)}")
+    if not isinstance(val_fraction, numbers.Real) or isinstance(val_fraction, bool) or not 0.0 < val_fraction < 1.0:
+        raise ValueError(f"val_fraction must be a number in (0, 1), got {val_fraction!r}")
+    order = list(range(len(X)))
+    _rng(seed).shuffle(order)
+    n_val = min(max(round(len(X) * val_fraction), 1), len(X) - 1)
+    train, val = order[n_val:], order[:n_val]
+    return [X[i] for i in train], [y[i] for i in train], [X[i] for i in val], [y[i] for i in val]

@@ -1,0 +1,266 @@
+"""Neuron, Layer, MLP and Dropout: a multi-layer perceptron made of scalar Values.
+
+A neuron computes  act(w_1 x_1 + ... + w_n x_n + b)  as two graph nodes: one n-ary `dot` node
+for the weighted sum (its local derivatives are the x_i, the w_i and 1) and one activation node.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import random
+from collections.abc import Callable, Iterable, Sequence
+from operator import attrgetter, mul
+
+from autograd import Scope, Value, dot, is_grad_enabled
+from nn.module import Module
+
+Input = Sequence[Value | float] | Value | float
+_DATA = attrgetter("data")
+
+
+def _relu(s: float) -> float:
+    return s if s > 0.0 else 0.0
+
+
+def _leaky_relu(s: float) -> float:
+    return s if s > 0.0 else 0.01 * s  # the engine's default slope
+
+
+def _sigmoid(s: float) -> float:
+    if s >= 0.0:  # the same two branches as Value.sigmoid, so both give the same bits
+        return 1.0 / (1.0 + math.exp(-s))
+    e = math.exp(s)
+    return e / (1.0 + e)
+
+
+# name -> (the Value method making the activation node, the same function on floats)
+ACTIVATIONS: dict[str, tuple[Callable[[Value], Value] | None, Callable[[float], float] | None]] = {
+    "relu": (Value.relu, _relu),
+    "tanh": (Value.tanh, math.tanh),
+    "sigmoid": (Value.sigmoid, _sigmoid),
+    "leaky_relu": (Value.leaky_relu, _leaky_relu),
+    "linear": (None, None),
+}
+
+
+def _check_activation(activation: object) -> str:
+    if not isinstance(activation, str) or activation not in ACTIVATIONS:
+        raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}, got {activation!r}")
+    return activation
+
+
+def _check_size(n: object, what: str) -> int:
+    if type(n) is not int or n < 1:  # bool is excluded on purpose: MLP(True, ...) is a bug
+        raise ValueError(f"{what} must be a positive int, got {n!r}")
+    return n
+
+
+def _check_probability(p: object) -> float:
+    if not isinstance(p, numbers.Real) or isinstance(p, bool) or not 0.0 <= p <= 1.0:
+        raise ValueError(f"dropout probability must be a number in [0, 1], got {p!r}")
+    return float(p)
+
+
+def _rng(seed: int | random.Random | None) -> random.Random:
+    """A private generator: weights never depend on (or disturb) the global `random` state."""
+    if isinstance(seed, random.Random):
+        return seed
+    if seed is None:
+        return random.Random()
+    if type(seed) is not int:
+        raise TypeError(f"seed must be an int, a random.Random or None, got {type(seed).__name__}")
+    return random.Random(seed)
+
+
+def _elements(x: Input, n: int, who: str) -> list:
+    """x as a list of n Values/numbers; a bare number or Value is allowed when n == 1."""
+    if n == 1 and (isinstance(x, Value) or (isinstance(x, numbers.Real) and not isinstance(x, bool))):
+        return [x]
+    if isinstance(x, (str, bytes)) or not isinstance(x, Iterable):
+        raise TypeError(f"{who} input must be a list of {n} numbers or Values, got {type(x).__name__}")
+    items = list(x)
+    if len(items) != n:
+        raise ValueError(f"{who} expects {n} input{'s' if n != 1 else ''}, got {len(items)}")
+    for i, v in enumerate(items):
+        if not (isinstance(v, Value) or (isinstance(v, numbers.Real) and not isinstance(v, bool))):
+            raise TypeError(f"{who} input {i} must be a number or a Value, got {type(v).__name__}: {v!r:.40}")
+    return items
+
+
+def _as_values(x: Input, n: int, who: str) -> list[Value]:
+    return [v if isinstance(v, Value) else Value(v) for v in _elements(x, n, who)]
+
+
+def _as_floats(x: Input, n: int, who: str) -> list[float]:
+    return [v.data if isinstance(v, Value) else float(v) for v in _elements(x, n, who)]
+
+
+class Neuron(Module):
+    """act(w . x + b), with weights and bias drawn from U(-1/sqrt(nin), 1/sqrt(nin)).
+
+    That fan-in scaling is the default of PyTorch's nn.Linear: it keeps w . x of the same order
+    for any number of inputs. `seed` makes the draw reproducible.
+    """
+
+    def __init__(self, nin: int, activation: str = "relu", seed: int | random.Random | None = None) -> None:
+        self.nin = _check_size(nin, "nin")
+        self.activation = _check_activation(activation)
+        rng = _rng(seed)
+        bound = 1.0 / math.sqrt(nin)
+        self.w = [Value(rng.uniform(-bound, bound), label=f"w{i}") for i in range(nin)]
+        self.b = Value(rng.uniform(-bound, bound), label="b")
+        self._act, self._act_float = ACTIVATIONS[activation]
+        self.scope_name = "Neuron"
+
+    def forward(self, x: Input) -> Value:
+        """act(w . x + b) for a list of nin numbers or Values (a bare number when nin == 1)."""
+        if not is_grad_enabled():
+            return Value(self._float_forward(_as_floats(x, self.nin, "Neuron")))
+        return self._value_forward(_as_values(x, self.nin, "Neuron"))
+
+    def _value_forward(self, xs: list[Value]) -> Value:
+        s = dot(self.w, xs, bias=self.b)
+        return s if self._act is None else self._act(s)
+
+    def _float_forward(self, xs: list[float]) -> float:
+        # bit for bit what dot computes: an exact sum of the products, then the bias
+        s = math.fsum(map(mul, map(_DATA, self.w), xs)) + self.b.data
+        return s if self._act_float is None else self._act_float(s)
+
+    def __repr__(self) -> str:
+        return f"Neuron({self.nin} input{'s' if self.nin != 1 else ''}, activation={self.activation!r})"
+
+
+class Layer(Module):
+    """nout neurons reading the same nin inputs; `layer(x)` returns a list of nout Values."""
+
+    def __init__(
+        self, nin: int, nout: int, activation: str = "relu", seed: int | random.Random | None = None
+    ) -> None:
+        self.nin = _check_size(nin, "nin")
+        self.nout = _check_size(nout, "nout")
+        self.activation = _check_activation(activation)
+        rng = _rng(seed)
+        self.neurons = [Neuron(nin, activation, seed=rng) for _ in range(nout)]
+        for j, neuron in enumerate(self.neurons):
+            neuron.scope_name = f"Neuron {j}"
+        self.scope_name = "Layer"
+
+    def forward(self, x: Input) -> list[Value]:
+        """[neuron(x) for each neuron]; the inputs are converted to Values once, not per neuron."""
+        if not is_grad_enabled():
+            return [Value(v) for v in self._float_forward(_as_floats(x, self.nin, "Layer"))]
+        return self._value_forward(_as_values(x, self.nin, "Layer"))
+
+    def _value_forward(self, xs: list[Value]) -> list[Value]:
+        out = []
+        for neuron in self.neurons:
+            with Scope(neuron.scope_name):  # a fresh scope per call: one picture cluster per call
+                out.append(neuron._value_forward(xs))
+        return out
+
+    def _float_forward(self, xs: list[float]) -> list[float]:
+        return [neuron._float_forward(xs) for neuron in self.neurons]
+
+    def __repr__(self) -> str:
+        return f"Layer({self.nin} -> {self.nout}, activation={self.activation!r})"
+
+
+class Dropout(Module):
+    """In training mode, zero each input with probability p and scale the others by 1/(1-p).
+
+    The scaling keeps the expected value of every output equal to its input, so in eval mode
+    the layer can simply pass its inputs through (PyTorch's "inverted" dropout).
+    """
+
+    def __init__(self, p: float = 0.5, seed: int | random.Random | None = None) -> None:
+        self.p = _check_probability(p)
+        self._rng = _rng(seed)
+        self.scope_name = "Dropout"
+
+    def forward(self, x: Sequence[Value | float] | Value) -> list[Value] | Value:
+        """x unchanged in eval mode; otherwise each element kept (and scaled) with probability 1-p."""
+        if isinstance(x, Value):
+            return self.forward([x])[0]
+        if not isinstance(x, Sequence) or isinstance(x, (str, bytes)):
+            raise TypeError(f"Dropout input must be a Value or a list of Values/numbers, got {type(x).__name__}")
+        xs = _as_values(x, len(x), "Dropout")
+        if not self.training or self.p == 0.0:
+            return xs
+        scale = 1.0 / (1.0 - self.p) if self.p < 1.0 else 0.0
+        # a dropped input is multiplied by 0, not removed, so the graph shows it gets no gradient
+        return [v * (scale if self._rng.random() >= self.p else 0.0) for v in xs]
+
+    def _float_forward(self, xs: list[float]) -> list[float]:
+        if not self.training or self.p == 0.0:
+            return xs
+        scale = 1.0 / (1.0 - self.p) if self.p < 1.0 else 0.0
+        return [v * (scale if self._rng.random() >= self.p else 0.0) for v in xs]
+
+    def __repr__(self) -> str:
+        return f"Dropout(p={self.p!r})"
+
+
+class MLP(Module):
+    """A multi-layer perceptron: nin inputs, then one Layer per entry of nouts.
+
+    Hidden layers use `activation`; the last layer is linear (its outputs are scores/logits
+    for a loss to read). With `dropout` > 0 a Dropout follows every hidden layer.
+    `model(x)` returns one Value when the last layer has one neuron, else a list.
+    """
+
+    def __init__(
+        self,
+        nin: int,
+        nouts: Sequence[int],
+        activation: str = "relu",
+        dropout: float = 0.0,
+        seed: int | random.Random | None = None,
+    ) -> None:
+        _check_size(nin, "nin")
+        if isinstance(nouts, (str, bytes)) or not isinstance(nouts, Sequence) or len(nouts) == 0:
+            raise ValueError(f"nouts must be a non-empty list of layer sizes, got {nouts!r}")
+        for i, n in enumerate(nouts):
+            _check_size(n, f"nouts[{i}]")
+        self.activation = _check_activation(activation)
+        dropout = _check_probability(dropout)
+        rng = _rng(seed)
+        sizes = [nin, *nouts]
+        last = len(nouts) - 1
+        self.layers = [
+            Layer(sizes[i], sizes[i + 1], activation if i < last else "linear", seed=rng) for i in range(len(nouts))
+        ]
+        for i, layer in enumerate(self.layers):
+            layer.scope_name = f"Layer {i}"
+        # drawn after the weights, so adding dropout leaves the initial weights of a seed unchanged
+        self.dropouts = [Dropout(dropout, seed=rng.getrandbits(64)) for _ in range(last)] if dropout else []
+        self.dropout = dropout
+        self.nin = nin
+        self.nouts = list(nouts)
+        self.scope_name = "MLP"
+
+    def forward(self, x: Input) -> Value | list[Value]:
+        """The output of the last layer: a Value when it has one neuron, else a list of Values."""
+        if not is_grad_enabled():
+            # Under no_grad nothing is recorded, so compute on plain floats and wrap only the
+            # outputs: several times cheaper than making (and discarding) a Value per operation.
+            fs = _as_floats(x, self.nin, "MLP")
+            for i, layer in enumerate(self.layers):
+                fs = layer._float_forward(fs)
+                if i < len(self.dropouts):
+                    fs = self.dropouts[i]._float_forward(fs)
+            out = [Value(v) for v in fs]
+        else:
+            out = _as_values(x, self.nin, "MLP")
+            for i, layer in enumerate(self.layers):
+                with Scope(layer.scope_name):
+                    out = layer._value_forward(out)
+                if i < len(self.dropouts):
+                    out = self.dropouts[i](out)
+        return out[0] if len(out) == 1 else out
+
+    def __repr__(self) -> str:
+        sizes = " -> ".join(str(n) for n in [self.nin, *self.nouts])
+        drop = f", dropout={self.dropout!r}" if self.dropout else ""
+        return f"MLP({sizes}, activation={self.activation!r}{drop}, parameters={self.num_parameters()})"

@@ -1,0 +1,144 @@
+"""Loss functions, each the mean over a batch, with PyTorch's definitions (torch.nn.functional).
+
+Every loss is built from engine ops, so `loss.backward()` reaches the model's parameters.
+Each takes one prediction or a list of them (a batch), and the matching target(s).
+The classification losses stay finite and exact for logits as large as +-1e3: nothing is
+exponentiated that could overflow, and nothing is logged that could underflow to 0.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Sequence
+
+import autograd
+from autograd import Value
+
+Prediction = Value | float
+Batch = Prediction | Sequence[Prediction]
+
+
+def _is_number(x: object) -> bool:
+    return isinstance(x, numbers.Real) and not isinstance(x, bool)
+
+
+def _as_value(x: object, what: str) -> Value:
+    if isinstance(x, Value):
+        return x
+    if _is_number(x):
+        return Value(x)
+    raise TypeError(f"{what} must be a Value or a number, got {type(x).__name__}: {x!r:.40}")
+
+
+def _pairs(predictions: Batch, targets: object, loss: str) -> tuple[list[Value], list[float]]:
+    """A batch as (predictions as Values, targets as floats); a single pair becomes a batch of one."""
+    if isinstance(predictions, Value) or _is_number(predictions):
+        predictions, targets = [predictions], [targets]
+    if isinstance(predictions, (str, bytes)) or not isinstance(predictions, Sequence):
+        raise TypeError(f"{loss}: predictions must be a Value or a list of Values, got {type(predictions).__name__}")
+    if isinstance(targets, (str, bytes)) or not isinstance(targets, Sequence):
+        raise TypeError(f"{loss}: targets must be a list of numbers like the predictions, got {type(targets).__name__}")
+    if len(predictions) != len(targets):
+        raise ValueError(f"{loss}: {len(predictions)} predictions but {len(targets)} targets")
+    if not predictions:
+        raise ValueError(f"{loss}: the batch is empty")
+    preds = [_as_value(p, f"{loss}: prediction {i}") for i, p in enumerate(predictions)]
+    ts = []
+    for i, t in enumerate(targets):
+        if isinstance(t, Value):
+            t = t.data  # targets are constants: no gradient flows into them
+        if not _is_number(t) or not math.isfinite(t):
+            raise TypeError(f"{loss}: target {i} must be a finite number, got {type(t).__name__}: {t!r:.40}")
+        ts.append(float(t))
+    return preds, ts
+
+
+def _mean(terms: list[Value]) -> Value:
+    return autograd.sum(terms) / len(terms)
+
+
+def mse_loss(predictions: Batch, targets: object) -> Value:
+    """Mean squared error: (1/n) sum_i (p_i - t_i)^2.   d/dp_i = 2 (p_i - t_i) / n"""
+    preds, ts = _pairs(predictions, targets, "mse_loss")
+    return _mean([(p - t) ** 2 for p, t in zip(preds, ts)])
+
+
+def hinge_loss(scores: Batch, labels: object) -> Value:
+    """Mean hinge (max-margin) loss for labels +1/-1: (1/n) sum_i max(0, 1 - y_i s_i).
+
+    A point scores zero loss once it is on the right side with a margin of at least 1.
+    """
+    preds, ys = _pairs(scores, labels, "hinge_loss")
+    for i, y in enumerate(ys):
+        if y not in (1.0, -1.0):
+            raise ValueError(f"hinge_loss: labels must be +1 or -1, label {i} is {y!r}")
+    return _mean([(1.0 - s * y).relu() for s, y in zip(preds, ys)])
+
+
+def _bce_term(z: Value, y: float) -> Value:
+    # max(z, 0) - z y + log(1 + e^-|z|), written per sign of z so that e^(...) <= 1 never
+    # overflows and the gradient at z == 0 is sigmoid(0) - y = 0.5 - y, as in PyTorch.
+    # log(1 + e) with e <= 1 is exact to about 1e-16 absolute; an engine log1p would also make
+    # the losses far below 1e-16 exact in relative terms.
+    if z.data >= 0.0:
+        return z * (1.0 - y) + (1.0 + (-z).exp()).log()
+    return z * (-y) + (1.0 + z.exp()).log()
+
+
+def binary_cross_entropy_with_logits(logits: Batch, targets: object) -> Value:
+    """Mean binary cross-entropy of sigmoid(z_i) against targets t_i in [0, 1] (labels 0/1).
+
+    loss_i = -[t log sigmoid(z) + (1 - t) log(1 - sigmoid(z))] = max(z, 0) - z t + log(1 + e^-|z|),
+    computed in the second form, which never overflows.   d/dz_i = (sigmoid(z_i) - t_i) / n
+    """
+    preds, ts = _pairs(logits, targets, "binary_cross_entropy_with_logits")
+    for i, t in enumerate(ts):
+        if not 0.0 <= t <= 1.0:
+            raise ValueError(f"binary_cross_entropy_with_logits: targets must be in [0, 1], target {i} is {t!r}")
+    return _mean([_bce_term(z, t) for z, t in zip(preds, ts)])
+
+
+def _log_softmax_at(logits: list[Value], target: int) -> Value:
+    # log softmax(z)_t = (z_t - m) - log sum_j e^(z_j - m) with m = max_j z_j: every exponent
+    # is <= 0 (no overflow) and the sum is >= 1 (its log is finite). m is a constant: the
+    # gradient is the same for any m, so it needs no node.
+    m = max(z.data for z in logits)
+    shifted = [z - m for z in logits]
+    return shifted[target] - autograd.sum([s.exp() for s in shifted]).log()
+
+
+def _check_logits(logits: object, what: str) -> list[Value]:
+    if isinstance(logits, (str, bytes)) or not isinstance(logits, Sequence):
+        raise TypeError(f"cross_entropy: {what} must be a list of Values, got {type(logits).__name__}")
+    if len(logits) == 0:
+        raise ValueError(f"cross_entropy: {what} is empty; it needs one logit per class")
+    return [_as_value(z, f"cross_entropy: {what}[{j}]") for j, z in enumerate(logits)]
+
+
+def _check_index(t: object, n: int, what: str) -> int:
+    if type(t) is not int:
+        raise TypeError(f"cross_entropy: {what} must be an int class index, got {type(t).__name__}: {t!r:.40}")
+    if not 0 <= t < n:
+        raise ValueError(f"cross_entropy: {what} is {t}, but there are only {n} classes (0..{n - 1})")
+    return t
+
+
+def cross_entropy(logits: Sequence[Prediction] | Sequence[Sequence[Prediction]], target_index: object) -> Value:
+    """Softmax cross-entropy: -log softmax(z)_t = log sum_j e^(z_j) - z_t, via a stable log-sum-exp.
+
+    One sample: `cross_entropy([z_0, ..., z_k], t)`. A batch: a list of such lists and a list
+    of class indices; the result is the mean.   d/dz_j = softmax(z)_j - [j == t]
+    """
+    if isinstance(logits, Sequence) and logits and not isinstance(logits[0], (Value, numbers.Real)):
+        if isinstance(target_index, (str, bytes)) or not isinstance(target_index, Sequence):
+            raise TypeError(f"cross_entropy: a batch of logits needs a list of targets, got {target_index!r:.40}")
+        if len(logits) != len(target_index):
+            raise ValueError(f"cross_entropy: {len(logits)} samples but {len(target_index)} targets")
+        terms = []
+        for i, (row, t) in enumerate(zip(logits, target_index)):
+            zs = _check_logits(row, f"logits[{i}]")
+            terms.append(-_log_softmax_at(zs, _check_index(t, len(zs), f"target {i}")))
+        return _mean(terms)
+    zs = _check_logits(logits, "logits")
+    return -_log_softmax_at(zs, _check_index(target_index, len(zs), "target_index"))

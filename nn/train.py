@@ -1,0 +1,207 @@
+"""A training loop: mini-batches, a tqdm progress bar, a history, early stopping and callbacks.
+
+One step of gradient descent is always the same four lines, and `fit` is just those lines
+in a loop, plus the bookkeeping people need to watch a network learn:
+
+    outputs = [model(x) for x in batch]          # forward: builds the graph
+    loss = loss_fn(outputs, targets)             # one Value at the top of the graph
+    optimizer.zero_grad(); loss.backward()       # backward: every parameter gets d(loss)/d(p)
+    optimizer.step()                             # move every parameter a little downhill
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import random
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from autograd import Value, no_grad
+from nn.module import Module
+from nn.optim import Optimizer, clip_grad_norm
+
+LossFn = Callable[[list, list], Value]
+Callback = Callable[[int, dict], "bool | None"]
+
+
+def _score(output: object) -> float:
+    return output.data if isinstance(output, Value) else float(output)
+
+
+def accuracy(outputs: Sequence, targets: Sequence) -> float:
+    """The fraction of samples classified correctly.
+
+    A single score per sample is a binary decision: predicted positive when the score is > 0,
+    and the target is positive when it is > 0 (so labels +1/-1 and 1/0 both work). A list of
+    scores per sample is a multi-class decision: the predicted class is the index of the largest.
+    """
+    if len(outputs) != len(targets):
+        raise ValueError(f"accuracy: {len(outputs)} outputs but {len(targets)} targets")
+    if not outputs:
+        raise ValueError("accuracy: no samples")
+    correct = 0
+    for out, t in zip(outputs, targets):
+        if isinstance(out, (list, tuple)):
+            scores = [_score(s) for s in out]
+            correct += scores.index(max(scores)) == t
+        else:
+            correct += (_score(out) > 0.0) == (t > 0)
+    return correct / len(outputs)
+
+
+def evaluate(model: Module, X: Sequence, y: Sequence, loss_fn: LossFn) -> tuple[float, float]:
+    """(loss, accuracy) of the model on (X, y), in eval mode and under no_grad (no graph is built)."""
+    was_training = model.training
+    model.eval()
+    try:
+        with no_grad():
+            outputs = [model(x) for x in X]
+            return loss_fn(outputs, list(y)).data, accuracy(outputs, y)
+    finally:
+        model.train(was_training)
+
+
+@dataclass
+class History:
+    """What happened in `fit`, one entry per epoch (validation lists stay empty without validation data)."""
+
+    loss: list[float] = field(default_factory=list)  # mean training loss over the epoch's batches
+    accuracy: list[float] = field(default_factory=list)  # training accuracy during the epoch
+    val_loss: list[float] = field(default_factory=list)  # after the epoch, eval mode, no_grad
+    val_accuracy: list[float] = field(default_factory=list)
+    best_epoch: int | None = None  # epoch (0-based) with the lowest validation loss
+    stopped_early: bool = False  # True when early stopping or a callback ended training
+
+    @property
+    def epochs(self) -> int:
+        """How many epochs ran."""
+        return len(self.loss)
+
+
+def _check_data(X: Sequence, y: Sequence, what: str) -> None:
+    if len(X) != len(y):
+        raise ValueError(f"fit: {what} has {len(X)} inputs but {len(y)} targets")
+    if len(X) == 0:
+        raise ValueError(f"fit: {what} is empty")
+
+
+def fit(
+    model: Module,
+    X: Sequence,
+    y: Sequence,
+    loss_fn: LossFn,
+    optimizer: Optimizer,
+    epochs: int = 100,
+    batch_size: int | None = None,
+    validation: tuple[Sequence, Sequence] | None = None,
+    patience: int | None = None,
+    min_delta: float = 0.0,
+    restore_best: bool = True,
+    callbacks: Sequence[Callback] = (),
+    clip_norm: float | None = None,
+    progress: bool = True,
+    seed: int = 0,
+) -> History:
+    """Train `model` on (X, y) with `optimizer` to reduce `loss_fn(outputs, targets)`.
+
+    batch_size=None uses the whole data set per step; otherwise the samples are shuffled every
+    epoch (by `seed`) and cut into batches. With `validation=(X_val, y_val)` the validation loss
+    and accuracy are measured after every epoch; with `patience`, training stops once the
+    validation loss has not improved by more than `min_delta` for `patience` epochs, and (with
+    restore_best) the parameters of the best epoch are put back. Each callback is called as
+    `callback(epoch, logs)` after every epoch, logs holding that epoch's numbers; returning True
+    stops training. `clip_norm` clips the gradients' global norm before each step.
+    """
+    _check_data(X, y, "training data")
+    if type(epochs) is not int or epochs < 0:
+        raise ValueError(f"fit: epochs must be an int >= 0, got {epochs!r}")
+    if batch_size is not None and (type(batch_size) is not int or batch_size < 1):
+        raise ValueError(f"fit: batch_size must be a positive int or None, got {batch_size!r}")
+    if validation is not None:
+        if not isinstance(validation, (tuple, list)) or len(validation) != 2:
+            raise TypeError("fit: validation must be a pair (X_val, y_val)")
+        _check_data(validation[0], validation[1], "validation data")
+    if patience is not None:
+        if type(patience) is not int or patience < 1:
+            raise ValueError(f"fit: patience must be a positive int or None, got {patience!r}")
+        if validation is None:
+            raise ValueError("fit: early stopping (patience) watches the validation loss; pass validation=(X, y)")
+    for name, value in (("min_delta", min_delta), ("clip_norm", 0.0 if clip_norm is None else clip_norm)):
+        if not isinstance(value, numbers.Real) or isinstance(value, bool) or not 0.0 <= value < math.inf:
+            raise ValueError(f"fit: {name} must be a finite number >= 0, got {value!r}")
+    params = model.parameters()
+    history = History()
+    best_loss, best_params, waited = math.inf, None, 0
+    rng = random.Random(seed)
+    order = list(range(len(X)))
+    size = batch_size or len(X)
+    bar = _progress_bar(epochs, progress)
+    try:
+        for epoch in range(epochs):
+            model.train()
+            if batch_size is not None:
+                rng.shuffle(order)
+            total_loss, outputs_all, targets_all = 0.0, [], []
+            for start in range(0, len(order), size):
+                batch = order[start : start + size]
+                targets = [y[i] for i in batch]
+                outputs = [model(X[i]) for i in batch]
+                loss = loss_fn(outputs, targets)
+                if not isinstance(loss, Value):
+                    raise TypeError(f"fit: loss_fn must return a Value, got {type(loss).__name__}")
+                optimizer.zero_grad()
+                loss.backward()
+                if clip_norm is not None:
+                    clip_grad_norm(params, clip_norm)
+                optimizer.step()
+                total_loss += loss.data * len(batch)
+                outputs_all += [_detach(o) for o in outputs]
+                targets_all += targets
+            logs = {"loss": total_loss / len(order), "accuracy": accuracy(outputs_all, targets_all)}
+            history.loss.append(logs["loss"])
+            history.accuracy.append(logs["accuracy"])
+            stop = False
+            if validation is not None:
+                logs["val_loss"], logs["val_accuracy"] = evaluate(model, validation[0], validation[1], loss_fn)
+                history.val_loss.append(logs["val_loss"])
+                history.val_accuracy.append(logs["val_accuracy"])
+                if logs["val_loss"] < best_loss - min_delta:
+                    best_loss, history.best_epoch, waited = logs["val_loss"], epoch, 0
+                    best_params = [p.data for p in params]
+                else:
+                    waited += 1
+                    stop = patience is not None and waited >= patience
+            for callback in callbacks:
+                stop = bool(callback(epoch, dict(logs))) or stop
+            if bar is not None:
+                bar.set_postfix({_SHORT[k]: f"{v:.3f}" for k, v in logs.items()}, refresh=False)
+                bar.update(1)
+            if stop:
+                history.stopped_early = True
+                break
+    finally:
+        if bar is not None:
+            bar.close()
+    if history.stopped_early and patience is not None and restore_best and best_params is not None:
+        for p, value in zip(params, best_params):
+            p.data = value
+    return history
+
+
+_SHORT = {"loss": "loss", "accuracy": "acc", "val_loss": "val_loss", "val_accuracy": "val_acc"}
+
+
+def _detach(output: object) -> object:
+    """The numbers of an output, so the epoch's accuracy does not keep every graph alive."""
+    if isinstance(output, (list, tuple)):
+        return [_score(o) for o in output]
+    return _score(output)
+
+
+def _progress_bar(epochs: int, progress: bool):  # -> tqdm | None
+    if not progress:
+        return None
+    from tqdm.auto import tqdm
+
+    return tqdm(total=epochs, desc="training", unit="epoch", dynamic_ncols=True)

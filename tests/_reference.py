@@ -1,0 +1,78 @@
+"""The two independent references every gradient in the test suite is checked against.
+
+1. Central finite differences on plain Python floats: no engine code runs at all.
+       df/dx_i ~ (f(x + h e_i) - f(x - h e_i)) / 2h,   error ~ h^2 f''' / 6  +  rounding ~ |f| 1e-16 / h
+2. PyTorch in float64: the same math done by a different, widely used engine.
+
+Tolerances are stated here once, so every test module means the same thing by "matches".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import pytest
+
+from autograd import Value
+
+# With h = 1e-6 (relative to |x|), the truncation and rounding errors above stay below ~1e-8
+# for the smooth, moderate-sized functions the tests use; 1e-6 leaves a wide margin.
+FD_STEP = 1e-6
+FD_REL = 1e-6
+FD_ABS = 1e-6
+
+# The engine and PyTorch do the same float64 arithmetic, possibly in another order or with
+# another libm: they agree to a few units in the last place.
+TORCH_REL = 1e-10
+TORCH_ABS = 1e-12
+
+
+def finite_differences(f: Callable[..., float], point: Sequence[float], step: float = FD_STEP) -> list[float]:
+    """Central difference quotient of f at `point` for each coordinate, on plain floats."""
+    grads = []
+    for i, x in enumerate(point):
+        h = step * max(1.0, abs(x))
+        up, down = list(point), list(point)
+        up[i], down[i] = x + h, x - h
+        grads.append((f(*up) - f(*down)) / (2 * h))
+    return grads
+
+
+def engine_value_and_grad(f: Callable[..., Value], point: Sequence[float]) -> tuple[float, list[float]]:
+    """f at `point` and its gradient from Value.backward()."""
+    values = [Value(x) for x in point]
+    out = f(*values)
+    out.backward()
+    return out.data, [v.grad for v in values]
+
+
+def torch_value_and_grad(torch, f: Callable, point: Sequence[float]) -> tuple[float, list[float]]:
+    """f at `point` and its gradient from PyTorch float64 (0.0 for an input f does not use)."""
+    tensors = [torch.tensor(float(x), dtype=torch.float64, requires_grad=True) for x in point]
+    out = f(*tensors)
+    grads = torch.autograd.grad(out, tensors, allow_unused=True)
+    return out.item(), [0.0 if g is None else g.item() for g in grads]
+
+
+def torch_derivatives(torch, f: Callable, x: float, order: int) -> list[float]:
+    """[f'(x), f''(x), ...] up to `order`, from PyTorch with create_graph=True."""
+    t = torch.tensor(float(x), dtype=torch.float64, requires_grad=True)
+    out = f(t)
+    derivatives = []
+    for _ in range(order):
+        if out.requires_grad:
+            (out,) = torch.autograd.grad(out, t, create_graph=True)
+        else:  # a constant: PyTorch has no graph left to differentiate, the derivative is 0
+            out = torch.zeros(())
+        derivatives.append(out.item())
+    return derivatives
+
+
+def matches_finite_differences(expected: Sequence[float] | float):
+    """pytest.approx with the finite-difference tolerance."""
+    return pytest.approx(expected, rel=FD_REL, abs=FD_ABS)
+
+
+def matches_torch(expected: Sequence[float] | float):
+    """pytest.approx with the engine-vs-PyTorch tolerance (inf equals inf, nan equals nan)."""
+    return pytest.approx(expected, rel=TORCH_REL, abs=TORCH_ABS, nan_ok=True)

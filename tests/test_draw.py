@@ -1,0 +1,452 @@
+"""draw_dot: what the picture of a computation graph contains, and that Graphviz really renders it.
+
+The DOT source is read back with a few regular expressions: one box per Value (ids v<i>), one
+oval per op (o<i>), one box per collapsed scope (s<i>), edges input -> op -> output.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+import shutil
+import xml.etree.ElementTree as ET
+
+import graphviz
+import pytest
+
+from autograd import Value, draw_dot, scope
+from autograd.draw import GraphTooLargeError, GraphvizNotFoundError
+
+pytestmark = pytest.mark.graph
+
+NODE = re.compile(r"^\s*([vos]\d+) \[(.*)\]$")
+EDGE = re.compile(r"^\s*(\w+) -> (\w+)(?: \[(.*)\])?$")
+
+
+def nodes(source: str) -> dict[str, str]:
+    """node id -> its attribute text."""
+    return {m[1]: m[2] for line in source.splitlines() if (m := NODE.match(line))}
+
+
+def edges(source: str) -> list[tuple[str, str, str]]:
+    return [(m[1], m[2], m[3] or "") for line in source.splitlines() if (m := EDGE.match(line))]
+
+
+def text(attrs: str) -> str:
+    """The words a box shows, its HTML tags removed."""
+    label = re.match(r"label=<(.*)> shape=", attrs)[1]
+    return " ".join(re.sub(r"<[^>]*>", " ", label).split())
+
+
+def node_labelled(source: str, label: str) -> str:
+    (found,) = [n for n, a in nodes(source).items() if n.startswith("v") and text(a).startswith(label + " data")]
+    return found
+
+
+def clusters(source: str) -> list[tuple[str, str | None, set[str]]]:
+    """(label, enclosing cluster's label, ids of the nodes directly inside) for each cluster."""
+    found: list[tuple[str, str | None, set[str]]] = []
+    stack: list[tuple[str, str | None, set[str]]] = []
+    for line in source.splitlines():
+        if line.strip().startswith("subgraph cluster_"):
+            stack.append(("", stack[-1][0] if stack else None, set()))
+        elif line.strip() == "}" and stack:
+            found.append(stack.pop())
+        elif stack and line.strip().startswith("graph ["):
+            label = re.search(r'label=("[^"]*"|\w+)', line)[1].strip('"')
+            stack[-1] = (label, stack[-1][1], stack[-1][2])
+        elif stack and (m := NODE.match(line)):
+            stack[-1][2].add(m[1])
+    return found
+
+
+def cluster(source: str, label: str) -> tuple[str | None, set[str]]:
+    (found,) = [(parent, members) for name, parent, members in clusters(source) if name == label]
+    return found
+
+
+def neuron() -> tuple[Value, dict[str, Value]]:
+    """o = tanh(x1 w1 + x2 w2 + b), with the numbers of the well-known neuron example."""
+    v = {name: Value(x, label=name) for name, x in
+         [("x1", 2.0), ("x2", 0.0), ("w1", -3.0), ("w2", 1.0), ("b", 6.8813735870195432)]}
+    n = v["x1"] * v["w1"] + v["x2"] * v["w2"] + v["b"]
+    n.label = "n"
+    o = n.tanh()
+    o.label = "o"
+    o.backward()
+    return o, v
+
+
+def small_mlp() -> Value:
+    """A 2-3-1 network built with scopes MLP > Layer i > Neuron j; weights made outside any scope."""
+    xs = [Value(1.0, label="x1"), Value(-2.0, label="x2")]
+    weights = [[[Value(0.1 * (i + j + k + 1)) for k in range(n_in + 1)] for j in range(n_out)]
+               for i, (n_in, n_out) in enumerate([(2, 3), (3, 1)])]
+    h = xs
+    with scope("MLP"):
+        for i, layer in enumerate(weights):
+            with scope(f"Layer {i}"):
+                outs = []
+                for j, w in enumerate(layer):
+                    with scope(f"Neuron {j}"):
+                        act = sum((wk * hk for wk, hk in zip(w, h)), w[-1])
+                        outs.append(act.tanh() if i == 0 else act)
+                h = outs
+    loss = (h[0] - 1.0) ** 2
+    loss.label = "loss"
+    loss.backward()
+    return loss
+
+
+@pytest.fixture
+def dot_program() -> str:
+    """The Graphviz `dot` program: rendering tests fail (never skip) when it is missing."""
+    path = shutil.which("dot")
+    if path is None:
+        pytest.fail("Graphviz `dot` is missing: sudo apt-get install graphviz | brew install graphviz | "
+                    "conda install graphviz (bash .ci/test installs it when run as root)")
+    return path
+
+
+# ---- structure -------------------------------------------------------------------------
+
+
+def test_one_box_per_value_and_one_oval_per_op():
+    o, _ = neuron()
+    src = draw_dot(o).source
+    found = nodes(src)
+    # 5 leaves, x1*w1, x2*w2, (x1w1 + x2w2), n, o: 10 Values made by 5 ops
+    assert sum(n.startswith("v") for n in found) == 10
+    assert sum(n.startswith("o") for n in found) == 5
+    # every op has its inputs (2, 2, 2, 2, 1) coming in and one edge out to its result
+    assert len(edges(src)) == 9 + 5
+
+
+def test_edges_run_from_inputs_through_the_op_to_the_output():
+    x, w = Value(2.0, label="x"), Value(-3.0, label="w")
+    y = x * w
+    y.label = "y"
+    src = draw_dot(y).source
+    op = next(n for n in nodes(src) if n.startswith("o"))
+    pairs = {(a, b) for a, b, _ in edges(src)}
+    assert pairs == {(node_labelled(src, "x"), op), (node_labelled(src, "w"), op), (op, node_labelled(src, "y"))}
+    assert 'label="*"' in nodes(src)[op]
+
+
+def test_boxes_show_label_data_and_grad_to_four_significant_digits():
+    o, _ = neuron()
+    src = draw_dot(o).source
+    assert text(nodes(src)[node_labelled(src, "x1")]) == "x1 data 2 grad -1.5"  # do/dx1 = w1 (1 - o^2)
+    assert text(nodes(src)[node_labelled(src, "w2")]) == "w2 data 1 grad 0"  # x2 = 0
+    # o = tanh(0.88137...) = 1/sqrt(2) = 0.70710678...
+    assert text(nodes(src)[node_labelled(src, "o")]) == "o data 0.7071 grad 1"
+    assert text(nodes(src)[node_labelled(src, "b")]) == "b data 6.881 grad 0.5"
+
+
+def test_a_value_without_a_label_shows_data_and_grad_only():
+    x = Value(3.0)
+    y = x * x
+    src = draw_dot(y).source
+    assert {text(a) for n, a in nodes(src).items() if n.startswith("v")} == {"data 3 grad 0", "data 9 grad 0"}
+
+
+def test_a_value_used_several_times_is_drawn_once_with_one_edge_per_use():
+    x = Value(3.0, label="x")
+    y = x * x + x
+    src = draw_dot(y).source
+    x_id = node_labelled(src, "x")
+    assert sum(n.startswith("v") for n in nodes(src)) == 3  # x, x*x, y
+    assert sum(a == x_id for a, _, _ in edges(src)) == 3  # twice into *, once into +
+
+
+def test_labels_with_markup_characters_are_escaped():
+    x = Value(1.0, label="a<b & c>")
+    src = draw_dot(x * 2).source
+    assert "a&lt;b &amp; c&gt;" in src
+
+
+def test_the_same_graph_always_gives_the_same_source():
+    assert draw_dot(neuron()[0]).source == draw_dot(neuron()[0]).source  # two separate graphs
+    o, _ = neuron()
+    assert draw_dot(o, grad_colors=True, local_grads=True).source == draw_dot(
+        o, grad_colors=True, local_grads=True).source
+
+
+def test_node_ids_come_from_the_traversal_not_memory_addresses():
+    o, v = neuron()
+    src = draw_dot(o).source
+    assert set(nodes(src)) == {f"v{i}" for i in range(10)} | {f"o{i}" for i in (2, 5, 6, 8, 9)}
+    assert str(id(v["x1"])) not in src
+
+
+def test_the_picture_lists_inputs_in_program_order():
+    o, _ = neuron()
+    src = draw_dot(o).source
+    assert int(node_labelled(src, "x1")[1:]) < int(node_labelled(src, "w1")[1:]) < int(node_labelled(src, "x2")[1:])
+
+
+def test_rankdir_is_passed_to_graphviz():
+    o, _ = neuron()
+    assert "rankdir=TB" in draw_dot(o, "TB").source
+    assert "rankdir=LR" in draw_dot(o).source
+
+
+def test_draw_dot_returns_a_graphviz_digraph():
+    assert isinstance(draw_dot(neuron()[0]), graphviz.Digraph)
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, words",
+    [
+        ({"root": 3.0}, TypeError, "root must be a Value"),
+        ({"rankdir": "diagonal"}, ValueError, "rankdir"),
+        ({"max_nodes": 0}, ValueError, "max_nodes"),
+        ({"max_nodes": 10.5}, ValueError, "max_nodes"),
+        ({"collapse": 0}, ValueError, "collapse depth"),
+        ({"collapse": True}, TypeError, "bool"),
+        ({"collapse": 2.5}, TypeError, "float"),
+        ({"collapse": ""}, ValueError, "non-empty"),
+        ({"collapse": ["Layer", 3]}, ValueError, "non-empty strings"),
+    ],
+)
+def test_bad_arguments_give_clear_errors(kwargs, error, words):
+    root = kwargs.pop("root", neuron()[0])
+    with pytest.raises(error, match=words):
+        draw_dot(root, **kwargs)
+
+
+# ---- size limit -------------------------------------------------------------------------
+
+
+def test_a_100000_node_chain_is_refused_by_the_limit_with_advice_and_no_recursion():
+    h = Value(0.5, label="x")
+    for _ in range(100_000):  # deeper than Python's recursion limit: recursion would fail here
+        h = -h
+    with pytest.raises(GraphTooLargeError) as info:
+        draw_dot(h)
+    message = str(info.value)
+    assert "200,001 nodes" in message  # 100,001 Values and 100,000 ops
+    assert "max_nodes=500" in message and "max_nodes=200001" in message
+    assert "autograd.scope" in message  # this chain has no scopes to collapse: say how to get some
+
+
+def test_a_graph_just_under_the_limit_is_drawn_and_raising_the_limit_allows_more():
+    h = Value(0.5)
+    for _ in range(249):
+        h = -h
+    assert len(nodes(draw_dot(h).source)) == 250 + 249  # 499 <= 500
+    h = -h
+    with pytest.raises(GraphTooLargeError):
+        draw_dot(h)
+    assert len(nodes(draw_dot(h, max_nodes=501).source)) == 501
+
+
+def test_the_limit_counts_the_boxes_left_after_collapsing():
+    loss = small_mlp()
+    full = len(nodes(draw_dot(loss).source))
+    with pytest.raises(GraphTooLargeError, match="collapse=1 .* collapse=3"):
+        draw_dot(loss, max_nodes=full - 1)
+    collapsed = draw_dot(loss, collapse=2, max_nodes=full - 1).source
+    assert len(nodes(collapsed)) < full
+
+
+# ---- scopes: clusters and collapsed boxes ---------------------------------------------------
+
+
+def test_clusters_nest_like_the_scopes():
+    src = draw_dot(small_mlp()).source
+    assert cluster(src, "MLP")[0] is None
+    assert cluster(src, "Layer 0")[0] == "MLP" and cluster(src, "Layer 1")[0] == "MLP"
+    assert sorted(name for name, parent, _ in clusters(src) if parent == "Layer 0") == [f"Neuron {j}" for j in range(3)]
+    assert [name for name, parent, _ in clusters(src) if parent == "Layer 1"] == ["Neuron 0"]
+
+
+def test_a_neuron_cluster_holds_its_weights_and_ops_but_not_the_shared_inputs():
+    loss = small_mlp()
+    src = draw_dot(loss).source
+    layer0 = [members for _, parent, members in clusters(src) if parent == "Layer 0"]
+    for members in layer0:
+        # 3 weights (made outside any scope, used only here) + 2 products + 2 sums + tanh output, and 5 ops
+        assert sum(n.startswith("v") for n in members) == 3 + 2 + 2 + 1
+        assert sum(n.startswith("o") for n in members) == 5
+    inside = set().union(*(members for _, _, members in clusters(src)))
+    assert node_labelled(src, "x1") not in inside and node_labelled(src, "loss") not in inside
+
+
+def test_clusters_false_draws_no_cluster():
+    assert "subgraph" not in draw_dot(small_mlp(), clusters=False).source
+
+
+def test_collapse_by_depth_draws_each_layer_as_one_box_with_its_outputs():
+    loss = small_mlp()
+    src = draw_dot(loss, collapse=2).source
+    boxes = {n: text(a) for n, a in nodes(src).items() if n.startswith("s")}
+    assert len(boxes) == 2
+    layer0 = next(n for n, t in boxes.items() if t.startswith("Layer 0"))
+    layer1 = next(n for n, t in boxes.items() if t.startswith("Layer 1"))
+    assert "3 outputs" not in boxes[layer0] and boxes[layer0].count("data ") == 3  # three neurons' tanh
+    pairs = {(a, b) for a, b, _ in edges(src)}
+    assert (node_labelled(src, "x1"), layer0) in pairs and (layer0, layer1) in pairs
+    assert len([p for p in pairs if p == (layer0, layer1)]) == 1  # three values, one edge
+    assert cluster(src, "MLP")[1] == {layer0, layer1}
+
+
+def test_collapse_by_depth_one_draws_the_whole_model_as_one_box():
+    src = draw_dot(small_mlp(), collapse=1).source
+    boxes = [text(a) for n, a in nodes(src).items() if n.startswith("s")]
+    assert len(boxes) == 1 and boxes[0].startswith("MLP")
+    assert "subgraph" not in src
+
+
+def test_collapse_by_name_matches_numbered_scopes_only():
+    loss = small_mlp()
+    src = draw_dot(loss, collapse="Neuron").source
+    assert sum(n.startswith("s") for n in nodes(src)) == 4
+    assert not any(n.startswith("s") for n in nodes(draw_dot(loss, collapse="Neur").source))
+    both = draw_dot(loss, collapse=["Layer 1", "Neuron"]).source
+    assert sorted(text(a).split(" ")[0] + text(a).split(" ")[1] for n, a in nodes(both).items()
+                  if n.startswith("s")) == ["Layer1", "Neuron0", "Neuron1", "Neuron2"]
+
+
+def test_a_collapsed_box_shows_the_data_and_grad_of_its_output():
+    x = Value(0.5, label="x")
+    with scope("Neuron"):
+        y = (x * 2.0).tanh()
+    y.label = "y"
+    y.backward()
+    src = draw_dot(y, collapse="Neuron").source
+    (box,) = [text(a) for n, a in nodes(src).items() if n.startswith("s")]
+    # y = tanh(1) = 0.76159...; grad 1
+    assert box.startswith("Neuron") and "y data 0.7616 grad 1" in box
+
+
+# ---- colours -------------------------------------------------------------------------------
+
+
+def fill(attrs: str) -> tuple[int, int, int]:
+    color = re.search(r'bgcolor="#([0-9a-f]{6})"', attrs)[1]
+    return tuple(int(color[i : i + 2], 16) for i in (0, 2, 4))
+
+
+def luminance(rgb: tuple[int, int, int]) -> float:
+    return 0.2126 * rgb[0] + 0.7152 * rgb[1] + 0.0722 * rgb[2]
+
+
+def test_gradient_colours_brighten_with_log_gradient_magnitude_and_grey_means_zero():
+    x = Value(0.5, label="x")
+    h = x
+    for i in range(6):  # each sigmoid shrinks the gradient by 4x or more: 6 levels span > 3 decades
+        h = h.sigmoid()
+        h.label = f"h{i}"
+    unused = Value(2.0, label="zero")
+    root = h + unused * 0.0  # d root / d zero = 0
+    root.label = "root"
+    root.backward()
+    src = draw_dot(root, grad_colors=True).source
+    chain = [x] + [node for node in _chain(h)]
+    brightness = [luminance(fill(nodes(src)[node_labelled(src, v.label)])) for v in chain]
+    assert brightness == sorted(brightness) and len(set(brightness)) == len(brightness)
+    grey = fill(nodes(src)[node_labelled(src, "zero")])
+    assert grey[0] == grey[1] == grey[2]
+    assert "|grad|" in src  # the legend
+
+
+def _chain(h: Value) -> list[Value]:
+    out = []
+    while h.inputs:
+        out.append(h)
+        h = h.inputs[0]
+    return list(reversed(out))
+
+
+def test_equal_gradients_get_equal_colours():
+    a, b = Value(1.0, label="a"), Value(1.0, label="b")
+    y = a + b
+    y.backward()
+    src = draw_dot(y, grad_colors=True).source
+    assert fill(nodes(src)[node_labelled(src, "a")]) == fill(nodes(src)[node_labelled(src, "b")])
+
+
+def is_red(rgb: tuple[int, int, int]) -> bool:
+    return rgb[0] > 180 and rgb[1] < 80 and rgb[2] < 80
+
+
+@pytest.mark.parametrize("grad_colors", [False, True])
+def test_nan_and_inf_data_or_grad_are_drawn_red(grad_colors):
+    c = Value(math.inf, label="c")
+    a = Value(0.0, label="a")
+    d = c * a  # inf * 0 = nan
+    d.label = "d"
+    fine = Value(1.0, label="fine")
+    y = d + fine
+    y.backward()  # a.grad = c = inf
+    src = draw_dot(y, grad_colors=grad_colors).source
+    for label in ("c", "a", "d"):
+        assert is_red(fill(nodes(src)[node_labelled(src, label)]))
+    assert not is_red(fill(nodes(src)[node_labelled(src, "fine")]))
+    assert "data NaN" in text(nodes(src)[node_labelled(src, "d")])
+    assert "grad inf" in text(nodes(src)[node_labelled(src, "a")])
+
+
+def test_a_collapsed_box_hiding_a_nan_is_red():
+    x = Value(-1.0, label="x")
+    with scope("Block"):
+        y = x * math.nan + 1.0
+    src = draw_dot(y, collapse="Block").source
+    (box,) = [a for n, a in nodes(src).items() if n.startswith("s")]
+    assert is_red(fill(box)) and "contains NaN/inf" in text(box)
+
+
+def test_local_derivatives_label_the_input_edges():
+    x, w = Value(2.0, label="x"), Value(-3.0, label="w")
+    y = (x * w).tanh()
+    src = draw_dot(y, local_grads=True).source
+    labels = {a: re.search(r'label="?([^" \]]+)', attrs)[1] for a, _, attrs in edges(src) if "label" in attrs}
+    assert labels[node_labelled(src, "x")] == "-3"  # d(xw)/dx = w
+    assert labels[node_labelled(src, "w")] == "2"  # d(xw)/dw = x
+    # d tanh(u)/du = 1 - tanh(-6)^2 = 2.4576e-05
+    assert [v for k, v in labels.items() if k not in (node_labelled(src, "x"), node_labelled(src, "w"))] == [
+        f"{1 - math.tanh(-6.0) ** 2:.4g}"]
+    assert not any("label" in attrs for _, _, attrs in edges(draw_dot(y).source))
+
+
+# ---- rendering with the real Graphviz ---------------------------------------------------------
+
+
+def test_svg_rendering_parses_as_xml_and_shows_the_labels(dot_program, tmp_path):
+    o, _ = neuron()
+    path = draw_dot(o, grad_colors=True, local_grads=True).render(outfile=tmp_path / "neuron.svg")
+    root = ET.parse(path).getroot()
+    assert root.tag.endswith("svg")
+    words = " ".join(t.strip() for t in root.itertext() if t.strip())
+    for expected in ("x1", "data 2", "grad -1.5", "o", "data 0.7071", "tanh", "|grad|"):
+        assert expected in words
+
+
+def test_png_rendering_has_a_png_header(dot_program, tmp_path):
+    data = draw_dot(small_mlp(), collapse="Neuron").pipe(format="png")
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    path = draw_dot(neuron()[0]).render(outfile=tmp_path / "neuron.png")
+    with open(path, "rb") as f:
+        assert f.read(8) == b"\x89PNG\r\n\x1a\n"
+
+
+def test_jupyter_shows_the_picture_as_inline_svg(dot_program):
+    bundle = draw_dot(neuron()[0])._repr_mimebundle_()
+    assert "<svg" in bundle["image/svg+xml"]
+
+
+def test_without_dot_the_source_still_works_and_rendering_says_how_to_install(monkeypatch, tmp_path):
+    monkeypatch.setenv("PATH", str(tmp_path))  # an empty directory: no `dot` anywhere on PATH
+    picture = draw_dot(neuron()[0])
+    assert "digraph" in picture.source
+    for render in (lambda: picture.pipe(format="svg"), lambda: picture.render(outfile=tmp_path / "g.svg"),
+                   picture._repr_mimebundle_):
+        with pytest.raises(GraphvizNotFoundError) as info:
+            render()
+        message = str(info.value)
+        assert "apt-get install graphviz" in message and "brew install graphviz" in message
+        assert "conda install" in message
+        assert isinstance(info.value, graphviz.ExecutableNotFound)  # graphviz's own handlers still catch it
+    assert os.listdir(tmp_path) in ([], ["g.gv"])  # at most the DOT source was saved, no picture

@@ -1,0 +1,233 @@
+"""Modes that change how new Values are made: `no_grad` (record nothing) and `scope` (say where).
+
+Both are per thread, nest, and come back to their previous state even when the block raises.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from autograd import Value, current_scope, is_grad_enabled, no_grad, scope
+
+pytestmark = pytest.mark.modes
+
+
+def _in_thread(fn):
+    """Run fn in a new thread and return its result (re-raising what it raised)."""
+    result = {}
+
+    def run():
+        try:
+            result["value"] = fn()
+        except BaseException as error:  # handed back to the test thread
+            result["error"] = error
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join()
+    if "error" in result:
+        raise result["error"]
+    return result["value"]
+
+
+def _records(x: Value) -> bool:
+    y = x * 2
+    return y.op == "*" and len(y.inputs) == 2 and y.inputs[0] is x
+
+
+# ---- no_grad -----------------------------------------------------------------------------------
+
+
+def test_values_made_inside_no_grad_are_leaves_with_the_right_data():
+    x = Value(3.0)
+    with no_grad():
+        ys = [x * 2, x + x, x.tanh(), -x, x**2, 2**x, abs(x), x.exp().log()]
+    for y in ys:
+        assert y.inputs == () and y.op == ""
+    assert ys[0].data == 6.0 and ys[4].data == 9.0
+
+
+def test_backward_inside_no_grad_values_stops_at_them():
+    x = Value(3.0)
+    with no_grad():
+        y = x * 2
+    (y * y).backward()
+    assert y.grad == 2 * 6.0
+    assert x.grad == 0.0  # y is a leaf: nothing flows past it
+
+
+def test_recording_is_on_by_default_and_back_after_the_block():
+    assert is_grad_enabled()
+    with no_grad():
+        assert not is_grad_enabled()
+    assert is_grad_enabled()
+    assert _records(Value(1.0))
+
+
+def test_no_grad_blocks_nest():
+    with no_grad():
+        with no_grad():
+            assert not is_grad_enabled()
+        assert not is_grad_enabled()  # the outer block is still open
+        assert not _records(Value(1.0))
+    assert is_grad_enabled()
+
+
+def test_one_no_grad_object_can_be_entered_twice_nested():
+    off = no_grad()
+    with off:
+        with off:
+            assert not is_grad_enabled()
+        assert not is_grad_enabled()
+    assert is_grad_enabled()
+
+
+def test_no_grad_is_restored_after_an_exception():
+    with pytest.raises(RuntimeError, match="boom"):
+        with no_grad():
+            raise RuntimeError("boom")
+    assert is_grad_enabled()
+    assert _records(Value(1.0))
+
+
+def test_no_grad_as_a_decorator():
+    @no_grad()
+    def evaluate(x):
+        """Docstring kept."""
+        return x * x + 1
+
+    y = evaluate(Value(2.0))
+    assert y.data == 5.0 and y.inputs == ()
+    assert is_grad_enabled()
+    assert evaluate.__name__ == "evaluate" and evaluate.__doc__ == "Docstring kept."
+
+
+def test_no_grad_decorator_restores_recording_after_an_exception():
+    @no_grad()
+    def fail():
+        raise ValueError("inside")
+
+    with pytest.raises(ValueError, match="inside"):
+        fail()
+    assert is_grad_enabled()
+
+
+def test_no_grad_decorator_works_recursively():
+    @no_grad()
+    def depth(n):
+        assert not is_grad_enabled()
+        return 0 if n == 0 else 1 + depth(n - 1)
+
+    assert depth(5) == 5
+    assert is_grad_enabled()
+
+
+def test_no_grad_in_one_thread_does_not_stop_another_thread_recording():
+    entered, checked = threading.Event(), threading.Event()
+
+    def worker():
+        with no_grad():
+            entered.set()
+            checked.wait(timeout=10)
+            return is_grad_enabled(), _records(Value(1.0))
+
+    thread_result = {}
+    thread = threading.Thread(target=lambda: thread_result.update(value=worker()))
+    thread.start()
+    assert entered.wait(timeout=10)
+    try:
+        assert is_grad_enabled()  # this thread is still recording while the other is inside no_grad
+        assert _records(Value(1.0))
+    finally:
+        checked.set()
+        thread.join()
+    assert thread_result["value"] == (False, False)
+
+
+def test_a_thread_started_inside_no_grad_records_by_default():
+    with no_grad():
+        assert _in_thread(lambda: (is_grad_enabled(), _records(Value(1.0)))) == (True, True)
+        assert not is_grad_enabled()
+
+
+def test_a_shared_decorated_function_is_safe_across_threads():
+    @no_grad()
+    def evaluate():
+        return is_grad_enabled()
+
+    assert _in_thread(evaluate) is False
+    assert is_grad_enabled()
+    assert _in_thread(is_grad_enabled) is True
+
+
+# ---- scope ----------------------------------------------------------------------------------------
+
+
+def test_values_made_inside_a_scope_remember_it():
+    outside = Value(1.0)
+    with scope("layer") as layer:
+        leaf = Value(2.0)
+        node = leaf * outside
+    assert leaf.scope is layer and node.scope is layer
+    assert outside.scope is None
+    assert (node + 1).scope is None
+
+
+def test_scopes_nest_and_name_their_path():
+    with scope("MLP") as mlp:
+        with scope("Layer 0") as layer:
+            with scope("Neuron 3") as neuron:
+                v = Value(1.0) * 2
+                assert current_scope() is neuron
+            assert current_scope() is layer
+        assert current_scope() is mlp
+    assert current_scope() is None
+    assert v.scope.path == ("MLP", "Layer 0", "Neuron 3")
+    assert neuron.parent is layer and layer.parent is mlp and mlp.parent is None
+    assert repr(neuron) == "Scope('MLP/Layer 0/Neuron 3')"
+
+
+def test_scope_is_restored_after_an_exception():
+    with scope("outer") as outer:
+        with pytest.raises(KeyError):
+            with scope("inner"):
+                raise KeyError("x")
+        assert current_scope() is outer
+    assert current_scope() is None
+
+
+def test_values_made_under_no_grad_still_get_their_scope():
+    with scope("eval") as s, no_grad():
+        y = Value(1.0) * 3
+    assert y.scope is s and y.inputs == ()
+
+
+def test_a_scope_in_one_thread_is_not_seen_by_another():
+    with scope("main thread"):
+        assert _in_thread(lambda: (current_scope(), Value(1.0).scope)) == (None, None)
+
+    def in_worker():
+        with scope("worker") as s:
+            return s, Value(1.0).scope
+
+    opened, seen = _in_thread(in_worker)
+    assert seen is opened
+    assert current_scope() is None
+
+
+def test_an_open_scope_cannot_be_entered_again():
+    s = scope("once")
+    with s:
+        with pytest.raises(RuntimeError, match="once"):
+            with s:
+                pass
+        assert current_scope() is s
+    with s:  # closed again, so it can be reused
+        assert current_scope() is s
+
+
+def test_a_scope_name_must_be_a_str():
+    with pytest.raises(TypeError, match="int"):
+        scope(3)
