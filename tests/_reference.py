@@ -76,3 +76,30 @@ def matches_finite_differences(expected: Sequence[float] | float):
 def matches_torch(expected: Sequence[float] | float):
     """pytest.approx with the engine-vs-PyTorch tolerance (inf equals inf, nan equals nan)."""
     return pytest.approx(expected, rel=TORCH_REL, abs=TORCH_ABS, nan_ok=True)
+
+
+def torch_mlp(torch, model):
+    """An nn.MLP rebuilt in PyTorch (float64, weights copied): its Linear layers and a forward function."""
+    layers = []
+    for layer in model.layers:
+        lin = torch.nn.Linear(layer.nin, layer.nout, dtype=torch.float64)
+        with torch.no_grad():
+            lin.weight.copy_(torch.tensor([[w.data for w in n.w] for n in layer.neurons]))
+            lin.bias.copy_(torch.tensor([n.b.data for n in layer.neurons]))
+        layers.append(lin)
+    act = {
+        "relu": torch.relu,
+        "tanh": torch.tanh,
+        "sigmoid": torch.sigmoid,
+        "leaky_relu": lambda t: torch.nn.functional.leaky_relu(t, 0.01),
+        "linear": lambda t: t,
+    }[model.activation]
+
+    def forward(x):
+        for i, lin in enumerate(layers):
+            x = lin(x)
+            if i < len(layers) - 1:
+                x = act(x)
+        return x
+
+    return layers, forward

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 
 import pytest
 
@@ -18,6 +19,16 @@ def torch():
         pytest.skip("PyTorch is not installed; `bash .ci/test` installs torch==2.13.0")
     torch.set_default_dtype(torch.float64)
     return torch
+
+
+@pytest.fixture
+def dot_program() -> str:
+    """The Graphviz `dot` program: rendering tests fail (never skip) when it is missing."""
+    path = shutil.which("dot")
+    if path is None:
+        pytest.fail("Graphviz `dot` is missing: sudo apt-get install graphviz | brew install graphviz | "
+                    "conda install graphviz (bash .ci/test installs it when run as root)")
+    return path
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

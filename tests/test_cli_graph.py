@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -36,13 +35,6 @@ def printed_gradients(out: str) -> dict[str, float]:
     return grads
 
 
-@pytest.fixture
-def dot_program() -> str:
-    path = shutil.which("dot")
-    if path is None:
-        pytest.fail("Graphviz `dot` is missing: sudo apt-get install graphviz | brew install graphviz | "
-                    "conda install graphviz")
-    return path
 
 
 # ---- good commands ---------------------------------------------------------------------------

@@ -9,7 +9,6 @@ from __future__ import annotations
 import math
 import os
 import re
-import shutil
 import xml.etree.ElementTree as ET
 
 import graphviz
@@ -99,14 +98,6 @@ def small_mlp() -> Value:
     return loss
 
 
-@pytest.fixture
-def dot_program() -> str:
-    """The Graphviz `dot` program: rendering tests fail (never skip) when it is missing."""
-    path = shutil.which("dot")
-    if path is None:
-        pytest.fail("Graphviz `dot` is missing: sudo apt-get install graphviz | brew install graphviz | "
-                    "conda install graphviz (bash .ci/test installs it when run as root)")
-    return path
 
 
 # ---- structure -------------------------------------------------------------------------

@@ -6,6 +6,7 @@ import math
 import random
 
 import pytest
+from _reference import torch_mlp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -17,33 +18,6 @@ pytestmark = pytest.mark.nn
 
 ACTIVATIONS = ["relu", "tanh", "sigmoid", "leaky_relu", "linear"]
 POINTS = [[0.5, -1.2], [2.0, 0.3], [-0.7, -0.1], [0.05, 1.5]]
-
-
-def torch_mlp(torch, model: MLP):
-    """The same network in PyTorch, float64, weights copied from the scalar model."""
-    layers = []
-    for layer in model.layers:
-        lin = torch.nn.Linear(layer.nin, layer.nout, dtype=torch.float64)
-        with torch.no_grad():
-            lin.weight.copy_(torch.tensor([[w.data for w in n.w] for n in layer.neurons]))
-            lin.bias.copy_(torch.tensor([n.b.data for n in layer.neurons]))
-        layers.append(lin)
-    act = {
-        "relu": torch.relu,
-        "tanh": torch.tanh,
-        "sigmoid": torch.sigmoid,
-        "leaky_relu": lambda t: torch.nn.functional.leaky_relu(t, 0.01),
-        "linear": lambda t: t,
-    }[model.activation]
-
-    def forward(x):
-        for i, lin in enumerate(layers):
-            x = lin(x)
-            if i < len(layers) - 1:
-                x = act(x)
-        return x
-
-    return layers, forward
 
 
 def torch_param_grads(layers) -> list[float]:

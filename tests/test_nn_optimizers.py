@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import pytest
+from _reference import torch_mlp
 
 from autograd import Value
 from nn import MLP, SGD, Adam, RMSprop, clip_grad_norm, mse_loss
@@ -103,16 +104,9 @@ def test_a_parameter_with_zero_gradient_still_moves_under_decay_and_momentum():
 def test_optimizers_train_an_mlp_like_torch(torch):
     model = MLP(2, [4, 1], activation="tanh", seed=0)
     xs, ys = [[0.0, 1.0], [1.0, 0.5], [-1.0, -0.5]], [1.0, -1.0, 0.5]
-    layers = []
-    for layer in model.layers:
-        lin = torch.nn.Linear(layer.nin, layer.nout, dtype=torch.float64)
-        with torch.no_grad():
-            lin.weight.copy_(torch.tensor([[w.data for w in n.w] for n in layer.neurons]))
-            lin.bias.copy_(torch.tensor([n.b.data for n in layer.neurons]))
-        layers.append(lin)
-    net = torch.nn.Sequential(layers[0], torch.nn.Tanh(), layers[1])
+    layers, net = torch_mlp(torch, model)
     ours = Adam(model.parameters(), lr=0.05, weight_decay=0.01)
-    theirs = torch.optim.Adam(net.parameters(), lr=0.05, weight_decay=0.01)
+    theirs = torch.optim.Adam([p for lin in layers for p in lin.parameters()], lr=0.05, weight_decay=0.01)
     for _ in range(STEPS):
         ours.zero_grad()
         mse_loss([model(x) for x in xs], ys).backward()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 import re
-import shutil
 
 import pytest
 from _reference import finite_differences, matches_finite_differences, matches_torch, torch_value_and_grad
@@ -167,13 +166,6 @@ def test_frames_use_scopes_and_collapse_like_draw_dot():
 # ---- rendering the frames ------------------------------------------------------------------------
 
 
-@pytest.fixture
-def dot_program() -> str:
-    path = shutil.which("dot")
-    if path is None:
-        pytest.fail("Graphviz `dot` is missing: sudo apt-get install graphviz | brew install graphviz | "
-                    "conda install graphviz")
-    return path
 
 
 def layout(picture) -> list[tuple[str, ...]]:
