@@ -17,12 +17,14 @@ calls the very same rule on Values, which makes the gradient differentiable agai
 
 from __future__ import annotations
 
+import builtins
 import math
 import numbers
+import threading
 from collections.abc import Callable, Iterable, Sequence
 from operator import mul
 
-from autograd.modes import _state
+from autograd.modes import _mode
 
 Number = float | int
 
@@ -110,8 +112,8 @@ def _result(data: float, op: str, inputs: tuple, local_grads: tuple) -> Value:
     out.data = data
     out.grad = 0.0
     out.label = ""
-    out.scope = _state.scope
-    if _state.recording:
+    recording, out.scope, _ = _mode.get()
+    if recording:
         out.op = op
         out.inputs = inputs
         out.local_grads = local_grads
@@ -131,7 +133,7 @@ def _constant(data: float) -> Value:
     out.op = ""
     out.inputs = ()
     out.local_grads = ()
-    out.scope = _state.scope
+    out.scope = _mode.get()[1]
     return out
 
 
@@ -141,7 +143,7 @@ _new_value = object.__new__  # a Value without running __init__ (the callers set
 class Value:
     """A real number that remembers how it was computed, and the gradient flowing into it."""
 
-    __slots__ = ("data", "grad", "label", "op", "inputs", "local_grads", "scope", "__weakref__")
+    __slots__ = ("data", "grad", "label", "op", "inputs", "local_grads", "scope", "_grad_buffer", "__weakref__")
 
     def __init__(self, data: Number, label: str = "") -> None:
         self.data = _to_float(data, "Value data")
@@ -152,7 +154,7 @@ class Value:
         self.op = ""  # the op that made this Value; '' for a leaf
         self.inputs: tuple[Value, ...] = ()  # the Values it was made from, in program order
         self.local_grads: tuple = ()  # d(self)/d(input), one per input
-        self.scope = _state.scope  # the Scope open when it was made (for pictures), or None
+        self.scope = _mode.get()[1]  # the Scope open when it was made (for pictures), or None
 
     def __repr__(self) -> str:
         label = f", label={self.label!r}" if self.label else ""
@@ -376,24 +378,32 @@ class Value:
         """Add d(self)/d(node) to `node.grad` for every node of the graph behind self.
 
         self gets 1, and intermediate nodes get their gradient too (the pictures show it).
-        This call's gradients are computed in a buffer of their own and only then added, so
-        calling backward twice without zeroing gives every node exactly twice the gradient.
+        This call's gradients are summed in a buffer of its own (`_grad_buffer`, set to 0 on
+        every node first) and added to `.grad` only once complete, so calling backward twice
+        without zeroing gives every node exactly twice the gradient.
         """
         order = _topological_order(self)
-        grads = dict.fromkeys(order, 0.0)  # this call's d(self)/d(node), apart from any older .grad
-        grads[self] = 1.0
-        for node in reversed(order):  # outputs before inputs: a gradient is complete when reached
-            g = grads[node]
-            node.grad += g
-            if node.inputs:  # a leaf has nothing to pass on
-                for inp, local in zip(node.inputs, node.local_grads):  # the chain rule
-                    grads[inp] += local * g
+        # A slot on each node is a faster buffer than a dict keyed by node; the lock keeps two
+        # threads' backward() calls from summing into the same slots at once.
+        with _backward_lock:
+            for node in order:
+                node._grad_buffer = 0.0
+            self._grad_buffer = 1.0
+            for node in reversed(order):  # outputs before inputs: a gradient is complete when reached
+                g = node._grad_buffer
+                node.grad += g
+                if node.inputs:  # a leaf has nothing to pass on
+                    for inp, local in zip(node.inputs, node.local_grads):  # the chain rule
+                        inp._grad_buffer += local * g
+
+
+_backward_lock = threading.Lock()
 
 
 def sum(values: Iterable[Value | Number]) -> Value:  # noqa: A001 - autograd.sum, like torch.sum
     """One node adding n values.   d/dx_i (x_1 + ... + x_n) = 1"""
-    inputs = _operands(values, "sum")
-    return _result(math.fsum([v.data for v in inputs]), "sum", inputs, (1.0,) * len(inputs))
+    inputs, data = _operands(values, "sum")
+    return _result(_add_up(data), "sum", inputs, (1.0,) * len(inputs))
 
 
 def dot(a: Sequence[Value | Number], b: Sequence[Value | Number], bias: Value | Number | None = None) -> Value:
@@ -402,17 +412,17 @@ def dot(a: Sequence[Value | Number], b: Sequence[Value | Number], bias: Value | 
     The inputs are a_1..a_n, b_1..b_n (then bias), and the local derivatives are
     d/da_i = b_i,  d/db_i = a_i,  d/dbias = 1.
     """
-    a_values, b_values = _operands(a, "dot"), _operands(b, "dot")
+    (a_values, a_data), (b_values, b_data) = _operands(a, "dot"), _operands(b, "dot")
     if len(a_values) != len(b_values):
         raise ValueError(f"dot: the two sequences differ in length ({len(a_values)} and {len(b_values)})")
-    a_data = tuple([v.data for v in a_values])
-    b_data = tuple([v.data for v in b_values])
-    out = math.fsum(map(mul, a_data, b_data))
+    out = _add_up(map(mul, a_data, b_data))
     if bias is None:
-        return _result(out, "dot", a_values + b_values, b_data + a_data)
+        return _result(out, "dot", a_values + b_values, tuple(b_data + a_data))
     if not isinstance(bias, Value):
         bias = _constant(_to_float(bias, "dot bias"))
-    return _result(out + bias.data, "dot", a_values + b_values + (bias,), b_data + a_data + (1.0,))
+    b_data += a_data
+    b_data.append(1.0)
+    return _result(out + bias.data, "dot", a_values + b_values + (bias,), tuple(b_data))
 
 
 @_rule("dot")
@@ -423,20 +433,24 @@ def _d_dot(*inputs_and_out):
     return inputs[n : 2 * n] + inputs[:n] + (1.0,) * (len(inputs) - 2 * n)
 
 
-def _operands(values: Iterable[Value | Number], op: str) -> tuple[Value, ...]:
-    """values as a tuple of Values, each number made a constant leaf."""
+def _operands(values: Iterable[Value | Number], op: str) -> tuple[tuple[Value, ...], list[float]]:
+    """values as a tuple of Values (each number made a constant leaf), and their data."""
     if type(values) is not list and type(values) is not tuple:  # the usual containers skip these checks
         if isinstance(values, (str, bytes, Value)) or not isinstance(values, Iterable):
             raise TypeError(f"{op} needs an iterable of Values or numbers, got {type(values).__name__}")
     values = tuple(values)
-    if _ONLY_VALUE.issuperset(map(type, values)):  # all Values already (checked in C): nothing to convert
-        return values
-    return tuple(
+    data = [v.data for v in values if type(v) is Value]  # one pass checks types and reads the numbers
+    if len(data) == len(values):
+        return values, data
+    values = tuple(
         v if isinstance(v, Value) else _constant(_to_float(v, f"{op} element {i}")) for i, v in enumerate(values)
     )
+    return values, [v.data for v in values]
 
 
-_ONLY_VALUE = frozenset([Value])
+# Python's own left-to-right float addition (this module's `sum` is the graph op): like a
+# hand-written loop, it gives inf for an overflow and nan for inf - inf, as PyTorch does.
+_add_up = builtins.sum
 
 
 # ---- the graph, walked without recursion ------------------------------------------------

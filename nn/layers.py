@@ -124,8 +124,8 @@ class Neuron(Module):
         return s if self._act is None else self._act(s)
 
     def _float_forward(self, xs: list[float]) -> float:
-        # bit for bit what dot computes: an exact sum of the products, then the bias
-        s = math.fsum(map(mul, map(_DATA, self.w), xs)) + self.b.data
+        # bit for bit what dot computes: the products added left to right, then the bias
+        s = sum(map(mul, map(_DATA, self.w), xs)) + self.b.data
         return s if self._act_float is None else self._act_float(s)
 
     def __repr__(self) -> str:
