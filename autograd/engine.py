@@ -378,26 +378,39 @@ class Value:
         """Add d(self)/d(node) to `node.grad` for every node of the graph behind self.
 
         self gets 1, and intermediate nodes get their gradient too (the pictures show it).
-        This call's gradients are summed in a buffer of its own (`_grad_buffer`, set to 0 on
-        every node first) and added to `.grad` only once complete, so calling backward twice
-        without zeroing gives every node exactly twice the gradient.
+        This call's gradients are computed in a buffer of their own and only then added to
+        `.grad`, so calling backward twice without zeroing gives every node exactly twice
+        the gradient.
         """
-        order = _topological_order(self)
-        # A slot on each node is a faster buffer than a dict keyed by node; the lock keeps two
-        # threads' backward() calls from summing into the same slots at once.
         with _backward_lock:
-            for node in order:
-                node._grad_buffer = 0.0
-            self._grad_buffer = 1.0
-            for node in reversed(order):  # outputs before inputs: a gradient is complete when reached
-                g = node._grad_buffer
-                node.grad += g
-                if node.inputs:  # a leaf has nothing to pass on
-                    for inp, local in zip(node.inputs, node.local_grads):  # the chain rule
-                        inp._grad_buffer += local * g
+            for node in _float_gradients(self):
+                node.grad += node._grad_buffer
 
 
+# The `_grad_buffer` slots are shared by every call: one chain-rule pass at a time.
 _backward_lock = threading.Lock()
+
+
+def _float_gradients(root: Value, on_step: Callable[[Value], None] | None = None) -> list[Value]:
+    """The chain rule over root's graph: afterwards each node's `_grad_buffer` is d(root)/d(node).
+
+    Returns the graph's nodes in topological order; the caller holds `_backward_lock` while
+    it reads the buffers. A slot on each node is a faster buffer than a dict keyed by node.
+    `on_step(node)`, if given, is called after each node has passed its gradient on to its
+    inputs: the step-by-step pictures watch the real pass through it.
+    """
+    order = _topological_order(root)
+    for node in order:
+        node._grad_buffer = 0.0
+    root._grad_buffer = 1.0
+    for node in reversed(order):  # outputs before inputs: a gradient is complete when reached
+        if node.inputs:  # a leaf has nothing to pass on
+            g = node._grad_buffer
+            for inp, local in zip(node.inputs, node.local_grads):  # the chain rule
+                inp._grad_buffer += local * g
+            if on_step is not None:
+                on_step(node)
+    return order
 
 
 def sum(values: Iterable[Value | Number]) -> Value:  # noqa: A001 - autograd.sum, like torch.sum
@@ -482,28 +495,23 @@ def _topological_order(root: Value) -> list[Value]:
     return order
 
 
-def _backpropagate(root: Value, create_graph: bool) -> tuple[list[Value], dict[Value, object]]:
-    """The chain rule over root's graph: d(root)/d(node) for every node, in a fresh buffer.
+def _value_gradients(root: Value) -> dict[Value, Value | float]:
+    """d(root)/d(node) for every node, as Values built from the rules (for create_graph).
 
-    With create_graph the gradients are Values built from the rules, so they can be
-    differentiated again; otherwise they are floats, computed from the stored local derivatives.
+    Each local derivative comes from its op's rule evaluated on the input Values, so the
+    gradients are nodes of a new graph and can be differentiated again.
     """
-    order = _topological_order(root)
-    grads: dict[Value, object] = {root: 1.0}
-    for node in reversed(order):  # outputs before inputs: each grad is complete when read
-        g = grads[node]
+    grads: dict[Value, Value | float] = {root: 1.0}
+    for node in reversed(_topological_order(root)):  # outputs before inputs
         if not node.inputs:
             continue
-        if create_graph:
-            rule = _rule_for(node.op)
-            local_grads = rule(*node.inputs, node) if rule else node.local_grads
-            for inp, local in zip(node.inputs, local_grads):
-                term = _times(local, g)
-                grads[inp] = grads[inp] + term if inp in grads else term
-        else:
-            for inp, local in zip(node.inputs, node.local_grads):
-                grads[inp] = grads.get(inp, 0.0) + local * g
-    return order, grads
+        g = grads[node]
+        rule = _rule_for(node.op)
+        local_grads = rule(*node.inputs, node) if rule else node.local_grads
+        for inp, local in zip(node.inputs, local_grads):
+            term = _times(local, g)
+            grads[inp] = grads[inp] + term if inp in grads else term
+    return grads
 
 
 def _rule_for(op: str) -> Callable[..., tuple] | None:
@@ -537,9 +545,13 @@ def grad(output: Value, inputs: Sequence[Value], create_graph: bool = False) -> 
     for i, x in enumerate(inputs):
         if not isinstance(x, Value):
             raise TypeError(f"grad: inputs[{i}] must be a Value, got {type(x).__name__}")
-    _, grads = _backpropagate(output, create_graph)
-    results = []
-    for x in inputs:
-        g = grads.get(x, 0.0)
-        results.append(g if isinstance(g, Value) else Value(g))
-    return results
+    if create_graph:
+        grads = _value_gradients(output)
+        return [_as_value(grads.get(x, 0.0)) for x in inputs]
+    with _backward_lock:
+        in_graph = set(_float_gradients(output))
+        return [Value(x._grad_buffer if x in in_graph else 0.0) for x in inputs]
+
+
+def _as_value(g: Value | float) -> Value:
+    return g if isinstance(g, Value) else Value(g)

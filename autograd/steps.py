@@ -20,7 +20,7 @@ from typing import Any
 import graphviz
 
 from autograd.draw import MAX_NODES, _draw, _fmt, _Overlay
-from autograd.engine import Value, _topological_order
+from autograd.engine import Value, _backward_lock, _float_gradients
 
 
 @dataclass(frozen=True)
@@ -35,24 +35,22 @@ class BackwardStep:
 def backward_trace(root: Value) -> list[BackwardStep]:
     """The steps backward() takes from root, in its order: one per node that has inputs.
 
-    The same walk as the engine's `_backpropagate` (reverse topological order, stored
-    `local_grads`, `grad[input] += local * grad[node]` in the same order), so the last
-    gradient recorded for each Value equals what `root.backward()` adds to its `.grad`,
-    bit for bit. Leaves pass nothing on and get no step. No `.grad` is touched.
+    It watches the engine's own chain-rule pass (`_float_gradients`, which backward() runs
+    too), so the order, the local derivatives and the arithmetic are the real ones: the last
+    gradient recorded for each Value equals what `root.backward()` adds to its `.grad`, bit
+    for bit. Leaves pass nothing on and get no step. No `.grad` is touched.
     """
     if not isinstance(root, Value):
         raise TypeError(f"backward_trace: root must be a Value, got {type(root).__name__}")
-    grads: dict[Value, float] = {root: 1.0}
     steps = []
-    for node in reversed(_topological_order(root)):  # outputs before inputs, as in backward()
-        g = grads[node]
-        if not node.inputs:
-            continue
-        updates = []
-        for inp, local in zip(node.inputs, node.local_grads):
-            grads[inp] = grads.get(inp, 0.0) + local * g
-            updates.append((inp, local, grads[inp]))
-        steps.append(BackwardStep(node, g, tuple(updates)))
+
+    def record(node: Value) -> None:
+        # read right after node passed its gradient on: each input's buffer is its gradient so far
+        updates = tuple((inp, local, inp._grad_buffer) for inp, local in zip(node.inputs, node.local_grads))
+        steps.append(BackwardStep(node, node._grad_buffer, updates))
+
+    with _backward_lock:
+        _float_gradients(root, on_step=record)
     return steps
 
 
