@@ -318,3 +318,40 @@ def test_a_dropped_graph_is_freed_by_reference_counting(after):
         assert [ref() for ref in refs] == [None] * len(refs)
     finally:
         gc.enable()
+
+
+def test_backward_in_many_threads_at_once_gives_every_thread_its_exact_gradients():
+    # backward() sums into a scratch slot on each node; threads sharing weights must not mix them up
+    import sys
+    import threading
+
+    w = [Value(0.1 * (i + 1)) for i in range(8)]
+    rounds, threads, terms = 10, 4, 200
+    grads_seen: list[list[float]] = []
+
+    def train(seed: int) -> None:
+        for r in range(rounds):
+            xs = [seed + r + 0.5 * i for i in range(8)]
+            # many paths into the shared weights, so one backward() spans many thread switches
+            loss = autograd.sum([w[i % 8] * xs[i % 8] for i in range(terms)])
+            got = autograd.grad(loss, w)
+            grads_seen.append([g.data for g in got] + [terms // 8 * sum(xs)])
+            loss.backward()
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads as often as possible, to give a race every chance
+    try:
+        workers = [threading.Thread(target=train, args=(k,)) for k in range(threads)]
+        for t in workers:
+            t.start()
+        for t in workers:
+            t.join()
+    finally:
+        sys.setswitchinterval(interval)
+    # d loss / d w_i = (terms/8) x_i for each call, so grad() saw exactly its own inputs ...
+    assert len(grads_seen) == rounds * threads
+    for row in grads_seen:
+        assert sum(row[:-1]) == pytest.approx(row[-1], rel=1e-12)
+    # ... and .grad holds the sum over every backward() of every thread
+    expected = [terms // 8 * sum(k + r + 0.5 * i for k in range(threads) for r in range(rounds)) for i in range(8)]
+    assert [wi.grad for wi in w] == pytest.approx(expected, rel=1e-12)
