@@ -126,6 +126,7 @@ def _result(data: float, op: str, inputs: tuple, local_grads: tuple) -> Value:
 
 def _constant(data: float) -> Value:
     """A leaf for a number met in an expression, such as the 2.0 in `2.0 * x`."""
+    # `_result(data, "", (), ())` makes the same leaf, but the extra call costs ~6% of `x * 2.0`
     out = _new_value(Value)
     out.data = data
     out.grad = 0.0
@@ -429,13 +430,14 @@ def dot(a: Sequence[Value | Number], b: Sequence[Value | Number], bias: Value | 
     if len(a_values) != len(b_values):
         raise ValueError(f"dot: the two sequences differ in length ({len(a_values)} and {len(b_values)})")
     out = _add_up(map(mul, a_data, b_data))
-    if bias is None:
-        return _result(out, "dot", a_values + b_values, tuple(b_data + a_data))
-    if not isinstance(bias, Value):
-        bias = _constant(_to_float(bias, "dot bias"))
-    b_data += a_data
-    b_data.append(1.0)
-    return _result(out + bias.data, "dot", a_values + b_values + (bias,), tuple(b_data))
+    inputs, local_grads = a_values + b_values, b_data + a_data
+    if bias is not None:
+        if not isinstance(bias, Value):
+            bias = _constant(_to_float(bias, "dot bias"))
+        out += bias.data
+        inputs += (bias,)
+        local_grads.append(1.0)
+    return _result(out, "dot", inputs, tuple(local_grads))
 
 
 @_rule("dot")
