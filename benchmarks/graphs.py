@@ -19,14 +19,19 @@ SCALE, SHIFT = 1.0001, 0.0001
 OPS_PER_ROUND = 3
 
 
-def chainrule_chain(rounds: int) -> tuple[object, object]:
-    from autograd import Value
-
-    x = Value(0.5)
+def _scalar_chain(value_class: type, rounds: int) -> tuple[object, object]:
+    """The chain in an engine with micrograd's API (chainrule's Value has the same one)."""
+    x = value_class(0.5)
     y = x
     for _ in range(rounds):
         y = (y * SCALE + SHIFT).tanh()
     return y, x
+
+
+def chainrule_chain(rounds: int) -> tuple[object, object]:
+    from autograd import Value
+
+    return _scalar_chain(Value, rounds)
 
 
 def micrograd_chain(rounds: int) -> tuple[object, object]:
@@ -34,11 +39,7 @@ def micrograd_chain(rounds: int) -> tuple[object, object]:
     from micrograd_tanh import add_tanh_to_micrograd
 
     add_tanh_to_micrograd()
-    x = Value(0.5)
-    y = x
-    for _ in range(rounds):
-        y = (y * SCALE + SHIFT).tanh()
-    return y, x
+    return _scalar_chain(Value, rounds)
 
 
 def torch_chain(rounds: int) -> tuple[object, object]:
