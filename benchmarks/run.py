@@ -57,8 +57,9 @@ QUICK = Sizes(20, 3, 2, (330, 1000), 1000, 3000, 1000, 2000, 3)
 def progress(what: str, result: object) -> None:
     """One line per measurement on stderr, so a long run shows where it is."""
     if isinstance(result, GraphCell):
-        forward, backward = shown(result.forward_us, result.note), shown(result.backward_us, result.note)
-        result = f"forward {forward} µs, backward {backward} µs per node"
+        forward, backward = (shown(us, result.note) + (" µs" if us is not None else "")
+                             for us in (result.forward_us, result.backward_us))
+        result = f"forward {forward}, backward {backward} per node"
     print(f"  {what}: {result}", file=sys.stderr, flush=True)
 
 
