@@ -8,9 +8,10 @@ Points are returned as a list of (x1, x2) float pairs, labels as a list of ints,
 from __future__ import annotations
 
 import math
-import numbers
 import random
 from collections.abc import Sequence
+
+from nn._numbers import is_real
 
 Point = tuple[float, float]
 
@@ -22,7 +23,7 @@ def _check_n(n: object, minimum: int = 1) -> int:
 
 
 def _check_noise(noise: object) -> float:
-    if not isinstance(noise, numbers.Real) or isinstance(noise, bool) or not 0.0 <= noise < math.inf:
+    if not is_real(noise) or not 0.0 <= noise < math.inf:
         raise ValueError(f"noise must be a finite number >= 0, got {noise!r}")
     return float(noise)
 
@@ -70,7 +71,7 @@ def make_circles(
     n // 2 points on the outer circle, the rest on the inner one, evenly spaced in angle.
     """
     n, noise, rng = _check_n(n), _check_noise(noise), _rng(seed)
-    if not isinstance(factor, numbers.Real) or isinstance(factor, bool) or not 0.0 < factor < 1.0:
+    if not is_real(factor) or not 0.0 < factor < 1.0:
         raise ValueError(f"factor (inner radius / outer radius) must be a number in (0, 1), got {factor!r}")
     n_outer = n // 2
     points = [(math.cos(t), math.sin(t)) for t in _linspace(0.0, 2 * math.pi, n_outer, endpoint=False)]
@@ -128,7 +129,7 @@ def train_val_split(
         raise ValueError(f"X has {len(X)} samples but y has {len(y)}")
     if len(X) < 2:
         raise ValueError(f"a split needs at least 2 samples, got {len(X)}")
-    if not isinstance(val_fraction, numbers.Real) or isinstance(val_fraction, bool) or not 0.0 < val_fraction < 1.0:
+    if not is_real(val_fraction) or not 0.0 < val_fraction < 1.0:
         raise ValueError(f"val_fraction must be a number in (0, 1), got {val_fraction!r}")
     order = list(range(len(X)))
     _rng(seed).shuffle(order)

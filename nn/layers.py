@@ -7,12 +7,12 @@ for the weighted sum (its local derivatives are the x_i, the w_i and 1) and one 
 from __future__ import annotations
 
 import math
-import numbers
 import random
 from collections.abc import Callable, Iterable, Sequence
 from operator import attrgetter, mul
 
 from autograd import Scope, Value, dot, is_grad_enabled
+from nn._numbers import is_real
 from nn.module import Module
 
 Input = Sequence[Value | float] | Value | float
@@ -57,7 +57,7 @@ def _check_size(n: object, what: str) -> int:
 
 
 def _check_probability(p: object) -> float:
-    if not isinstance(p, numbers.Real) or isinstance(p, bool) or not 0.0 <= p <= 1.0:
+    if not is_real(p) or not 0.0 <= p <= 1.0:
         raise ValueError(f"dropout probability must be a number in [0, 1], got {p!r}")
     return float(p)
 
@@ -75,7 +75,7 @@ def _rng(seed: int | random.Random | None) -> random.Random:
 
 def _elements(x: Input, n: int, who: str) -> list:
     """x as a list of n Values/numbers; a bare number or Value is allowed when n == 1."""
-    if n == 1 and (isinstance(x, Value) or (isinstance(x, numbers.Real) and not isinstance(x, bool))):
+    if n == 1 and (isinstance(x, Value) or is_real(x)):
         return [x]
     if isinstance(x, (str, bytes)) or not isinstance(x, Iterable):
         raise TypeError(f"{who} input must be a list of {n} numbers or Values, got {type(x).__name__}")
@@ -83,7 +83,7 @@ def _elements(x: Input, n: int, who: str) -> list:
     if len(items) != n:
         raise ValueError(f"{who} expects {n} input{'s' if n != 1 else ''}, got {len(items)}")
     for i, v in enumerate(items):
-        if not (isinstance(v, Value) or (isinstance(v, numbers.Real) and not isinstance(v, bool))):
+        if not (isinstance(v, Value) or is_real(v)):
             raise TypeError(f"{who} input {i} must be a number or a Value, got {type(v).__name__}: {v!r:.40}")
     return items
 

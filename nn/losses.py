@@ -14,26 +14,23 @@ from collections.abc import Sequence
 
 import autograd
 from autograd import Value
+from nn._numbers import is_real
 
 Prediction = Value | float
 Batch = Prediction | Sequence[Prediction]
 
 
-def _is_number(x: object) -> bool:
-    return isinstance(x, numbers.Real) and not isinstance(x, bool)
-
-
 def _as_value(x: object, what: str) -> Value:
     if isinstance(x, Value):
         return x
-    if _is_number(x):
+    if is_real(x):
         return Value(x)
     raise TypeError(f"{what} must be a Value or a number, got {type(x).__name__}: {x!r:.40}")
 
 
 def _pairs(predictions: Batch, targets: object, loss: str) -> tuple[list[Value], list[float]]:
     """A batch as (predictions as Values, targets as floats); a single pair becomes a batch of one."""
-    if isinstance(predictions, Value) or _is_number(predictions):
+    if isinstance(predictions, Value) or is_real(predictions):
         predictions, targets = [predictions], [targets]
     if isinstance(predictions, (str, bytes)) or not isinstance(predictions, Sequence):
         raise TypeError(f"{loss}: predictions must be a Value or a list of Values, got {type(predictions).__name__}")
@@ -48,7 +45,7 @@ def _pairs(predictions: Batch, targets: object, loss: str) -> tuple[list[Value],
     for i, t in enumerate(targets):
         if isinstance(t, Value):
             t = t.data  # targets are constants: no gradient flows into them
-        if not _is_number(t) or not math.isfinite(t):
+        if not is_real(t) or not math.isfinite(t):
             raise TypeError(f"{loss}: target {i} must be a finite number, got {type(t).__name__}: {t!r:.40}")
         ts.append(float(t))
     return preds, ts

@@ -9,14 +9,14 @@ one whose gradient is 0: weight decay and momentum still move it.
 from __future__ import annotations
 
 import math
-import numbers
 from collections.abc import Iterable
 
 from autograd import Value
+from nn._numbers import is_real
 
 
 def _check(x: object, what: str, low: float = 0.0, high: float = math.inf, high_open: bool = False) -> float:
-    if not isinstance(x, numbers.Real) or isinstance(x, bool):
+    if not is_real(x):
         raise TypeError(f"{what} must be a number, got {type(x).__name__}: {x!r:.40}")
     x = float(x)
     if not (low <= x <= high) or (high_open and x == high) or math.isnan(x) or math.isinf(x):

@@ -12,12 +12,12 @@ in a loop, plus the bookkeeping people need to watch a network learn:
 from __future__ import annotations
 
 import math
-import numbers
 import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from autograd import Value, no_grad
+from nn._numbers import is_real
 from nn.module import Module
 from nn.optim import Optimizer, clip_grad_norm
 
@@ -128,7 +128,7 @@ def fit(
         if validation is None:
             raise ValueError("fit: early stopping (patience) watches the validation loss; pass validation=(X, y)")
     for name, value in (("min_delta", min_delta), ("clip_norm", 0.0 if clip_norm is None else clip_norm)):
-        if not isinstance(value, numbers.Real) or isinstance(value, bool) or not 0.0 <= value < math.inf:
+        if not is_real(value) or not 0.0 <= value < math.inf:
             raise ValueError(f"fit: {name} must be a finite number >= 0, got {value!r}")
     params = model.parameters()
     history = History()
