@@ -24,7 +24,7 @@ import threading
 from collections.abc import Callable, Iterable, Sequence
 from operator import mul
 
-from autograd.modes import _mode
+from autograd.modes import _get_mode
 
 Number = float | int
 
@@ -112,7 +112,8 @@ def _result(data: float, op: str, inputs: tuple, local_grads: tuple) -> Value:
     out.data = data
     out.grad = 0.0
     out.label = ""
-    recording, out.scope, _ = _mode.get()
+    out._grad_buffer = 0.0
+    recording, out.scope, _ = _get_mode()
     if recording:
         out.op = op
         out.inputs = inputs
@@ -134,7 +135,8 @@ def _constant(data: float) -> Value:
     out.op = ""
     out.inputs = ()
     out.local_grads = ()
-    out.scope = _mode.get()[1]
+    out._grad_buffer = 0.0
+    out.scope = _get_mode()[1]
     return out
 
 
@@ -155,7 +157,8 @@ class Value:
         self.op = ""  # the op that made this Value; '' for a leaf
         self.inputs: tuple[Value, ...] = ()  # the Values it was made from, in program order
         self.local_grads: tuple = ()  # d(self)/d(input), one per input
-        self.scope = _mode.get()[1]  # the Scope open when it was made (for pictures), or None
+        self.scope = _get_mode()[1]  # the Scope open when it was made (for pictures), or None
+        self._grad_buffer = 0.0  # backward's working space (see _float_gradients)
 
     def __repr__(self) -> str:
         label = f", label={self.label!r}" if self.label else ""
@@ -429,15 +432,23 @@ def dot(a: Sequence[Value | Number], b: Sequence[Value | Number], bias: Value | 
     (a_values, a_data), (b_values, b_data) = _operands(a, "dot"), _operands(b, "dot")
     if len(a_values) != len(b_values):
         raise ValueError(f"dot: the two sequences differ in length ({len(a_values)} and {len(b_values)})")
+    if bias is not None and not isinstance(bias, Value):
+        bias = _constant(_to_float(bias, "dot bias"))
+    return _dot(a_values, a_data, b_values, b_data, bias)
+
+
+def _dot(
+    a_values: Sequence[Value], a_data: Sequence[float], b_values: Sequence[Value], b_data: Sequence[float],
+    bias: Value | None = None,
+) -> Value:
+    """`dot` for operands already checked: the Values and their numbers, of equal lengths.
+
+    nn's layers call it directly: they read a layer's inputs once for all of its neurons.
+    """
     out = _add_up(map(mul, a_data, b_data))
-    inputs, local_grads = a_values + b_values, b_data + a_data
-    if bias is not None:
-        if not isinstance(bias, Value):
-            bias = _constant(_to_float(bias, "dot bias"))
-        out += bias.data
-        inputs += (bias,)
-        local_grads.append(1.0)
-    return _result(out, "dot", inputs, tuple(local_grads))
+    if bias is None:
+        return _result(out, "dot", (*a_values, *b_values), (*b_data, *a_data))
+    return _result(out + bias.data, "dot", (*a_values, *b_values, bias), (*b_data, *a_data, 1.0))
 
 
 @_rule("dot")
@@ -474,25 +485,28 @@ _add_up = builtins.sum
 def _topological_order(root: Value) -> list[Value]:
     """Every node that root depends on (root included), each one after all of its inputs.
 
-    A depth-first search with an explicit stack, so a graph a million nodes deep works.
+    A depth-first search with an explicit stack, so a graph a million nodes deep works. A node
+    is marked as seen by putting this walk's own marker object in its `_grad_buffer` slot:
+    reading a slot is faster than asking a set, and the chain-rule pass overwrites the slot
+    anyway. So the caller holds `_backward_lock`, like every user of those slots.
     """
+    seen = object()  # this walk's marker; no other walk's slot holds it
     order: list[Value] = []
-    seen: set[Value] = set()
     stack: list[Value | None] = [root]
     while stack:
         node = stack.pop()
         if node is None:  # the marker: every input of the node under it is in order now
             order.append(stack.pop())
-        elif node not in seen:
-            seen.add(node)
+        elif node._grad_buffer is not seen:
+            node._grad_buffer = seen
             stack += (node, None)  # come back to node after all of its inputs
             for inp in node.inputs:
-                if inp in seen:
+                if inp._grad_buffer is seen:
                     continue
                 if inp.inputs:
                     stack.append(inp)
                 else:  # a leaf waits for nothing: it goes into order at once
-                    seen.add(inp)
+                    inp._grad_buffer = seen
                     order.append(inp)
     return order
 
@@ -504,7 +518,9 @@ def _value_gradients(root: Value) -> dict[Value, Value | float]:
     gradients are nodes of a new graph and can be differentiated again.
     """
     grads: dict[Value, Value | float] = {root: 1.0}
-    for node in reversed(_topological_order(root)):  # outputs before inputs
+    with _backward_lock:
+        order = _topological_order(root)
+    for node in reversed(order):  # outputs before inputs
         if not node.inputs:
             continue
         g = grads[node]

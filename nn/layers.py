@@ -11,7 +11,9 @@ import random
 from collections.abc import Callable, Iterable, Sequence
 from operator import attrgetter, mul
 
-from autograd import Scope, Value, dot, is_grad_enabled
+from autograd import Scope, Value, current_scope, is_grad_enabled
+from autograd.engine import _dot
+from autograd.modes import _scope_inside
 from nn._numbers import is_real
 from nn.module import Module
 
@@ -117,11 +119,19 @@ class Neuron(Module):
         """act(w . x + b) for a list of nin numbers or Values (a bare number when nin == 1)."""
         if not is_grad_enabled():
             return Value(self._float_forward(_as_floats(x, self.nin, "Neuron")))
-        return self._value_forward(_as_values(x, self.nin, "Neuron"))
+        xs = _as_values(x, self.nin, "Neuron")
+        return self._value_forward(xs, list(map(_DATA, xs)))
 
-    def _value_forward(self, xs: list[Value]) -> Value:
-        s = dot(self.w, xs, bias=self.b)
-        return s if self._act is None else self._act(s)
+    def _value_forward(self, xs: Sequence[Value], x_data: list[float], scope: Scope | None = None) -> Value:
+        """The two nodes, dot and activation, from checked inputs xs and their numbers x_data.
+
+        With `scope` given, both nodes are put in it (Layer passes one per neuron call).
+        """
+        s = _dot(self.w, list(map(_DATA, self.w)), xs, x_data, self.b)
+        out = s if self._act is None else self._act(s)
+        if scope is not None:
+            s.scope = out.scope = scope
+        return out
 
     def _float_forward(self, xs: list[float]) -> float:
         # bit for bit what dot computes: the products added left to right, then the bias
@@ -154,11 +164,14 @@ class Layer(Module):
         return self._value_forward(_as_values(x, self.nin, "Layer"))
 
     def _value_forward(self, xs: list[Value]) -> list[Value]:
-        out = []
-        for neuron in self.neurons:
-            with Scope(neuron.scope_name):  # a fresh scope per call: one picture cluster per call
-                out.append(neuron._value_forward(xs))
-        return out
+        # The inputs' numbers are read once for all neurons, and each neuron call gets a fresh
+        # scope of its own (one picture cluster per call), set on its nodes without opening a block.
+        x_data = list(map(_DATA, xs))
+        layer_scope = current_scope()
+        return [
+            neuron._value_forward(xs, x_data, _scope_inside(neuron.scope_name, layer_scope))
+            for neuron in self.neurons
+        ]
 
     def _float_forward(self, xs: list[float]) -> list[float]:
         return [neuron._float_forward(xs) for neuron in self.neurons]
