@@ -57,10 +57,19 @@ def _to_float(x: object, what: str) -> float:
 
 def _operand(x: object) -> Value | None:
     """x as a Value for an operator (a number becomes a constant leaf), None if unsupported."""
-    if isinstance(x, Value):
+    if type(x) is Value:
         return x
     if type(x) is float:
-        return _constant(x)
+        # the leaf made here rather than by calling _constant: one call less on `x * 2.0`, ~8%
+        leaf = _new_value(Value)
+        leaf.data = x
+        leaf.grad = leaf._grad_buffer = 0.0
+        leaf.label = leaf.op = ""
+        leaf.inputs = leaf.local_grads = ()
+        leaf.scope = _get_mode()[1]
+        return leaf
+    if isinstance(x, Value):  # a subclass
+        return x
     if type(x) is int or (isinstance(x, numbers.Real) and not isinstance(x, bool)):
         return _constant(float(x))
     return None  # the operator returns NotImplemented and Python raises a TypeError

@@ -155,6 +155,7 @@ class Layer(Module):
         self.neurons = [Neuron(nin, activation, seed=rng) for _ in range(nout)]
         for j, neuron in enumerate(self.neurons):
             neuron.scope_name = f"Neuron {j}"
+        self._act_float = ACTIVATIONS[activation][1]
         self.scope_name = "Layer"
 
     def forward(self, x: Input) -> list[Value]:
@@ -174,7 +175,9 @@ class Layer(Module):
         ]
 
     def _float_forward(self, xs: list[float]) -> list[float]:
-        return [neuron._float_forward(xs) for neuron in self.neurons]
+        # Neuron._float_forward written out for all neurons at once: a call per neuron costs ~10%
+        sums = [sum(map(mul, map(_DATA, n.w), xs)) + n.b.data for n in self.neurons]
+        return sums if self._act_float is None else list(map(self._act_float, sums))
 
     def __repr__(self) -> str:
         return f"Layer({self.nin} -> {self.nout}, activation={self.activation!r})"
