@@ -158,6 +158,14 @@ def test_a_layer_converts_its_inputs_to_values_once_for_all_neurons():
     assert all(all(a is b for a, b in zip(first_inputs[0], other)) for other in first_inputs)
 
 
+def test_each_neuron_call_in_a_layer_gets_a_scope_of_its_own_for_both_of_its_nodes():
+    layer = Layer(2, 2, seed=0)
+    outputs = layer([1.0, 2.0]) + layer([1.0, 2.0])
+    assert all(out.op == "relu" and out.inputs[0].scope is out.scope for out in outputs)
+    assert len({id(out.scope) for out in outputs}) == 4  # two neurons, called twice: four clusters
+    assert [out.scope.path for out in outputs] == [("Layer", f"Neuron {j}") for j in (0, 1, 0, 1)]
+
+
 def test_module_calls_record_scopes_by_mlp_layer_and_neuron():
     model = MLP(2, [3, 1], seed=0)
     out = model([1.0, 2.0])
