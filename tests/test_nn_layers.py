@@ -185,9 +185,11 @@ def test_no_grad_forward_gives_the_same_bits_and_records_nothing(activation):
         assert [v.data for v in plain] == [v.data for v in recorded]
         assert all(v.inputs == () for v in plain)
     neuron, layer = Neuron(2, activation, seed=1), Layer(2, 3, activation, seed=1)
+    x = [0.3, -2.0]
+    recorded_neuron, recorded_layer = neuron(x), layer(x)  # a neuron or layer called alone has a float path too
     with no_grad():
-        assert neuron([0.3, -2.0]).data == Neuron(2, activation, seed=1)([0.3, -2.0]).data
-        assert [v.data for v in layer([0.3, -2.0])] == [v.data for v in Layer(2, 3, activation, seed=1)([0.3, -2.0])]
+        assert neuron(x).data == recorded_neuron.data
+        assert [v.data for v in layer(x)] == [v.data for v in recorded_layer]
 
 
 finite = st.floats(min_value=-1e6, max_value=1e6, allow_nan=False)
