@@ -6,6 +6,10 @@ Every operation follows the same three beats:
     2. write down the *local* derivatives d(output)/d(input), one per input,
     3. return a new Value that keeps its inputs and those local derivatives.
 
+A plain number in an expression is part of the op, not a node: `x * 2` is one node "*" whose
+only input is x, whose local derivative is 2, and which keeps the number as its `constant`.
+Nothing needs a gradient for a number, so the graph holds only what backpropagation uses.
+
 Backpropagation is then one loop over the graph in reverse topological order, the chain rule:
 
     input_grad += local_derivative * output_grad
@@ -55,24 +59,12 @@ def _to_float(x: object, what: str) -> float:
     raise TypeError(f"{what} must be a real number, got {type(x).__name__}: {x!r:.60}")
 
 
-def _operand(x: object) -> Value | None:
-    """x as a Value for an operator (a number becomes a constant leaf), None if unsupported."""
-    if type(x) is Value:
-        return x
-    if type(x) is float:
-        # A number's constant leaf is made here, not by a helper: one call less on `x * 2.0`, ~8%
-        leaf = _new_value(Value)
-        leaf.data = x
-        leaf.grad = leaf._grad_buffer = 0.0
-        leaf.label = leaf.op = ""
-        leaf.inputs = leaf.local_grads = ()
-        leaf.scope = _get_mode()[1]
-        return leaf
-    if isinstance(x, Value):  # a subclass
-        return x
+def _as_float(op: Callable[[float], Value], x: object) -> Value:
+    """op(float(x)) for an int or other real number (bool excluded), such as numpy.float32(2);
+    for anything else NotImplemented, and Python raises a TypeError naming both types."""
     if type(x) is int or (isinstance(x, numbers.Real) and not isinstance(x, bool)):
-        return _operand(float(x))
-    return None  # the operator returns NotImplemented and Python raises a TypeError
+        return op(float(x))
+    return NotImplemented
 
 
 def _data(x: Value | float) -> float:
@@ -110,12 +102,17 @@ def _checked_power(a: float, b: float, op: str) -> float:
         raise OverflowError(f"{op}: {a!r} ** {b!r} is too large for a float") from None
 
 
+def _check_divisor(a: float, b: float) -> None:
+    if b == 0.0:
+        raise ZeroDivisionError(f"'/': division by zero ({a!r} / {b!r})")
+
+
 def _exponent_op(n: float) -> str:
     """Op name for a power with a constant exponent, e.g. '**2' or '**0.5' (as pictures show it)."""
     return f"**{int(n)}" if n.is_integer() and abs(n) < 1e15 else f"**{n!r}"
 
 
-def _result(data: float, op: str, inputs: tuple, local_grads: tuple) -> Value:
+def _result(data: float, op: str, inputs: tuple, local_grads: tuple, constant: float | None = None) -> Value:
     """A new Value computed by `op`; under no_grad it keeps no inputs and is a leaf."""
     out = _new_value(Value)  # data is a float already, so skip __init__'s checks
     out.data = data
@@ -127,16 +124,22 @@ def _result(data: float, op: str, inputs: tuple, local_grads: tuple) -> Value:
         out.op = op
         out.inputs = inputs
         out.local_grads = local_grads
+        out.constant = constant
     else:
         out.op = ""
         out.inputs = ()
         out.local_grads = ()
+        out.constant = None
     return out
 
 
 def _constant(data: float) -> Value:
-    """A leaf for a number met in an expression, such as the 2.0 in `2.0 * x`."""
-    return _operand(data)  # data is a float: _operand makes the leaf
+    """A leaf for a number among the elements of `sum` or `dot`: an n-ary node keeps one input
+    per element, so there the number gets a Value of its own."""
+    return _result(data, "", (), ())
+
+
+_ONE, _MINUS_ONE = (1.0,), (-1.0,)  # the local derivatives of x + c and c - x, shared by every such node
 
 
 _new_value = object.__new__  # a Value without running __init__ (the callers set every slot)
@@ -145,7 +148,9 @@ _new_value = object.__new__  # a Value without running __init__ (the callers set
 class Value:
     """A real number that remembers how it was computed, and the gradient flowing into it."""
 
-    __slots__ = ("data", "grad", "label", "op", "inputs", "local_grads", "scope", "_grad_buffer", "__weakref__")
+    __slots__ = (
+        "data", "grad", "label", "op", "inputs", "local_grads", "constant", "scope", "_grad_buffer", "__weakref__"
+    )
 
     def __init__(self, data: Number, label: str = "") -> None:
         self.data = _to_float(data, "Value data")
@@ -156,6 +161,7 @@ class Value:
         self.op = ""  # the op that made this Value; '' for a leaf
         self.inputs: tuple[Value, ...] = ()  # the Values it was made from, in program order
         self.local_grads: tuple = ()  # d(self)/d(input), one per input
+        self.constant: float | None = None  # the number in an op such as x * 2, else None
         self.scope = _get_mode()[1]  # the Scope open when it was made (for pictures), or None
         self._grad_buffer = 0.0  # backward's working space (see _float_gradients)
 
@@ -167,61 +173,66 @@ class Value:
         return self.data
 
     # ---- arithmetic --------------------------------------------------------------------
-    # A number on either side becomes a constant leaf, so `.inputs` shows it in program order.
+    # Between two Values an op has two inputs. With a number on one side, the number is the
+    # op's `constant` and the Value its one input; an op whose number stands on the left of a
+    # Value (2 - x, 2 / x, 2 ** x) is named like Python's reflected methods: rsub, rdiv, rpow.
+    # A float is tested for first: it is the common case, and the cheapest test.
 
     def __add__(self, other: Value | Number) -> Value:
         """a + b.   d/da = 1,  d/db = 1"""
-        other = _operand(other)
-        if other is None:
-            return NotImplemented
-        return _result(self.data + other.data, "+", (self, other), (1.0, 1.0))
+        if type(other) is float:
+            return _result(self.data + other, "+", (self,), _ONE, other)
+        if isinstance(other, Value):
+            return _result(self.data + other.data, "+", (self, other), (1.0, 1.0))
+        return _as_float(self.__add__, other)
 
-    def __radd__(self, other: Number) -> Value:
-        other = _operand(other)
-        return NotImplemented if other is None else other + self
+    __radd__ = __add__  # c + x: addition commutes
 
     def __sub__(self, other: Value | Number) -> Value:
         """a - b.   d/da = 1,  d/db = -1"""
-        other = _operand(other)
-        if other is None:
-            return NotImplemented
-        return _result(self.data - other.data, "-", (self, other), (1.0, -1.0))
+        if type(other) is float:
+            return _result(self.data - other, "-", (self,), _ONE, other)
+        if isinstance(other, Value):
+            return _result(self.data - other.data, "-", (self, other), (1.0, -1.0))
+        return _as_float(self.__sub__, other)
 
     def __rsub__(self, other: Number) -> Value:
-        other = _operand(other)
-        return NotImplemented if other is None else other - self
+        """c - x.   d/dx = -1"""
+        if type(other) is not float:
+            return _as_float(self.__rsub__, other)
+        return _result(other - self.data, "rsub", (self,), _MINUS_ONE, other)
 
     def __neg__(self) -> Value:
         """-a.   d/da = -1"""
-        return _result(-self.data, "neg", (self,), (-1.0,))
+        return _result(-self.data, "neg", (self,), _MINUS_ONE)
 
     def __mul__(self, other: Value | Number) -> Value:
         """a * b."""
-        other = _operand(other)
-        if other is None:
-            return NotImplemented
-        a, b = self.data, other.data
-        return _result(a * b, "*", (self, other), Value._d_mul(a, b, None))
+        if type(other) is float:  # d/dx (x c) = c
+            return _result(self.data * other, "*", (self,), (other,), other)
+        if isinstance(other, Value):
+            a, b = self.data, other.data
+            return _result(a * b, "*", (self, other), Value._d_mul(a, b, None))
+        return _as_float(self.__mul__, other)
 
     @_rule("*")
     def _d_mul(a, b, out):
         """d/da (a*b) = b,  d/db (a*b) = a"""
         return (b, a)
 
-    def __rmul__(self, other: Number) -> Value:
-        other = _operand(other)
-        return NotImplemented if other is None else other * self
+    __rmul__ = __mul__  # c * x: multiplication commutes
 
     def __truediv__(self, other: Value | Number) -> Value:
         """a / b."""
-        other = _operand(other)
-        if other is None:
-            return NotImplemented
-        a, b = self.data, other.data
-        if b == 0.0:
-            raise ZeroDivisionError(f"'/': division by zero ({a!r} / {b!r})")
-        out = a / b
-        return _result(out, "/", (self, other), Value._d_div(a, b, out))
+        if type(other) is float:  # d/dx (x / c) = 1/c
+            _check_divisor(self.data, other)
+            return _result(self.data / other, "/", (self,), (1 / other,), other)
+        if isinstance(other, Value):
+            a, b = self.data, other.data
+            _check_divisor(a, b)
+            out = a / b
+            return _result(out, "/", (self, other), Value._d_div(a, b, out))
+        return _as_float(self.__truediv__, other)
 
     @_rule("/")
     def _d_div(a, b, out):
@@ -229,8 +240,18 @@ class Value:
         return (1 / b, -out / b)  # -out/b: b*b could underflow to 0 where out/b is fine
 
     def __rtruediv__(self, other: Number) -> Value:
-        other = _operand(other)
-        return NotImplemented if other is None else other / self
+        """c / x."""
+        if type(other) is not float:
+            return _as_float(self.__rtruediv__, other)
+        x = self.data
+        _check_divisor(other, x)
+        out = other / x
+        return _result(out, "rdiv", (self,), Value._d_rdiv(x, out), other)
+
+    @_rule("rdiv")
+    def _d_rdiv(x, out):
+        """d/dx (c/x) = -c/x^2 = -(c/x)/x"""
+        return (-out / x,)
 
     def __pow__(self, other: Value | Number) -> Value:
         """a ** b, for a Value or a constant exponent b."""
@@ -238,11 +259,11 @@ class Value:
             return self._pow_value(other)
         if type(other) is bool or not isinstance(other, numbers.Real):
             return NotImplemented
-        # A constant exponent is part of the op, as in "**2": its own derivative is not wanted,
-        # and would be nan for a negative base.
+        # The exponent is also in the op's name, as in "**2", so pictures and create_graph see
+        # which power it is. Its own derivative is not wanted, and would be nan for a negative base.
         x, n = self.data, float(other)
         op = _exponent_op(n)
-        return _result(_checked_power(x, n, op), op, (self,), Value._d_pow_const(x, None, n))
+        return _result(_checked_power(x, n, op), op, (self,), Value._d_pow_const(x, None, n), n)
 
     @staticmethod
     def _d_pow_const(x, out, n):
@@ -264,8 +285,17 @@ class Value:
         return (d_base, d_exponent)
 
     def __rpow__(self, other: Number) -> Value:
-        other = _operand(other)
-        return NotImplemented if other is None else other._pow_value(self)
+        """c ** x."""
+        if type(other) is not float:
+            return _as_float(self.__rpow__, other)
+        x = self.data
+        out = _checked_power(other, x, "**")
+        return _result(out, "rpow", (self,), Value._d_rpow(x, out, other), other)
+
+    @staticmethod
+    def _d_rpow(x, out, c):
+        """d/dx c^x = c^x ln(c)   (0 at c == 0, nan for c < 0, as for a ** b)"""
+        return (out * math.log(c) if c > 0.0 else (0.0 if c == 0.0 else math.nan),)
 
     # ---- functions -------------------------------------------------------------------
 
@@ -407,10 +437,14 @@ def _float_gradients(root: Value, on_step: Callable[[Value], None] | None = None
         node._grad_buffer = 0.0
     root._grad_buffer = 1.0
     for node in reversed(order):  # outputs before inputs: a gradient is complete when reached
-        if node.inputs:  # a leaf has nothing to pass on
+        inputs = node.inputs
+        if inputs:  # a leaf has nothing to pass on
             g = node._grad_buffer
-            for inp, local in zip(node.inputs, node.local_grads):  # the chain rule
-                inp._grad_buffer += local * g
+            if len(inputs) == 1:  # most nodes have one input; zip() costs more than the rule
+                inputs[0]._grad_buffer += node.local_grads[0] * g
+            else:
+                for inp, local in zip(inputs, node.local_grads):  # the chain rule
+                    inp._grad_buffer += local * g
             if on_step is not None:
                 on_step(node)
     return order
@@ -492,21 +526,23 @@ def _topological_order(root: Value) -> list[Value]:
     seen = object()  # this walk's marker; no other walk's slot holds it
     order: list[Value] = []
     stack: list[Value | None] = [root]
+    pop, push, add = stack.pop, stack.append, order.append  # bound once: this loop runs per node
     while stack:
-        node = stack.pop()
+        node = pop()
         if node is None:  # the marker: every input of the node under it is in order now
-            order.append(stack.pop())
+            add(pop())
         elif node._grad_buffer is not seen:
             node._grad_buffer = seen
-            stack += (node, None)  # come back to node after all of its inputs
+            push(node)  # come back to node after all of its inputs
+            push(None)
             for inp in node.inputs:
                 if inp._grad_buffer is seen:
                     continue
                 if inp.inputs:
-                    stack.append(inp)
+                    push(inp)
                 else:  # a leaf waits for nothing: it goes into order at once
                     inp._grad_buffer = seen
-                    order.append(inp)
+                    add(inp)
     return order
 
 
@@ -523,7 +559,7 @@ def _value_gradients(root: Value) -> dict[Value, Value | float]:
         if not node.inputs:
             continue
         g = grads[node]
-        rule = _rule_for(node.op)
+        rule = _rule_for(node)
         local_grads = rule(*node.inputs, node) if rule else node.local_grads
         for inp, local in zip(node.inputs, local_grads):
             term = _times(local, g)
@@ -531,11 +567,22 @@ def _value_gradients(root: Value) -> dict[Value, Value | float]:
     return grads
 
 
-def _rule_for(op: str) -> Callable[..., tuple] | None:
+def _rule_for(node: Value) -> Callable[..., tuple] | None:
+    """The rule giving node's local derivatives from its inputs and output, None if they are constants."""
+    op, c = node.op, node.constant
     if op.startswith("**") and op != "**":  # power by a constant: the exponent is in the name
-        n = float(op[2:])
+        n = float(op[2:])  # (not node.constant: a hand-made "**3" node need not set one)
         return lambda x, out: Value._d_pow_const(x, out, n)
+    if op == "rpow":
+        return lambda x, out: Value._d_rpow(x, out, c)
+    if c is not None and op in _LINEAR_IN_ITS_INPUT:
+        return None
     return _RULES.get(op)
+
+
+# With a number on one side these ops are linear in their one input: x + c, x - c, c - x,
+# x * c, x / c. Their local derivative is a constant, so create_graph reuses the stored number.
+_LINEAR_IN_ITS_INPUT = frozenset(("+", "-", "rsub", "*", "/"))
 
 
 def _times(local: Value | float, g: Value | float) -> Value | float:

@@ -34,7 +34,7 @@ def _in_thread(fn):
 
 def _records(x: Value) -> bool:
     y = x * 2
-    return y.op == "*" and len(y.inputs) == 2 and y.inputs[0] is x
+    return y.op == "*" and len(y.inputs) == 1 and y.inputs[0] is x
 
 
 # ---- no_grad -----------------------------------------------------------------------------------

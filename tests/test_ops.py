@@ -320,26 +320,33 @@ def test_unary_op_records_its_name_and_its_one_input(make, op):
 
 
 @pytest.mark.parametrize(
-    ("make", "constant_first"),
+    ("make", "op", "local"),
     [
-        (lambda x: x + 7, False),
-        (lambda x: 7 + x, True),
-        (lambda x: x - 7, False),
-        (lambda x: 7 - x, True),
-        (lambda x: x * 7, False),
-        (lambda x: 7 * x, True),
-        (lambda x: x / 7, False),
-        (lambda x: 7 / x, True),
-        (lambda x: 7**x, True),
+        (lambda x: x + 7, "+", 1.0),
+        (lambda x: 7 + x, "+", 1.0),
+        (lambda x: x - 7, "-", 1.0),
+        (lambda x: 7 - x, "rsub", -1.0),
+        (lambda x: x * 7, "*", 7.0),
+        (lambda x: 7 * x, "*", 7.0),
+        (lambda x: x / 7, "/", 1 / 7),
+        (lambda x: 7 / x, "rdiv", -7 / 4),
+        (lambda x: 7**x, "rpow", 49 * math.log(7)),
+        (lambda x: x**7, "**7", 7 * 2.0**6),
     ],
-    ids=["x+c", "c+x", "x-c", "c-x", "x*c", "c*x", "x/c", "c/x", "c**x"],
+    ids=["x+c", "c+x", "x-c", "c-x", "x*c", "c*x", "x/c", "c/x", "c**x", "x**c"],
 )
-def test_a_number_operand_becomes_a_constant_leaf_in_program_order(make, constant_first):
+def test_a_number_operand_is_the_ops_constant_not_an_input(make, op, local):
     x = Value(2.0)
     y = make(x)
-    constant, other = y.inputs if constant_first else reversed(y.inputs)
-    assert other is x
-    assert constant.data == 7.0 and constant.op == "" and constant.inputs == ()
+    assert y.inputs == (x,)
+    assert y.op == op and y.constant == 7.0
+    assert y.local_grads == (pytest.approx(local, rel=1e-15),)
+
+
+def test_an_op_between_two_values_has_no_constant():
+    x, w = Value(2.0), Value(3.0)
+    for y in (x + w, x - w, x * w, x / w, x**w, -x, x.tanh()):
+        assert y.constant is None
 
 
 def test_numpy_scalars_work_as_constants_on_either_side():
