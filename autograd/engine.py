@@ -416,19 +416,21 @@ class Value:
         the gradient.
         """
         with _backward_lock:
-            for node in _float_gradients(self):
-                node.grad += node._grad_buffer
+            _float_gradients(self, into_grad=True)
 
 
 # The `_grad_buffer` slots are shared by every call: one chain-rule pass at a time.
 _backward_lock = threading.Lock()
 
 
-def _float_gradients(root: Value, on_step: Callable[[Value], None] | None = None) -> list[Value]:
+def _float_gradients(
+    root: Value, on_step: Callable[[Value], None] | None = None, into_grad: bool = False
+) -> list[Value]:
     """The chain rule over root's graph: afterwards each node's `_grad_buffer` is d(root)/d(node).
 
     Returns the graph's nodes in topological order; the caller holds `_backward_lock` while
     it reads the buffers. A slot on each node is a faster buffer than a dict keyed by node.
+    `into_grad=True` (backward) also adds each node's finished gradient to its `.grad`.
     `on_step(node)`, if given, is called after each node has passed its gradient on to its
     inputs: the step-by-step pictures watch the real pass through it.
     """
@@ -437,16 +439,19 @@ def _float_gradients(root: Value, on_step: Callable[[Value], None] | None = None
         node._grad_buffer = 0.0
     root._grad_buffer = 1.0
     for node in reversed(order):  # outputs before inputs: a gradient is complete when reached
+        g = node._grad_buffer
+        if into_grad:
+            node.grad += g
         inputs = node.inputs
-        if inputs:  # a leaf has nothing to pass on
-            g = node._grad_buffer
-            if len(inputs) == 1:  # most nodes have one input; zip() costs more than the rule
-                inputs[0]._grad_buffer += node.local_grads[0] * g
-            else:
-                for inp, local in zip(inputs, node.local_grads):  # the chain rule
-                    inp._grad_buffer += local * g
-            if on_step is not None:
-                on_step(node)
+        if len(inputs) == 1:  # most nodes have one input, and zip() costs more than the rule
+            inputs[0]._grad_buffer += node.local_grads[0] * g
+        elif inputs:
+            for inp, local in zip(inputs, node.local_grads):  # the chain rule
+                inp._grad_buffer += local * g
+        else:
+            continue  # a leaf has nothing to pass on
+        if on_step is not None:
+            on_step(node)
     return order
 
 
@@ -518,32 +523,43 @@ _add_up = builtins.sum
 def _topological_order(root: Value) -> list[Value]:
     """Every node that root depends on (root included), each one after all of its inputs.
 
-    A depth-first search with an explicit stack, so a graph a million nodes deep works. A node
-    is marked as seen by putting this walk's own marker object in its `_grad_buffer` slot:
-    reading a slot is faster than asking a set, and the chain-rule pass overwrites the slot
-    anyway. So the caller holds `_backward_lock`, like every user of those slots.
+    A depth-first search with an explicit stack, so a graph a million nodes deep works. It
+    marks each node in its `_grad_buffer` slot with one of this walk's two marker objects,
+    `entered` (its inputs are being walked) or `done` (it is in order): reading a slot is
+    faster than asking a set, and the chain-rule pass overwrites the slot anyway. So the
+    caller holds `_backward_lock`, like every user of those slots.
     """
-    seen = object()  # this walk's marker; no other walk's slot holds it
+    entered, done = object(), object()  # this walk's markers: no other walk's slot holds them
     order: list[Value] = []
-    stack: list[Value | None] = [root]
-    pop, push, add = stack.pop, stack.append, order.append  # bound once: this loop runs per node
-    while stack:
-        node = pop()
-        if node is None:  # the marker: every input of the node under it is in order now
-            add(pop())
-        elif node._grad_buffer is not seen:
-            node._grad_buffer = seen
-            push(node)  # come back to node after all of its inputs
-            push(None)
+    stack: list[Value] = []  # entered nodes, and inputs waiting to be entered
+    pop, push, add = stack.pop, stack.append, order.append  # bound once: the loop runs per node
+    node: Value | None = root
+    while True:
+        while node is not None:  # go down: enter node, then straight on into one of its inputs
+            node._grad_buffer = entered
+            push(node)
+            down = None
             for inp in node.inputs:
-                if inp._grad_buffer is seen:
+                if inp._grad_buffer is done:
                     continue
-                if inp.inputs:
-                    push(inp)
-                else:  # a leaf waits for nothing: it goes into order at once
-                    inp._grad_buffer = seen
+                if not inp.inputs:  # a leaf waits for nothing: it goes into order at once
+                    inp._grad_buffer = done
                     add(inp)
-    return order
+                    continue
+                if down is not None:
+                    push(down)  # entered later, unless another path gets there first
+                down = inp  # entered next without a trip through the stack: a chain never uses it
+            node = down
+        while stack:  # go back up
+            node = pop()
+            mark = node._grad_buffer
+            if mark is entered:  # all of its inputs are in order now
+                node._grad_buffer = done
+                add(node)
+            elif mark is not done:  # an input still waiting: go down from there
+                break
+        else:
+            return order
 
 
 def _value_gradients(root: Value) -> dict[Value, Value | float]:
