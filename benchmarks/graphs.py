@@ -1,8 +1,8 @@
 """The synthetic graphs, written once per engine: a deep chain and a wide sum.
 
-Chain:  x -> x*1.0001 -> +0.0001 -> tanh, repeated; three op nodes per round (the two
-constants are leaves of their own in chainrule and micrograd). Its depth is what breaks
-recursive engines. Wide sum: sum_i a_i * b_i over n pairs of leaves, each engine in its own
+Chain:  x -> x*1.0001 -> +0.0001 -> tanh, repeated; three op nodes per round (micrograd also
+makes a leaf Value for each of the two constants; in chainrule a number is part of its op).
+Its depth is what breaks recursive engines. Wide sum: sum_i a_i * b_i over n pairs of leaves, each engine in its own
 idiom (chainrule: one n-ary `autograd.sum` node; micrograd and PyTorch: Python's `sum`, a
 chain of n additions).
 

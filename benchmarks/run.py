@@ -197,7 +197,7 @@ def measure_wide_sums(sizes: Sizes) -> dict[str, GraphCell]:
 @dataclass
 class MemoryRow:
     name: str
-    bytes_per_node: float | None  # per op node, the constants' leaves included
+    bytes_per_node: float | None  # per op node, micrograd's constant leaves included
     freed_without_gc: bool | None
     how: str
 
@@ -205,15 +205,15 @@ class MemoryRow:
 def measure_memory(sizes: Sizes) -> list[MemoryRow]:
     """Bytes per op node of a live chain graph, and whether dropping it frees it at once.
 
-    Per op node, like the timings: chainrule and micrograd also make a leaf Value for each
-    constant (5 Values per round of 3 ops), and that memory is counted in.
+    Per op node, like the timings: micrograd also makes a leaf Value for each constant (5 Values
+    per round of 3 ops), and that memory is counted in; in chainrule a number is part of its op.
     """
     rounds = sizes.memory_rounds
     nodes = rounds * graphs.OPS_PER_ROUND
     rows = []
     for engine in ("chainrule", "micrograd"):
-        held, left = traced_bytes(lambda engine=engine: graphs.CHAINS[engine](rounds))
-        rows.append(MemoryRow(engine, held / nodes, left < 0.01 * held, "tracemalloc"))
+        held, freed = traced_bytes(lambda engine=engine: graphs.CHAINS[engine](rounds))
+        rows.append(MemoryRow(engine, held / nodes, freed, "tracemalloc"))
     held = native_bytes(lambda: graphs.torch_chain(rounds))
     rows.append(MemoryRow("torch", held / nodes if held is not None else None, None, "C heap (glibc mallinfo2)"))
     return rows
@@ -399,7 +399,8 @@ def report(
     print(table(["engine", "sum written as", "forward", "backward"], rows, text_columns=2))
     print()
     nodes = sizes.memory_rounds * graphs.OPS_PER_ROUND
-    print(f"## Memory of a live chain graph of {nodes:,} op nodes, bytes per op node (constants' leaves included)\n")
+    print(f"## Memory of a live chain graph of {nodes:,} op nodes, bytes per op node "
+          "(micrograd's constant leaves included)\n")
     rows = []
     for r in memory:
         freed = "—" if r.freed_without_gc is None else ("yes" if r.freed_without_gc else "no (reference cycles)")

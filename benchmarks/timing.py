@@ -6,6 +6,7 @@ import ctypes
 import gc
 import time
 import tracemalloc
+import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -44,13 +45,15 @@ def collector(enabled: bool) -> Iterator[None]:
         gc.collect()
 
 
-def traced_bytes(build: Callable[[], Any]) -> tuple[int, int]:
-    """(bytes held by build()'s result, bytes still held after dropping it without gc).
+def traced_bytes(build: Callable[[], tuple[Any, Any]]) -> tuple[int, bool]:
+    """(bytes held by the graph build() returns as (root, leaf), whether dropping it frees it at once).
 
     tracemalloc sees every allocation of Python objects, so this is exact for pure-Python
     engines. One build is made and dropped first, so imports and Python's free lists of small
-    objects are warm and not counted. The result is dropped with the cyclic collector off:
-    what is left is what only the collector could free (reference cycles).
+    objects are warm and not counted. The graph is then dropped with the cyclic collector off,
+    and a weak reference tells whether its first leaf died: it is held by the first op, that
+    op by the next, and so on, so the leaf dies only if every node of the chain was freed.
+    (Comparing traced bytes instead would count the objects Python keeps in its free lists.)
     """
     result = build()
     del result
@@ -62,14 +65,16 @@ def traced_bytes(build: Callable[[], Any]) -> tuple[int, int]:
         before = tracemalloc.get_traced_memory()[0]
         result = build()
         held = tracemalloc.get_traced_memory()[0] - before
+        tracemalloc.stop()
+        leaf = weakref.ref(result[1])
         del result
-        left = tracemalloc.get_traced_memory()[0] - before
+        freed = leaf() is None
     finally:
         tracemalloc.stop()
         if was_enabled:
             gc.enable()
         gc.collect()
-    return held, left
+    return held, freed
 
 
 def native_bytes(build: Callable[[], Any]) -> int | None:
