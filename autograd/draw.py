@@ -1,11 +1,13 @@
 """draw_dot: the computation graph as a Graphviz picture, with the gradient on every Value.
 
 Each Value is a box with its label, data and grad; each op is a small oval between its inputs
-and its output, so the picture reads like the program: inputs -> op -> output. Options colour
-the boxes by |grad| on a log scale (vanishing and exploding gradients show at a glance), group
-the Values made inside `autograd.scope(...)` blocks into clusters or collapse each group into
-one box, and write on every input edge its local derivative d(out)/d(in): the factor the chain
-rule multiplies by on the way back, `input.grad += local * output.grad`.
+and its output, so the picture reads like the program: inputs -> op -> output. A plain number
+in the expression is part of its op, not a Value, so it gets no box: its op's oval shows it
+("* 2", "2 -"). Options colour the boxes by |grad| on a log scale (vanishing and exploding
+gradients show at a glance), group the Values made inside `autograd.scope(...)` blocks into
+clusters or collapse each group into one box, and write on every input edge its local
+derivative d(out)/d(in): the factor the chain rule multiplies by on the way back,
+`input.grad += local * output.grad`.
 """
 
 from __future__ import annotations
@@ -109,7 +111,9 @@ def draw_dot(
     """The graph behind `root` as a Graphviz Digraph: one box per Value, one oval per op.
 
     Each box shows the Value's label (when set), data and grad to 4 significant digits; a
-    Value used several times is drawn once. The same graph always gives the same DOT source.
+    Value used several times is drawn once. An op with a number shows it in its oval, where
+    it stood in the expression: x * 2 -> "* 2", 2 - x -> "2 -". The same graph always gives
+    the same DOT source.
 
     - rankdir: "LR" (left to right), "TB", "RL" or "BT".
     - grad_colors: fill each box by log10 |grad| (legend below the picture); grad 0 is grey.
@@ -412,8 +416,34 @@ def _text(s: str, color: str, bold: bool = False) -> str:
     return body if color == "black" else f'<font color="{color}">{body}</font>'
 
 
+# The ops whose number stood left of the Value (2 - x), named like Python's reflected methods.
+_NUMBER_FIRST = {"rsub": "-", "rdiv": "/", "rpow": "**"}
+
+
+def _op_text(v: Value) -> str:
+    """What v's op oval says: the op with its number, read like the expression without the Value.
+
+    x * 2 -> "* 2",  x + 0.5 -> "+ 0.5",  2 - x -> "2 -",  2 ** x -> "2 **";  x ** 2 keeps its
+    name "**2", which holds the exponent already. An op between Values is just its name.
+    """
+    c = v.constant
+    if c is None or v.op.startswith("**"):
+        return v.op
+    if v.op in _NUMBER_FIRST:
+        return f"{_fmt_number(c)} {_NUMBER_FIRST[v.op]}"
+    return f"{v.op} {_fmt_number(c)}"
+
+
+def _fmt_number(c: float) -> str:
+    """A number the program wrote, as written when 6 significant digits hold it exactly: rounded
+    to 4 like computed numbers, x * 1.0001 would read "* 1", an op that seems to do nothing.
+    Longer numbers (math.pi, 0.1 + 0.2) do get 4 digits."""
+    short = f"{c:.6g}"
+    return short if float(short) == c else _fmt(c)
+
+
 def _op_node(v: Value, overlay: _Overlay | None) -> dict[str, str]:
-    attrs = {"label": v.op, "shape": "ellipse", "style": "filled", "fillcolor": "#f0f0f0", "color": "#777777",
+    attrs = {"label": _op_text(v), "shape": "ellipse", "style": "filled", "fillcolor": "#f0f0f0", "color": "#777777",
              "fontsize": "10", "margin": "0.03,0.02", "height": "0.3", "width": "0.3"}
     if overlay and v is overlay.current:
         attrs.update(fillcolor="#ffe08a", color=_FOCUS, penwidth="2")
@@ -423,7 +453,7 @@ def _op_node(v: Value, overlay: _Overlay | None) -> dict[str, str]:
 def _box_node(box: Scope, members: list[Value], outputs: list[Value], grad_of, scale: _GradScale | None
               ) -> dict[str, str]:
     """A collapsed scope: its name, size and ops, and the data and grad of its outputs."""
-    ops = list(dict.fromkeys(v.op for v in members if v.op))
+    ops = list(dict.fromkeys(_NUMBER_FIRST.get(v.op, v.op) for v in members if v.op))  # 2 - x is a "-" too
     bad = any(not math.isfinite(v.data) or not _finite(grad_of(v)) for v in members)
     shown = outputs[:3]
     biggest = max((grad_of(v) for v in shown if grad_of(v) is not None), key=lambda g: abs(g) if math.isfinite(g)

@@ -19,7 +19,7 @@ from typing import Any
 
 import graphviz
 
-from autograd.draw import MAX_NODES, _draw, _fmt, _Overlay
+from autograd.draw import MAX_NODES, _draw, _fmt, _op_text, _Overlay
 from autograd.engine import Value, _backward_lock, _float_gradients
 
 
@@ -81,7 +81,7 @@ def backward_steps(
     captions = [f"Backprop, step 0 of {n}: the output's own gradient is d(out)/d(out) = 1"]
     for k, step in enumerate(steps, 1):
         name = f" {step.node.label!r}" if step.node.label else ""
-        captions.append(f"Backprop, step {k} of {n}: the {step.node.op} node{name} has its complete gradient "
+        captions.append(f"Backprop, step {k} of {n}: the {_op_text(step.node)} node{name} has its complete gradient "
                         f"{_fmt(step.grad)}, so each input.grad += local × {_fmt(step.grad)}")
     longest = max(map(len, captions))
 

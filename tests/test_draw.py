@@ -32,6 +32,11 @@ def edges(source: str) -> list[tuple[str, str, str]]:
     return [(m[1], m[2], m[3] or "") for line in source.splitlines() if (m := EDGE.match(line))]
 
 
+def op_labels(source: str) -> list[str]:
+    """What each op oval says, in drawing order."""
+    return [re.match(r'label="?([^"]*?)"? color=', a)[1] for n, a in nodes(source).items() if n.startswith("o")]
+
+
 def text(attrs: str) -> str:
     """The words a box shows, its HTML tags removed."""
     label = re.match(r"label=<(.*)> shape=", attrs)[1]
@@ -112,6 +117,49 @@ def test_one_box_per_value_and_one_oval_per_op():
     assert sum(n.startswith("o") for n in found) == 5
     # every op has its inputs (2, 2, 2, 2, 1) coming in and one edge out to its result
     assert len(edges(src)) == 9 + 5
+
+
+# An op with a number shows it where it stands in the expression, the Value's place left out.
+NUMBER_OPS = {
+    "x + 0.0001": (lambda x: x + 0.0001, "+ 0.0001"),
+    "0.0001 + x": (lambda x: 0.0001 + x, "+ 0.0001"),
+    "x - 2": (lambda x: x - 2, "- 2"),
+    "2 - x": (lambda x: 2 - x, "2 -"),
+    "x * 1.0001": (lambda x: x * 1.0001, "* 1.0001"),
+    "1.0001 * x": (lambda x: 1.0001 * x, "* 1.0001"),
+    "x * -0.5": (lambda x: x * -0.5, "* -0.5"),
+    "x / 2": (lambda x: x / 2, "/ 2"),
+    "2 / x": (lambda x: 2 / x, "2 /"),
+    "2 ** x": (lambda x: 2**x, "2 **"),
+    "x ** 2": (lambda x: x**2, "**2"),  # the exponent is in the op's name already
+    "x ** 0.5": (lambda x: x**0.5, "**0.5"),
+}
+
+
+@pytest.mark.parametrize("f, oval", NUMBER_OPS.values(), ids=NUMBER_OPS.keys())
+def test_an_ops_number_is_written_in_its_op_node(f, oval):
+    assert op_labels(draw_dot(f(Value(3.0, label="x"))).source) == [oval]
+
+
+def test_an_op_between_values_shows_only_its_name():
+    x, y = Value(3.0), Value(2.0)
+    assert op_labels(draw_dot(((x - y) / y) ** x).source) == ["-", "/", "**"]
+
+
+def test_a_number_makes_no_value_box_of_its_own():
+    x = Value(3.0, label="x")
+    src = draw_dot(x * 2 + 1).source
+    assert sum(n.startswith("v") for n in nodes(src)) == 3  # x, x * 2 and x * 2 + 1
+    assert op_labels(src) == ["* 2", "+ 1"]
+    assert len(edges(src)) == 4  # x -> (* 2) -> x * 2 -> (+ 1) -> x * 2 + 1
+
+
+def test_an_ops_number_is_shown_as_written_when_short_and_to_4_digits_when_long():
+    x = Value(3.0)
+    assert op_labels(draw_dot(x * 1.0001).source) == ["* 1.0001"]  # 4 digits would say "* 1": a no-op
+    assert op_labels(draw_dot(x * 123456).source) == ["* 123456"]
+    assert op_labels(draw_dot(x * math.pi).source) == ["* 3.142"]
+    assert op_labels(draw_dot(x + (0.1 + 0.2)).source) == ["+ 0.3"]  # 0.30000000000000004
 
 
 def test_edges_run_from_inputs_through_the_op_to_the_output():
@@ -310,6 +358,15 @@ def test_a_collapsed_box_shows_the_data_and_grad_of_its_output():
     (box,) = [text(a) for n, a in nodes(src).items() if n.startswith("s")]
     # y = tanh(1) = 0.76159...; grad 1
     assert box.startswith("Neuron") and "y data 0.7616 grad 1" in box
+
+
+def test_a_collapsed_box_lists_an_op_with_its_number_on_the_left_by_its_symbol():
+    x = Value(1.5, label="x")
+    with scope("Block"):
+        y = (2 - x) / (2**x)
+    src = draw_dot(y, collapse="Block").source
+    (box,) = [text(a) for n, a in nodes(src).items() if n.startswith("s")]
+    assert "values · -, **, /" in box  # not "rsub, rpow", the engine's names for 2 - x and 2 ** x
 
 
 # ---- colours -------------------------------------------------------------------------------

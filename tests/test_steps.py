@@ -35,7 +35,13 @@ def wide_torch(x, y, z):
     return (x * y + y * z + z * x + x).tanh() + (x + y * y + z.sin())
 
 
-GRAPHS = [(neuron, [2.0, -3.0, 0.0, 1.0, 6.8813735870195432]), (shared, [0.7, -1.3]), (wide, [0.3, -0.8, 1.1])]
+def numbers(x, y):
+    """A number in every place an op takes one: x + c, x - c, c - x, x * c, x / c, c / x, c ** x, x ** c."""
+    return (2.0 - x * 1.5) / (y**2 + 1.0) + 2.0**y - 0.5 / x + (x - 0.25) / 3.0
+
+
+GRAPHS = [(neuron, [2.0, -3.0, 0.0, 1.0, 6.8813735870195432]), (shared, [0.7, -1.3]), (wide, [0.3, -0.8, 1.1]),
+          (numbers, [0.7, -1.3])]
 TORCH_VERSION = {wide: wide_torch}
 
 
@@ -98,6 +104,15 @@ def test_each_step_passes_on_a_complete_gradient():
         assert g == node.grad  # nothing is added to a node after its step
 
 
+def test_an_op_with_a_number_passes_its_gradient_to_its_one_input():
+    x = Value(0.5, label="x")
+    y = (x * 3.0 + 1.0).tanh()
+    steps = backward_trace(y)
+    assert [s.node.op for s in steps] == ["tanh", "+", "*"]
+    assert [[(inp, local) for inp, local, _ in s.updates] for s in steps[1:]] == [
+        [(steps[2].node, 1.0)], [(x, 3.0)]]  # d(u + 1)/du = 1, d(3x)/dx = 3
+
+
 def test_tracing_touches_no_grad():
     root, leaves = build(shared, [0.7, -1.3])
     backward_trace(root)
@@ -153,6 +168,15 @@ def test_the_frames_captions_count_the_steps():
     n = len(frames) - 1
     for k, frame in enumerate(frames):
         assert f"step {k} of {n}" in frame.source
+
+
+def test_a_frames_caption_and_edge_note_show_the_ops_number():
+    x = Value(0.5, label="x")
+    y = (2.0 - x).tanh()
+    frames = backward_steps(y)
+    g = backward_trace(y)[1].grad  # the gradient reaching 2 - x
+    assert f"step 2 of 2: the 2 - node has its complete gradient {g:.4g}" in frames[2].source
+    assert f'label="-1 × {g:.4g}" color="{_FOCUS}"' in frames[2].source  # the one edge, from x
 
 
 def test_frames_use_scopes_and_collapse_like_draw_dot():
