@@ -139,6 +139,12 @@ def add_sample(cell: GraphCell, build: Callable[[int], tuple[object, object]], s
     cell.gradient = graphs.gradient(leaf)
 
 
+def warm_up(build: Callable[[int], tuple[object, object]]) -> None:
+    """An untimed build and backward of a small chain (300 op nodes, which every engine can do)."""
+    root, _ = build(100)
+    root.backward()
+
+
 def measure_floor_chain(rounds: int, repeats: int) -> GraphCell:
     nodes = rounds * graphs.OPS_PER_ROUND
     forward, backward = [], []
@@ -155,7 +161,9 @@ def measure_chains(sizes: Sizes) -> dict[str, dict[int, GraphCell]]:
     """Per engine (and GC setting), per chain length: costs per op node.
 
     The engines take turns, one build each per repeat, so that a busy spell of the machine
-    slows all of them alike rather than one row.
+    slows all of them alike rather than one row. Each timed build follows a small untimed one
+    of the same engine: run straight after PyTorch, a 1,000-node chain took ~10% longer,
+    its caches left cold by the engine before it.
     """
     runs = [
         ("chainrule", True),
@@ -176,6 +184,7 @@ def measure_chains(sizes: Sizes) -> dict[str, dict[int, GraphCell]]:
                     table[name][rounds].note = "not run"
                     continue
                 with collector(gc_enabled):
+                    warm_up(graphs.CHAINS[engine])
                     add_sample(table[name][rounds], graphs.CHAINS[engine], rounds, nodes)
         for name, _ in runs:
             progress(f"chain {name}, {nodes:,} ops", table[name][rounds])
