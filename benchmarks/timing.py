@@ -65,7 +65,6 @@ def traced_bytes(build: Callable[[], tuple[Any, Any]]) -> tuple[int, bool]:
         before = tracemalloc.get_traced_memory()[0]
         result = build()
         held = tracemalloc.get_traced_memory()[0] - before
-        tracemalloc.stop()
         leaf = weakref.ref(result[1])
         del result
         freed = leaf() is None
