@@ -257,11 +257,11 @@ class Value:
         """a ** b, for a Value or a constant exponent b."""
         if isinstance(other, Value):
             return self._pow_value(other)
-        if type(other) is bool or not isinstance(other, numbers.Real):
-            return NotImplemented
+        if type(other) is not float:
+            return _as_float(self.__pow__, other)
         # The exponent is also in the op's name, as in "**2", so pictures and create_graph see
         # which power it is. Its own derivative is not wanted, and would be nan for a negative base.
-        x, n = self.data, float(other)
+        x, n = self.data, other
         op = _exponent_op(n)
         return _result(_checked_power(x, n, op), op, (self,), Value._d_pow_const(x, None, n), n)
 
