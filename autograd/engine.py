@@ -535,21 +535,45 @@ def _topological_order(root: Value) -> list[Value]:
     pop, push, add = stack.pop, stack.append, order.append  # bound once: the loop runs per node
     node: Value | None = root
     while True:
-        while node is not None:  # go down: enter node, then straight on into one of its inputs
-            node._grad_buffer = entered
-            push(node)
-            down = None
-            for inp in node.inputs:
-                if inp._grad_buffer is done:
+        while node is not None:  # go down from node
+            run_start = len(stack)
+            inputs = node.inputs
+            while len(inputs) == 1:  # a run of one-input nodes, as in a chain: enter each, go on down
+                node._grad_buffer = entered
+                push(node)
+                node = inputs[0]
+                if node._grad_buffer is done:
+                    break
+                inputs = node.inputs
+            else:
+                if inputs:  # several inputs: enter node, then go straight on into one not done yet
+                    node._grad_buffer = entered
+                    push(node)
+                    down = None
+                    for inp in inputs:
+                        if inp._grad_buffer is done:
+                            continue
+                        if not inp.inputs:  # a leaf waits for nothing: it goes into order at once
+                            inp._grad_buffer = done
+                            add(inp)
+                            continue
+                        if down is not None:
+                            push(down)  # entered later, unless another path gets there first
+                        down = inp
+                    node = down
                     continue
-                if not inp.inputs:  # a leaf waits for nothing: it goes into order at once
-                    inp._grad_buffer = done
-                    add(inp)
-                    continue
-                if down is not None:
-                    push(down)  # entered later, unless another path gets there first
-                down = inp  # entered next without a trip through the stack: a chain never uses it
-            node = down
+                node._grad_buffer = done  # a leaf
+                add(node)
+            # The run stands on a node that is done, so every node of the run is done too: the
+            # run goes into order in one block, bottom first, instead of one node at a time off
+            # the stack. In a long chain this halves the walk's cost per node.
+            run = stack[run_start:]
+            del stack[run_start:]
+            for inp in run:
+                inp._grad_buffer = done
+            run.reverse()
+            order += run
+            node = None
         while stack:  # go back up
             node = pop()
             mark = node._grad_buffer
