@@ -106,9 +106,17 @@ def _scope_inside(name: str, parent: Scope | None) -> Scope:
     For code that sets `.scope` on the nodes it makes itself (nn's Layer does, once per neuron
     call): the same pictures, for a fraction of the cost of entering and leaving a block.
     """
-    made = Scope(name)
+    if type(name) is str:  # skip __init__ and its check: nn's Layer makes one Scope per neuron call
+        made = _new_scope(Scope)
+        made.name = name
+        made._active = False
+    else:
+        made = Scope(name)  # checks the name
     made.parent = parent
     return made
+
+
+_new_scope = object.__new__
 
 
 def scope(name: str) -> Scope:

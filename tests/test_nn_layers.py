@@ -166,6 +166,14 @@ def test_each_neuron_call_in_a_layer_gets_a_scope_of_its_own_for_both_of_its_nod
     assert [out.scope.path for out in outputs] == [("Layer", f"Neuron {j}") for j in (0, 1, 0, 1)]
 
 
+def test_a_neuron_scope_name_that_is_not_a_str_is_refused_when_a_layer_calls_it():
+    layer = Layer(2, 2, seed=0)
+    layer.neurons[1].scope_name = 7
+    with pytest.raises(TypeError, match="scope name must be a str, got int"):
+        layer([1.0, 2.0])
+    assert autograd.current_scope() is None  # the layer's own scope is closed again
+
+
 def test_module_calls_record_scopes_by_mlp_layer_and_neuron():
     model = MLP(2, [3, 1], seed=0)
     out = model([1.0, 2.0])
