@@ -139,7 +139,8 @@ def _constant(data: float) -> Value:
     return _result(data, "", (), ())
 
 
-_ONE, _MINUS_ONE = (1.0,), (-1.0,)  # the local derivatives of x + c and c - x, shared by every such node
+# One-input local derivatives that many nodes have (x + c, c - x, relu, ...): one shared tuple each
+_ONE, _MINUS_ONE, _ZERO = (1.0,), (-1.0,), (0.0,)
 
 
 _new_value = object.__new__  # a Value without running __init__ (the callers set every slot)
@@ -365,14 +366,14 @@ class Value:
     def relu(self) -> Value:
         """max(0, x).   d/dx = 1 for x > 0, else 0 (0 at the kink, as in PyTorch)"""
         x = self.data
-        return _result(x if x > 0.0 else 0.0, "relu", (self,), (1.0 if x > 0.0 else 0.0,))
+        return _result(x if x > 0.0 else 0.0, "relu", (self,), _ONE if x > 0.0 else _ZERO)
 
     def leaky_relu(self, slope: float = 0.01) -> Value:
         """x for x > 0, else slope * x.   d/dx = 1 for x > 0, else slope"""
         slope = _to_float(slope, "leaky_relu slope")
         x = self.data
         if x > 0.0:
-            return _result(x, "leaky_relu", (self,), (1.0,))
+            return _result(x, "leaky_relu", (self,), _ONE)
         return _result(slope * x, "leaky_relu", (self,), (slope,))
 
     def __abs__(self) -> Value:
