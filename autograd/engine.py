@@ -524,11 +524,12 @@ _add_up = builtins.sum
 def _topological_order(root: Value) -> list[Value]:
     """Every node that root depends on (root included), each one after all of its inputs.
 
-    A depth-first search with an explicit stack, so a graph a million nodes deep works. It
-    marks each node in its `_grad_buffer` slot with one of this walk's two marker objects,
-    `entered` (its inputs are being walked) or `done` (it is in order): reading a slot is
-    faster than asking a set, and the chain-rule pass overwrites the slot anyway. So the
-    caller holds `_backward_lock`, like every user of those slots.
+    A depth-first search with an explicit stack, so a graph a million nodes deep works; it
+    goes down a run of one-input nodes (a chain) without stopping, and lists a finished run
+    in one block. It marks each node in its `_grad_buffer` slot with one of this walk's two
+    marker objects, `entered` (its inputs are being walked) or `done` (it is in order):
+    reading a slot is faster than asking a set, and the chain-rule pass overwrites the slot
+    anyway. So the caller holds `_backward_lock`, like every user of those slots.
     """
     entered, done = object(), object()  # this walk's markers: no other walk's slot holds them
     order: list[Value] = []
@@ -570,8 +571,8 @@ def _topological_order(root: Value) -> list[Value]:
             # the stack. In a long chain this halves the walk's cost per node.
             run = stack[run_start:]
             del stack[run_start:]
-            for inp in run:
-                inp._grad_buffer = done
+            for finished in run:
+                finished._grad_buffer = done
             run.reverse()
             order += run
             node = None
