@@ -38,6 +38,19 @@ def finite_differences(f: Callable[..., float], point: Sequence[float], step: fl
     return grads
 
 
+def all_nodes(root: Value) -> list[Value]:
+    """Every node behind root, found with an explicit stack (the tests' own search, not the engine's walk)."""
+    found, stack, seen = [], [root], set()
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        found.append(node)
+        stack.extend(node.inputs)
+    return found
+
+
 def engine_value_and_grad(f: Callable[..., Value], point: Sequence[float]) -> tuple[float, list[float]]:
     """f at `point` and its gradient from Value.backward()."""
     values = [Value(x) for x in point]

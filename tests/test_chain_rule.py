@@ -14,6 +14,7 @@ import weakref
 
 import pytest
 from _reference import (
+    all_nodes,
     engine_value_and_grad,
     finite_differences,
     matches_finite_differences,
@@ -25,19 +26,6 @@ import autograd
 from autograd import Value
 
 pytestmark = pytest.mark.chain_rule
-
-
-def _all_nodes(root: Value) -> list[Value]:
-    """Every node behind root, found with an explicit stack (the test's own walk, not the engine's)."""
-    found, stack, seen = [], [root], set()
-    while stack:
-        node = stack.pop()
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
-        found.append(node)
-        stack.extend(node.inputs)
-    return found
 
 
 # ---- compound expressions: the same on Values, plain floats and tensors -------------------
@@ -195,7 +183,7 @@ def test_root_and_intermediate_nodes_get_their_gradients(torch):
 
 def test_backward_twice_doubles_every_gradient_exactly():
     _, e = _graph_with_sharing()
-    nodes = _all_nodes(e)
+    nodes = all_nodes(e)
     e.backward()
     once = [node.grad for node in nodes]
     e.backward()
@@ -227,7 +215,7 @@ def test_an_input_the_output_does_not_use_keeps_gradient_zero():
 
 def test_grad_matches_backward_and_touches_no_grad():
     (a, b), e = _graph_with_sharing()
-    nodes = _all_nodes(e)
+    nodes = all_nodes(e)
     grads = autograd.grad(e, [a, b])
     assert all(node.grad == 0.0 for node in nodes)
     e.backward()
@@ -237,10 +225,10 @@ def test_grad_matches_backward_and_touches_no_grad():
 def test_grad_leaves_earlier_gradients_alone():
     (a, b), e = _graph_with_sharing()
     e.backward()
-    before = [node.grad for node in _all_nodes(e)]
+    before = [node.grad for node in all_nodes(e)]
     autograd.grad(e, [a, b])
     autograd.grad(e, [a], create_graph=True)
-    assert [node.grad for node in _all_nodes(e)] == before
+    assert [node.grad for node in all_nodes(e)] == before
 
 
 def test_grad_returns_values_in_the_order_asked():
@@ -296,7 +284,7 @@ def test_grad_rejects_an_output_that_is_not_a_value():
 def _weak_graph(after) -> tuple[Value, list[weakref.ref]]:
     (a, b), e = _graph_with_sharing()
     after(e, a, b)
-    return e, [weakref.ref(node) for node in _all_nodes(e)]
+    return e, [weakref.ref(node) for node in all_nodes(e)]
 
 
 @pytest.mark.parametrize(

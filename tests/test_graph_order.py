@@ -15,7 +15,14 @@ from __future__ import annotations
 import math
 
 import pytest
-from _reference import finite_differences, matches_finite_differences, matches_torch
+from _reference import (
+    all_nodes,
+    engine_value_and_grad,
+    finite_differences,
+    matches_finite_differences,
+    matches_torch,
+    torch_value_and_grad,
+)
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
@@ -100,21 +107,11 @@ def walk(root: Value) -> list[Value]:
         return _topological_order(root)
 
 
-def reachable(root: Value) -> set[int]:
-    """ids of every node behind root, found by the test's own search, not the engine's."""
-    seen, stack = set(), [root]
-    while stack:
-        node = stack.pop()
-        if id(node) not in seen:
-            seen.add(id(node))
-            stack.extend(node.inputs)
-    return seen
-
-
 def assert_topological(order: list[Value], root: Value) -> None:
     position = {id(node): i for i, node in enumerate(order)}
     assert len(position) == len(order), "a node is listed twice"
-    assert set(position) == reachable(root), "the order misses a node or lists one root does not use"
+    behind_root = {id(node) for node in all_nodes(root)}
+    assert set(position) == behind_root, "the order misses a node or lists one root does not use"
     for node in order:
         for inp in node.inputs:
             assert position[id(inp)] < position[id(node)], f"{node.op} node listed before its input"
@@ -182,18 +179,18 @@ def test_the_same_graph_walked_twice_gives_the_same_order():
 @given(graph=graphs(), point=POINTS)
 def test_random_graph_gradients_match_finite_differences(graph, point):
     assume(moderate(graph, point))
-    inputs = [Value(x) for x in point]
-    on_values(graph)(*inputs).backward()
-    assert [x.grad for x in inputs] == matches_finite_differences(finite_differences(on_floats(graph), point))
+    _, grads = engine_value_and_grad(on_values(graph), point)
+    assert grads == matches_finite_differences(finite_differences(on_floats(graph), point))
 
 
 @settings(deadline=None, max_examples=100)
 @given(graph=graphs(), point=POINTS)
 def test_random_graph_gradients_match_pytorch(torch, graph, point):
     assume(moderate(graph, point))
-    inputs = [Value(x) for x in point]
-    on_values(graph)(*inputs).backward()
-    tensors = [torch.tensor(x, dtype=torch.float64, requires_grad=True) for x in point]
-    out = evaluate(graph, tensors, torch.tanh, torch.sin, lambda a: torch.stack(a).sum())
-    expected = [0.0 if g is None else g.item() for g in torch.autograd.grad(out, tensors, allow_unused=True)]
-    assert [x.grad for x in inputs] == matches_torch(expected)
+    _, grads = engine_value_and_grad(on_values(graph), point)
+
+    def on_tensors(*ts):
+        return evaluate(graph, ts, torch.tanh, torch.sin, lambda a: torch.stack(a).sum())
+
+    _, expected = torch_value_and_grad(torch, on_tensors, point)
+    assert grads == matches_torch(expected)
