@@ -15,9 +15,15 @@ from __future__ import annotations
 import contextlib
 import html
 import math
-from collections.abc import Callable, Iterable, Iterator, Mapping
+import os
+import re
+import secrets
+import stat
+import subprocess
+import sys
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
 
 import graphviz
 
@@ -25,6 +31,7 @@ from autograd.engine import Value
 from autograd.modes import Scope
 
 MAX_NODES = 500  # dot lays out a few hundred nodes in about a second; tens of thousands take minutes
+RENDER_TIMEOUT = 10.0  # seconds dot may take for one picture before rendering gives up
 
 INSTALL_GRAPHVIZ = (
     "install Graphviz, which provides the `dot` program: `sudo apt-get install graphviz` (Debian/Ubuntu), "
@@ -47,6 +54,17 @@ class GraphTooLargeError(ValueError):
     """The graph has more nodes than `max_nodes`: dot would take minutes to lay it out."""
 
 
+class GraphRenderTimeoutError(GraphTooLargeError):
+    """Graphviz's `dot` did not finish the picture within the time allowed (`timeout=`, in seconds).
+
+    A GraphTooLargeError, so code that handles a picture too large to draw handles this too.
+    """
+
+    def _render_traceback_(self) -> list[str]:
+        # IPython shows this instead of a traceback: in Jupyter the reader sees the advice, not our stack
+        return [f"{type(self).__name__}: {self}"]
+
+
 class GraphvizNotFoundError(graphviz.ExecutableNotFound):
     """The Graphviz `dot` program is not installed, so the picture cannot be rendered."""
 
@@ -54,31 +72,143 @@ class GraphvizNotFoundError(graphviz.ExecutableNotFound):
         RuntimeError.__init__(self, message)  # graphviz's own __init__ would reformat the message
 
 
-@contextlib.contextmanager
-def _dot_program_needed() -> Iterator[None]:
-    try:
-        yield
-    except graphviz.ExecutableNotFound as error:
-        if isinstance(error, GraphvizNotFoundError):
-            raise
-        message = f"cannot render the picture: the Graphviz `dot` program was not found; {INSTALL_GRAPHVIZ}"
-        raise GraphvizNotFoundError(message) from None
+def _dot_not_found() -> GraphvizNotFoundError:
+    return GraphvizNotFoundError(f"cannot render the picture: the Graphviz `dot` program was not found; "
+                                 f"{INSTALL_GRAPHVIZ}")
 
 
 class Picture(graphviz.Digraph):
-    """A graphviz.Digraph that says how to install Graphviz when `dot` is missing.
+    """A graphviz.Digraph whose rendering is bounded in time and writes only the file asked for.
 
-    Everything else is graphviz's own: `.source` (the DOT text, no `dot` needed), `render`,
-    `pipe`, and inline display in Jupyter (`_repr_mimebundle_`, which pipes through `dot`).
+    `.source` is the DOT text (no `dot` needed). `pipe` and `render` run Graphviz's `dot` at
+    most `timeout` seconds (default RENDER_TIMEOUT; None waits for ever) and then raise
+    GraphRenderTimeoutError; a missing `dot` raises GraphvizNotFoundError, which says how to
+    install it. Jupyter shows the picture inline through `pipe`, so it is bounded the same way.
     """
 
-    def render(self, *args: Any, **kwargs: Any) -> str:
-        with _dot_program_needed():
-            return super().render(*args, **kwargs)
+    def pipe(self, format: str | None = None, renderer: str | None = None, formatter: str | None = None,  # noqa: A002
+             neato_no_op: bool | int | None = None, quiet: bool = False, *, engine: str | None = None,
+             encoding: str | None = None, timeout: float | None = RENDER_TIMEOUT) -> bytes | str:
+        """The picture as bytes in `format` ("svg", "png", "pdf", ...), or as text given `encoding`.
 
-    def pipe(self, *args: Any, **kwargs: Any) -> Any:
-        with _dot_program_needed():
-            return super().pipe(*args, **kwargs)
+        The arguments are graphviz's; `timeout` bounds dot's time in seconds. dot's warnings go
+        to stderr unless `quiet`.
+        """
+        fmt = format if format is not None else self.format
+        engine = engine if engine is not None else self.engine
+        if fmt not in graphviz.FORMATS:
+            raise ValueError(f"pipe: unknown format {fmt!r}; e.g. 'svg', 'png' or 'pdf'")
+        if engine not in graphviz.ENGINES:
+            raise ValueError(f"pipe: unknown layout engine {engine!r}; e.g. 'dot'")
+        if renderer is not None and renderer not in graphviz.RENDERERS:
+            raise ValueError(f"pipe: unknown renderer {renderer!r}")
+        if formatter is not None and (renderer is None or formatter not in graphviz.FORMATTERS):
+            raise ValueError(f"pipe: unknown formatter {formatter!r} (a formatter needs a renderer)")
+        if timeout is not None and not (isinstance(timeout, (int, float)) and timeout > 0):
+            raise ValueError(f"pipe: timeout must be a positive number of seconds or None, got {timeout!r}")
+        command = ["dot", f"-K{engine}", "-T" + ":".join(f for f in (fmt, renderer, formatter) if f is not None)]
+        if neato_no_op:
+            command.append(f"-n{int(neato_no_op)}")
+        try:
+            # run, not graphviz's pipe: graphviz has no timeout, and run() kills dot when it expires
+            # or when Ctrl-C interrupts the wait
+            done = subprocess.run(command, input=self.source.encode(self.encoding), capture_output=True,
+                                  timeout=timeout)
+        except FileNotFoundError:
+            raise _dot_not_found() from None
+        except subprocess.TimeoutExpired:
+            raise GraphRenderTimeoutError(self._too_slow(timeout)) from None
+        if done.returncode != 0:
+            raise graphviz.CalledProcessError(done.returncode, command, output=done.stdout, stderr=done.stderr)
+        if done.stderr and not quiet:
+            sys.stderr.write(done.stderr.decode(self.encoding, errors="replace"))
+        return done.stdout if encoding is None else done.stdout.decode(encoding)
+
+    def render(self, filename: str | os.PathLike | None = None, directory: str | os.PathLike | None = None,
+               view: bool = False, cleanup: bool = False, format: str | None = None, renderer: str | None = None,  # noqa: A002
+               formatter: str | None = None, neato_no_op: bool | int | None = None, quiet: bool = False,
+               quiet_view: bool = False, *, outfile: str | os.PathLike | None = None, engine: str | None = None,
+               raise_if_result_exists: bool = False, overwrite_source: bool = False,
+               timeout: float | None = RENDER_TIMEOUT) -> str:
+        """Write the picture to a file and return its path.
+
+        `render(outfile="graph.svg")` writes exactly that file, its format following the suffix
+        (or `format=`), and nothing else: no DOT source beside it, and on any failure (no
+        `dot`, timeout, unwritable folder) no file at all; an existing file is replaced whole
+        or not at all. Given `filename` (or no outfile), it also saves the DOT source there
+        and, without outfile, writes the picture to `filename.<format>`, as graphviz does;
+        `cleanup=True` then deletes that source afterwards. `timeout` as in `pipe`.
+        """
+        source_path: Path | None = None
+        if outfile is not None:
+            target = Path(os.fspath(outfile))
+            if directory is None:
+                target = Path(self.directory, target)  # where graphviz would put it
+            fmt = format if format is not None else _format_of(target)
+        else:
+            fmt = format if format is not None else self.format
+        if filename is not None or outfile is None:  # the caller asked for the DOT source to be saved
+            source_path = Path(self.save(filename, directory))
+            if outfile is None:
+                suffix = ".".join(f for f in (formatter, renderer, fmt) if f is not None)
+                target = source_path.with_name(f"{source_path.name}.{suffix}")
+            elif not overwrite_source and target.resolve() == source_path.resolve():
+                raise ValueError(f"render: outfile {os.fspath(target)!r} is the DOT source file; "
+                                 "pick another name (or pass overwrite_source=True)")
+        if raise_if_result_exists and target.exists():
+            raise graphviz.FileExistsError(f"output file exists: {os.fspath(target)!r}")
+        data = self.pipe(fmt, renderer, formatter, neato_no_op, quiet, engine=engine, timeout=timeout)
+        _write_file(target, data)
+        if cleanup and source_path is not None:
+            source_path.unlink()
+        if view or quiet_view:
+            self._view(target, format=fmt, quiet=quiet_view)
+        return os.fspath(target)
+
+    def _too_slow(self, timeout: float | None) -> str:
+        nodes = sum(1 for line in self.body if _NODE_STATEMENT.match(line))
+        edges = sum(1 for line in self.body if " -> " in line)
+        return (f"Graphviz's dot did not finish laying out the picture ({nodes:,} nodes, {edges:,} edges) within "
+                f"{timeout:g} s. Draw a smaller part of the graph, collapse scopes into one box each with "
+                f"collapse=1 (or collapse='<scope name>'), or allow more time: .render(outfile=..., timeout=60) "
+                f"or .pipe(format=..., timeout=60); .source has the DOT text")
+
+
+_NODE_STATEMENT = re.compile(r"\s*(?!(?:graph|node|edge) )\w+ \[")
+
+
+def _format_of(path: Path) -> str:
+    """The picture format a file name asks for: graph.svg -> 'svg'."""
+    fmt = path.suffix.lower().lstrip(".")
+    if fmt not in graphviz.FORMATS:
+        raise ValueError(f"render: cannot tell the picture format from the name {os.fspath(path)!r}; "
+                         "end it in .svg, .png or .pdf, or pass format=")
+    return fmt
+
+
+def _write_file(path: Path, data: bytes) -> None:
+    """Write data to path all at once: a temporary file beside it, then renamed over it.
+
+    A failure leaves no temporary file and the old file (if any) as it was. A symbolic link is
+    followed (its target is written; the link stays), and an existing file keeps its permissions.
+    """
+    path = Path(os.path.realpath(path))
+    try:
+        mode = stat.S_IMODE(path.stat().st_mode)
+    except FileNotFoundError:
+        mode = None
+    temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # 0o666: the umask decides, as for open()
+    try:
+        with os.fdopen(fd, "wb") as file:
+            file.write(data)
+        if mode is not None:
+            os.chmod(temporary, mode)
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
 
 
 @dataclass
@@ -168,6 +298,9 @@ def _draw(
         box = box_of[v]
         return box_ids[box] if box is not None else f"v{index[v]}"
 
+    copies = _far_uses(order, box_of)
+    tails = {(v, pos): f"c{index[v.inputs[pos]]}_{k}" for (v, pos), k in copies.items()}  # the edge's tail node
+
     pic = Picture("computation_graph", graph_attr={"rankdir": rankdir, "fontname": _FONT, "nodesep": "0.25",
                                                      "ranksep": "0.35"},
                   node_attr={"fontname": _FONT, "fontsize": str(_FONTSIZE)},
@@ -176,9 +309,16 @@ def _draw(
     statements: dict[Scope | None, list[tuple[str, dict[str, str]]]] = {None: []}
     place = (lambda s: s) if clusters else (lambda s: None)
 
+    drawn_copies: set[str] = set()
     for v in order:
         if box_of[v] is not None:
             continue
+        for pos, inp in enumerate(v.inputs):  # a copy goes just before its first user: dot keeps that order
+            tail = tails.get((v, pos))
+            if tail is not None and tail not in drawn_copies:
+                drawn_copies.add(tail)
+                statements.setdefault(place(home[v]), []).append((tail, _value_node(inp, grad_of(inp), False, scale,
+                                                                                    overlay, copy=True)))
         statements.setdefault(place(home[v]), []).append((f"v{index[v]}", _value_node(v, grad_of(v), v is root,
                                                                                         scale, overlay)))
         if v.inputs:
@@ -195,11 +335,51 @@ def _draw(
         pic.node(name, **attrs)
     if clusters:
         _attach_clusters(pic, statements, _first_ops(order, home))
-    _add_edges(pic, order, index, box_of, node_id, local_grads, overlay)
-    caption = _caption(scale, local_grads, overlay)
+    _add_edges(pic, order, index, box_of, node_id, tails, local_grads, overlay)
+    caption = _caption(scale, local_grads, overlay, bool(copies))
     if caption:
         pic.attr(label=caption, labelloc="t" if overlay else "b", labeljust="l")
     return pic
+
+
+# dot routes an edge that skips ranks through one hidden node per rank skipped, and its layout time
+# grows faster than their number: x*y*x*y*... with 100 factors makes ~20,000 of them and takes 22 s,
+# 250 factors minutes. Above this many, far uses get a copy of their Value beside them instead.
+_HIDDEN_NODES_BUDGET = 3000
+_NEAR = 6  # ranks: a use at most this far after where its Value is drawn keeps its edge
+
+
+def _far_uses(order: list[Value], box_of: Mapping[Value, Scope | None]) -> dict[tuple[Value, int], int]:
+    """(user, input position) -> k, for the uses drawn from the k-th copy of their input (k >= 1).
+
+    Ranks are estimated as dot assigns them: an op one rank after its last input, its Value one
+    after the op, a leaf just before its first use. While the long edges would need at most
+    _HIDDEN_NODES_BUDGET hidden nodes, nothing is copied: a Value used several times is drawn
+    once. Above it, a use more than _NEAR ranks after where its Value was last drawn gets a new
+    copy of the Value beside it, which also serves the uses within _NEAR ranks after it.
+    """
+    rank: dict[Value, int] = {}
+    for v in order:
+        rank[v] = 2 + max((rank[inp] for inp in v.inputs), default=-2)  # leaves 0; v's op at rank[v] - 1
+    uses: dict[Value, list[tuple[int, Value, int]]] = {}
+    for v in order:
+        if box_of[v] is None:
+            for pos, inp in enumerate(v.inputs):
+                if box_of[inp] is None:
+                    uses.setdefault(inp, []).append((rank[v] - 1, v, pos))
+    start = {inp: rank[inp] if inp.inputs else min(r for r, _, _ in used) - 1 for inp, used in uses.items()}
+    hidden = sum(r - start[inp] - 1 for inp, used in uses.items() for r, _, _ in used)
+    if hidden <= _HIDDEN_NODES_BUDGET:
+        return {}
+    copies: dict[tuple[Value, int], int] = {}
+    for inp, used in uses.items():
+        drawn_at, k = start[inp], 0
+        for r, v, pos in sorted(used, key=lambda use: use[0]):
+            if r - drawn_at > _NEAR:
+                drawn_at, k = r - 1, k + 1
+            if k:
+                copies[(v, pos)] = k
+    return copies
 
 
 def _program_order(root: Value) -> list[Value]:
@@ -379,7 +559,8 @@ def _fill_for(data_ok: bool, grad: float | None, scale: _GradScale | None) -> tu
 
 
 def _value_node(v: Value, grad: float | None, is_root: bool, scale: _GradScale | None,
-                overlay: _Overlay | None) -> dict[str, str]:
+                overlay: _Overlay | None, copy: bool = False) -> dict[str, str]:
+    """A Value's box: label, data and grad; a copy (drawn again beside a far use) has a dashed border."""
     bg, fg = _fill_for(math.isfinite(v.data), grad, scale)
     border, border_color = (2 if is_root or overlay else 1), "black"  # frames keep one border width: no jumps
     if not math.isfinite(v.data) or not _finite(grad):
@@ -398,10 +579,12 @@ def _value_node(v: Value, grad: float | None, is_root: bool, scale: _GradScale |
     cells.append(f"<td>{_text('data ' + _fmt(v.data), fg, bold=not math.isfinite(v.data))}</td>")
     grad_fg = "#888888" if grad is None and fg == "black" else fg
     cells.append(f"<td{width}>{_text('grad ' + grad_text, grad_fg, bold=not _finite(grad))}</td>")
-    label = (f'<<table border="{border}" color="{border_color}" cellborder="0" cellspacing="0" cellpadding="4" '
-             f'bgcolor="{bg}"><tr>{"".join(cells)}</tr></table>>')
-    tooltip = f"{v.label or 'value'}: data={v.data!r} grad={grad!r}"
-    return {"label": label, "shape": "plain", "tooltip": tooltip}
+    dashed = ' style="dashed"' if copy else ""
+    label = (f'<<table border="{border}" color="{border_color}"{dashed} cellborder="0" cellspacing="0" '
+             f'cellpadding="4" bgcolor="{bg}"><tr>{"".join(cells)}</tr></table>>')
+    tooltip = f"{v.label or 'value'}: data={v.data!r} grad={grad!r}" + (" (drawn again here, near its use)" if copy
+                                                                         else "")
+    return {"label": label, "shape": "plain", "tooltip": _plain(tooltip)}
 
 
 def _text_width(chars: int, fontsize: int) -> int:
@@ -409,11 +592,32 @@ def _text_width(chars: int, fontsize: int) -> int:
     return round(0.6 * fontsize * chars) + 8
 
 
+# What a label cannot show as it is: control characters (but newline), lone surrogates (not UTF-8)
+# and U+FFFE/U+FFFF (not XML, which dot's HTML-like labels are). They are shown escaped, as repr does.
+_UNSHOWABLE = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+
+
+def _visible(s: str) -> str:
+    """s with each character a label cannot show written as its escape: bell -> \\x07, tab -> \\t."""
+    return _UNSHOWABLE.sub(lambda m: ascii(m[0])[1:-1], s)
+
+
 def _text(s: str, color: str, bold: bool = False) -> str:
-    body = html.escape(s, quote=False)
+    """s as the text of an HTML-like label, shown exactly: <, > and & escaped, each backslash
+    doubled (dot reads \\N in these labels too), a newline a line break."""
+    body = "<br/>".join(html.escape(_visible(line).replace("\\", "\\\\"), quote=False) for line in s.split("\n"))
     if bold:
         body = f"<b>{body}</b>"
     return body if color == "black" else f'<font color="{color}">{body}</font>'
+
+
+def _plain(s: str) -> str:
+    """s as a plain DOT string (an escString: a tooltip, a cluster or op label), shown exactly.
+
+    dot reads backslash sequences in these (\\N is the node's name, \\l ends a line), so each
+    backslash is doubled; graphviz escapes the quotes; nohtml keeps "<b>" from becoming markup.
+    """
+    return graphviz.nohtml(_visible(s).replace("\\", "\\\\").replace("\n", "\\n"))
 
 
 # The ops whose number stood left of the Value (2 - x), named like Python's reflected methods.
@@ -443,8 +647,8 @@ def _fmt_number(c: float) -> str:
 
 
 def _op_node(v: Value, overlay: _Overlay | None) -> dict[str, str]:
-    attrs = {"label": _op_text(v), "shape": "ellipse", "style": "filled", "fillcolor": "#f0f0f0", "color": "#777777",
-             "fontsize": "10", "margin": "0.03,0.02", "height": "0.3", "width": "0.3"}
+    attrs = {"label": _plain(_op_text(v)), "shape": "ellipse", "style": "filled", "fillcolor": "#f0f0f0",
+             "color": "#777777", "fontsize": "10", "margin": "0.03,0.02", "height": "0.3", "width": "0.3"}
     if overlay and v is overlay.current:
         attrs.update(fillcolor="#ffe08a", color=_FOCUS, penwidth="2")
     return attrs
@@ -473,7 +677,7 @@ def _box_node(box: Scope, members: list[Value], outputs: list[Value], grad_of, s
     border_color = "#8b0000" if bad else "#333333"
     label = (f'<<table border="{3 if bad else 1}" color="{border_color}" cellborder="0" cellspacing="0" '
              f'cellpadding="3" bgcolor="{bg}" style="rounded">{"".join(rows)}</table>>')
-    return {"label": label, "shape": "plain", "tooltip": "/".join(box.path)}
+    return {"label": label, "shape": "plain", "tooltip": _plain("/".join(box.path))}
 
 
 # ---- clusters, edges and the caption ---------------------------------------------------------
@@ -505,7 +709,7 @@ def _attach_clusters(pic: Picture, statements: Mapping[Scope | None, list], firs
     graphs = {}
     for k, s in enumerate(scopes):
         fill = _CLUSTER_FILLS[(depth[s] - 1) % len(_CLUSTER_FILLS)]
-        g = graphviz.Digraph(name=f"cluster_{k}", graph_attr={"label": s.name, "labeljust": "l", "style":
+        g = graphviz.Digraph(name=f"cluster_{k}", graph_attr={"label": _plain(s.name), "labeljust": "l", "style":
                              "rounded,filled", "fillcolor": fill, "color": "#9aa8bd", "fontsize": "10"})
         for name, attrs in statements.get(s, ()):
             g.node(name, **attrs)
@@ -514,7 +718,8 @@ def _attach_clusters(pic: Picture, statements: Mapping[Scope | None, list], firs
         (graphs[s.parent] if s.parent is not None else pic).subgraph(graphs[s])
 
 
-def _add_edges(pic: Picture, order, index, box_of, node_id, local_grads: bool, overlay: _Overlay | None) -> None:
+def _add_edges(pic: Picture, order, index, box_of, node_id, tails: Mapping[tuple[Value, int], str],
+               local_grads: bool, overlay: _Overlay | None) -> None:
     seen_box_edges: set[tuple[str, str]] = set()
 
     def box_edge(tail: str, head: str) -> None:
@@ -544,12 +749,12 @@ def _add_edges(pic: Picture, order, index, box_of, node_id, local_grads: bool, o
                 attrs = {"label": note, "fontcolor": "#999999" if v in overlay.done else "transparent"}
             elif local_grads:
                 attrs = {"label": _fmt(local), "fontcolor": _EDGE_NOTE}
-            pic.edge(node_id(inp), op, **attrs)
+            pic.edge(tails.get((v, pos)) or node_id(inp), op, **attrs)
         focus = overlay is not None and v is overlay.current
         pic.edge(op, node_id(v), **({"color": _FOCUS, "penwidth": "2"} if focus else {}))
 
 
-def _caption(scale: _GradScale | None, local_grads: bool, overlay: _Overlay | None) -> str:
+def _caption(scale: _GradScale | None, local_grads: bool, overlay: _Overlay | None, copies: bool = False) -> str:
     """The picture's label, as an HTML table: step caption, then colour legend and edge-label note.
 
     Legend and note share one row: a row under a wider one would stretch the legend's cells.
@@ -557,7 +762,7 @@ def _caption(scale: _GradScale | None, local_grads: bool, overlay: _Overlay | No
     rows = []
     if overlay and overlay.caption:
         width = _text_width(overlay.caption_chars, 14)  # dot's default font size for a graph label
-        rows.append(f'<tr><td align="left" width="{width}">{html.escape(overlay.caption, quote=False)}</td></tr>')
+        rows.append(f'<tr><td align="left" width="{width}">{_text(overlay.caption, "black")}</td></tr>')
     cells = []
     if scale is not None:
         cells.append("<td>|grad|</td>")
@@ -570,6 +775,8 @@ def _caption(scale: _GradScale | None, local_grads: bool, overlay: _Overlay | No
     if local_grads:
         cells.append(f'<td><font color="{_EDGE_NOTE}">{"   " if cells else ""}numbers on edges: local derivatives '
                      "d(out)/d(in); backward adds local × out.grad to in.grad</font></td>")
+    if copies:
+        cells.append(f'<td>{"   " if cells else ""}dashed box: a Value drawn again beside a far use</td>')
     if cells:
         rows.append(f'<tr><td align="left"><table border="0" cellspacing="2" cellpadding="3"><tr>{"".join(cells)}'
                     "</tr></table></td></tr>")
