@@ -80,19 +80,22 @@ def _dot_not_found() -> GraphvizNotFoundError:
 class Picture(graphviz.Digraph):
     """A graphviz.Digraph whose rendering is bounded in time and writes only the file asked for.
 
-    `.source` is the DOT text (no `dot` needed). `pipe` and `render` run Graphviz's `dot` at
-    most `timeout` seconds (default RENDER_TIMEOUT; None waits for ever) and then raise
-    GraphRenderTimeoutError; a missing `dot` raises GraphvizNotFoundError, which says how to
-    install it. Jupyter shows the picture inline through `pipe`, so it is bounded the same way.
+    `.source` is the DOT text (no `dot` needed). `pipe` and `render` give Graphviz's `dot` at
+    most `timeout` seconds, by default the picture's `.timeout` (RENDER_TIMEOUT; set it, or
+    math.inf for no limit), then raise GraphRenderTimeoutError; a missing `dot` raises
+    GraphvizNotFoundError, which says how to install it. Jupyter shows the picture inline
+    through `pipe`, so the display is bounded the same way and shows that error's message.
     """
+
+    timeout: float = RENDER_TIMEOUT
 
     def pipe(self, format: str | None = None, renderer: str | None = None, formatter: str | None = None,  # noqa: A002
              neato_no_op: bool | int | None = None, quiet: bool = False, *, engine: str | None = None,
-             encoding: str | None = None, timeout: float | None = RENDER_TIMEOUT) -> bytes | str:
+             encoding: str | None = None, timeout: float | None = None) -> bytes | str:
         """The picture as bytes in `format` ("svg", "png", "pdf", ...), or as text given `encoding`.
 
-        The arguments are graphviz's; `timeout` bounds dot's time in seconds. dot's warnings go
-        to stderr unless `quiet`.
+        The arguments are graphviz's; `timeout` bounds dot's time in seconds (None: the
+        picture's `.timeout`). dot's warnings go to stderr unless `quiet`.
         """
         fmt = format if format is not None else self.format
         engine = engine if engine is not None else self.engine
@@ -104,8 +107,10 @@ class Picture(graphviz.Digraph):
             raise ValueError(f"pipe: unknown renderer {renderer!r}")
         if formatter is not None and (renderer is None or formatter not in graphviz.FORMATTERS):
             raise ValueError(f"pipe: unknown formatter {formatter!r} (a formatter needs a renderer)")
-        if timeout is not None and not (isinstance(timeout, (int, float)) and timeout > 0):
-            raise ValueError(f"pipe: timeout must be a positive number of seconds or None, got {timeout!r}")
+        timeout = self.timeout if timeout is None else timeout
+        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0:
+            raise ValueError(f"pipe: timeout must be a positive number of seconds (math.inf: no limit), got "
+                             f"{timeout!r}")
         command = ["dot", f"-K{engine}", "-T" + ":".join(f for f in (fmt, renderer, formatter) if f is not None)]
         if neato_no_op:
             command.append(f"-n{int(neato_no_op)}")
@@ -113,7 +118,7 @@ class Picture(graphviz.Digraph):
             # run, not graphviz's pipe: graphviz has no timeout, and run() kills dot when it expires
             # or when Ctrl-C interrupts the wait
             done = subprocess.run(command, input=self.source.encode(self.encoding), capture_output=True,
-                                  timeout=timeout)
+                                  timeout=None if math.isinf(timeout) else timeout)
         except FileNotFoundError:
             raise _dot_not_found() from None
         except subprocess.TimeoutExpired:
@@ -129,7 +134,7 @@ class Picture(graphviz.Digraph):
                formatter: str | None = None, neato_no_op: bool | int | None = None, quiet: bool = False,
                quiet_view: bool = False, *, outfile: str | os.PathLike | None = None, engine: str | None = None,
                raise_if_result_exists: bool = False, overwrite_source: bool = False,
-               timeout: float | None = RENDER_TIMEOUT) -> str:
+               timeout: float | None = None) -> str:
         """Write the picture to a file and return its path.
 
         `render(outfile="graph.svg")` writes exactly that file, its format following the suffix
@@ -148,7 +153,7 @@ class Picture(graphviz.Digraph):
         else:
             fmt = format if format is not None else self.format
         if filename is not None or outfile is None:  # the caller asked for the DOT source to be saved
-            source_path = Path(self.save(filename, directory))
+            source_path = Path(self.save(filename, directory=directory))
             if outfile is None:
                 suffix = ".".join(f for f in (formatter, renderer, fmt) if f is not None)
                 target = source_path.with_name(f"{source_path.name}.{suffix}")
@@ -165,13 +170,13 @@ class Picture(graphviz.Digraph):
             self._view(target, format=fmt, quiet=quiet_view)
         return os.fspath(target)
 
-    def _too_slow(self, timeout: float | None) -> str:
+    def _too_slow(self, timeout: float) -> str:
         nodes = sum(1 for line in self.body if _NODE_STATEMENT.match(line))
         edges = sum(1 for line in self.body if " -> " in line)
         return (f"Graphviz's dot did not finish laying out the picture ({nodes:,} nodes, {edges:,} edges) within "
                 f"{timeout:g} s. Draw a smaller part of the graph, collapse scopes into one box each with "
-                f"collapse=1 (or collapse='<scope name>'), or allow more time: .render(outfile=..., timeout=60) "
-                f"or .pipe(format=..., timeout=60); .source has the DOT text")
+                f"collapse=1 (or collapse='<scope name>'), or allow more time: .render(outfile=..., timeout=60), "
+                f".pipe(format=..., timeout=60) or .timeout = 60 for Jupyter; .source has the DOT text")
 
 
 _NODE_STATEMENT = re.compile(r"\s*(?!(?:graph|node|edge) )\w+ \[")
@@ -257,8 +262,14 @@ def draw_dot(
       matches "Neuron 3"), several names any of them. The box shows the group's outputs.
     - max_nodes: refuse (GraphTooLargeError) a picture with more boxes and ovals than this.
 
-    Display it in Jupyter as it is; save it with `.render(outfile="graph.svg")` or get bytes with
-    `.pipe(format="png")`. Both need the Graphviz `dot` program; `.source` does not.
+    A Value used far from where it is drawn, in a graph where such long edges would make dot
+    take seconds to minutes (x*y*x*y*... with 100 factors), is drawn again as a dashed copy
+    beside those uses. Labels and scope names show exactly, whatever characters they hold.
+
+    Display it in Jupyter as it is; save it with `.render(outfile="graph.svg")` (that file and
+    no other) or get bytes with `.pipe(format="png")`. Both need the Graphviz `dot` program and
+    give it `timeout` seconds (default the picture's `.timeout`, 10 s) before raising
+    GraphRenderTimeoutError; `.source` needs neither.
     """
     return _draw(root, rankdir, grad_colors, local_grads, clusters, collapse, max_nodes)
 

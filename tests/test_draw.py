@@ -9,13 +9,19 @@ from __future__ import annotations
 import math
 import os
 import re
+import subprocess
+import sys
+import textwrap
+import time
+import warnings
 import xml.etree.ElementTree as ET
 
 import graphviz
 import pytest
 
+import autograd
 from autograd import Value, draw_dot, scope
-from autograd.draw import GraphTooLargeError, GraphvizNotFoundError
+from autograd.draw import GraphRenderTimeoutError, GraphTooLargeError, GraphvizNotFoundError
 
 pytestmark = pytest.mark.graph
 
@@ -497,4 +503,203 @@ def test_without_dot_the_source_still_works_and_rendering_says_how_to_install(mo
         assert "apt-get install graphviz" in message and "brew install graphviz" in message
         assert "conda install" in message
         assert isinstance(info.value, graphviz.ExecutableNotFound)  # graphviz's own handlers still catch it
-    assert os.listdir(tmp_path) in ([], ["g.gv"])  # at most the DOT source was saved, no picture
+    assert os.listdir(tmp_path) == []  # no picture, and no DOT source beside it either
+
+
+# ---- render writes exactly the file asked for -----------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["graph.svg", "graph.png", "graph.pdf", "GRAPH.SVG"])
+def test_render_writes_exactly_the_file_asked_for(dot_program, tmp_path, name):
+    path = draw_dot(neuron()[0]).render(outfile=tmp_path / name)
+    assert path == str(tmp_path / name)
+    assert os.listdir(tmp_path) == [name]  # no graph.gv (or Digraph.gv) beside it
+
+
+def test_render_of_a_name_in_the_working_folder_writes_only_it(dot_program, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert draw_dot(neuron()[0]).render(outfile="graph.svg") == "graph.svg"
+    assert os.listdir(tmp_path) == ["graph.svg"]
+
+
+def test_render_with_a_filename_saves_the_source_as_graphviz_does(dot_program, tmp_path):
+    picture = draw_dot(neuron()[0])
+    assert picture.render("g", directory=tmp_path, format="svg") == str(tmp_path / "g.svg")
+    assert sorted(os.listdir(tmp_path)) == ["g", "g.svg"] and (tmp_path / "g").read_text() == picture.source
+    picture.render("h.gv", directory=tmp_path, format="png", cleanup=True)
+    assert sorted(os.listdir(tmp_path)) == ["g", "g.svg", "h.gv.png"]
+
+
+def test_render_replaces_a_file_whole_keeping_its_permissions_and_writes_through_a_link(dot_program, tmp_path):
+    target = tmp_path / "target.svg"
+    target.write_text("old")
+    target.chmod(0o640)
+    link = tmp_path / "link.svg"
+    link.symlink_to(target)
+    draw_dot(neuron()[0]).render(outfile=link)
+    assert link.is_symlink() and ET.parse(target).getroot().tag.endswith("svg")
+    assert (target.stat().st_mode & 0o777) == 0o640
+    assert sorted(os.listdir(tmp_path)) == ["link.svg", "target.svg"]
+
+
+def test_render_refuses_a_name_without_a_picture_format_and_writes_nothing(tmp_path):
+    with pytest.raises(ValueError, match="cannot tell the picture format from the name .*graph.txt"):
+        draw_dot(neuron()[0]).render(outfile=tmp_path / "graph.txt")
+    assert os.listdir(tmp_path) == []
+
+
+# ---- rendering is bounded in time -----------------------------------------------------------------
+
+
+def xy_chain(factors: int) -> Value:
+    """x*y*x*y*... : two leaves shared by every op, the graph that once took dot minutes."""
+    x, y = Value(1.01, label="x"), Value(0.99, label="y")
+    out = x
+    for k in range(1, factors):
+        out = out * (y if k % 2 else x)
+    out.backward()
+    return out
+
+
+def test_a_graph_of_heavily_shared_leaves_renders_within_the_time_bound(dot_program):
+    # 100 factors: 22-70 s of dot before far uses got copies; 250 factors: minutes. Now each well under a second.
+    for factors in (100, 250):
+        svg = draw_dot(xy_chain(factors)).pipe(format="svg", timeout=10, encoding="utf-8")
+        assert svg.rstrip().endswith("</svg>")
+
+
+def test_far_uses_of_a_shared_value_are_drawn_from_dashed_copies_of_it():
+    src = draw_dot(xy_chain(100)).source
+    copies = {n: a for n, a in re.findall(r"^\s*(c\d+_\d+) \[(.*)\]$", src, flags=re.MULTILINE)}
+    assert copies and all('style="dashed"' in a for a in copies.values())
+    x, y = node_labelled(src, "x"), node_labelled(src, "y")
+    for name, attrs in copies.items():  # a copy shows what its Value shows
+        original = x if name.startswith(f"c{x[1:]}_") else y
+        assert name.startswith((f"c{x[1:]}_", f"c{y[1:]}_"))
+        assert text(attrs) == text(nodes(src)[original])
+    assert "dashed box: a Value drawn again beside a far use" in src
+
+
+def test_copies_leave_the_graph_the_same_graph(monkeypatch):
+    import autograd.draw
+
+    with_copies = draw_dot(xy_chain(100)).source
+    monkeypatch.setattr(autograd.draw, "_HIDDEN_NODES_BUDGET", math.inf)
+    without = draw_dot(xy_chain(100)).source
+    assert "c0_1" in with_copies and "c0_1" not in without
+    as_drawn = sorted((re.sub(r"^c(\d+)_\d+$", r"v\1", a), b) for a, b, _ in edges(with_copies))
+    assert as_drawn == sorted((a, b) for a, b, _ in edges(without))  # every use is still an edge from its Value
+
+
+def test_a_small_graph_draws_a_shared_value_once_with_no_copies():
+    for f in (lambda x: x * x + x, lambda x: x * x * x * x * x * x, lambda x: (x * x).tanh() * x + x):
+        src = draw_dot(f(Value(0.5, label="x"))).source
+        assert not re.search(r"^\s*c\d+_\d+ \[", src, flags=re.MULTILINE) and "dashed" not in src
+
+
+def test_a_render_over_the_timeout_raises_a_clear_error_and_writes_nothing(dot_program, tmp_path):
+    picture = draw_dot(neuron()[0])
+    started = time.monotonic()
+    with pytest.raises(GraphRenderTimeoutError) as info:
+        picture.render(outfile=tmp_path / "g.png", timeout=0.001)  # a real dot run cannot finish in 1 ms
+    assert time.monotonic() - started < 5  # dot was stopped, not waited for
+    message = str(info.value)
+    assert "within 0.001 s" in message and "collapse=1" in message and "timeout=60" in message
+    assert isinstance(info.value, GraphTooLargeError)  # what callers already catch for a picture too large
+    assert os.listdir(tmp_path) == []
+    picture.timeout = 0.001  # the picture's own bound, used where no timeout is passed (Jupyter's display)
+    with pytest.raises(GraphRenderTimeoutError):
+        picture.pipe(format="svg")
+
+
+@pytest.mark.parametrize("timeout", [0, -1, "10", True, math.nan])
+def test_a_bad_timeout_is_refused(timeout):
+    with pytest.raises(ValueError, match="timeout must be a positive number of seconds"):
+        draw_dot(neuron()[0]).pipe(format="svg", timeout=timeout)
+
+
+@pytest.fixture
+def slow_dot(tmp_path, monkeypatch):
+    """A `dot` on PATH that never finishes (it writes its process id first)."""
+    folder = tmp_path / "bin"
+    folder.mkdir()
+    script = folder / "dot"
+    script.write_text(f"#!/bin/sh\necho $$ > {tmp_path / 'dot.pid'}\nexec sleep 60\n")
+    script.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{folder}{os.pathsep}{os.environ['PATH']}")
+    return tmp_path / "dot.pid"
+
+
+def test_a_dot_that_hangs_is_stopped_at_the_timeout(slow_dot):
+    started = time.monotonic()
+    with pytest.raises(GraphRenderTimeoutError):
+        draw_dot(neuron()[0]).pipe(format="png", timeout=0.5)
+    assert time.monotonic() - started < 10
+    with pytest.raises(ProcessLookupError):  # killed and reaped, not left running
+        os.kill(int(slow_dot.read_text()), 0)
+
+
+def test_jupyter_shows_a_timeout_as_one_clear_line_not_a_hang(slow_dot, tmp_path):
+    cell = textwrap.dedent("""
+        from IPython.core.interactiveshell import InteractiveShell
+        shell = InteractiveShell.instance()
+        shell.run_cell("from autograd import Value, draw_dot")
+        shell.run_cell("picture = draw_dot(Value(2.0, label='x') * 3)")
+        shell.run_cell("picture.timeout = 0.5")
+        shell.run_cell("picture")  # Jupyter's display: the picture's _repr_ methods pipe it through dot
+        shell.run_cell("picture.render(outfile='g.svg')")
+    """)
+    done = subprocess.run([sys.executable, "-c", cell], capture_output=True, text=True, timeout=60, cwd=tmp_path,
+                          env={**os.environ, "IPYTHONDIR": str(tmp_path / "ipython")})
+    shown = done.stdout + done.stderr
+    assert shown.count("GraphRenderTimeoutError: Graphviz's dot did not finish") == 2, shown
+    assert "Traceback" not in shown and "most recent call last" not in shown
+    assert not (tmp_path / "g.svg").exists()
+
+
+# ---- any label text renders, exactly --------------------------------------------------------------
+
+NASTY_LABELS = ['say "hi"', "back\\slash", "ends in \\", "\\N \\G \\L \\n", "<b>not bold</b>", "a & b; x > y < z",
+                "it's", "ünïcødé ∂f/∂x", "{curly} [square] |pipe|", "bell\x07", "nul\x00", "tab\there", "del\x7f",
+                "c1\x85", "lone \ud800", "\ufffe"]
+
+
+def shown_as(label: str) -> list[str]:
+    """The text lines a label should show: control characters escaped as repr writes them, newlines break."""
+    visible = re.sub(r"[\x00-\x09\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]", lambda m: ascii(m[0])[1:-1], label)
+    return visible.split("\n")
+
+
+def nasty_graph() -> Value:
+    leaves = []
+    with scope('scope "q" \\ <&> ends in \\'):
+        for i, label in enumerate(NASTY_LABELS + ["two\nlines"]):
+            leaves.append(Value(float(i + 1), label=label))
+    with scope("<b>\\N</b>"):
+        out = autograd.sum(leaves)
+    out.label = "ends in \\"
+    out.backward()
+    return out
+
+
+def test_labels_and_scope_names_with_any_characters_render_exactly(dot_program, tmp_path):
+    out = nasty_graph()
+    picture = draw_dot(out, collapse=None)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # graphviz warns of DOT it expects dot to reject
+        svg = picture.pipe(format="svg", encoding="utf-8")
+    root = ET.fromstring(svg)
+    ns = "{http://www.w3.org/2000/svg}"
+    lines = [t.text for t in root.iter(f"{ns}text")]
+    for label in NASTY_LABELS + ["two\nlines", 'scope "q" \\ <&> ends in \\', "<b>\\N</b>"]:
+        for line in shown_as(label):
+            assert line.strip() in [(t or "").strip() for t in lines], f"{label!r} is not shown as {line!r}"
+    titles = [a for e in root.iter() for k, a in e.attrib.items() if k.endswith("title")]
+    assert any(t.startswith('say "hi": data=1.0') for t in titles)  # tooltips too
+    assert any(t.startswith("ends in \\: data=") for t in titles)
+
+
+def test_collapsed_boxes_with_any_scope_name_render(dot_program):
+    svg = draw_dot(nasty_graph(), collapse=1).pipe(format="svg", encoding="utf-8")
+    lines = [t.text for t in ET.fromstring(svg).iter("{http://www.w3.org/2000/svg}text")]
+    assert 'scope "q" \\ <&> ends in \\' in lines and "<b>\\N</b>" in lines
