@@ -5,12 +5,17 @@ The text is parsed with Python's `ast` and only a whitelist is accepted: numbers
 (`leaky_relu` takes an optional constant slope). Anything else (attributes, subscripts,
 comparisons, strings, keywords, lambdas, ...) is refused with an ExpressionError that says
 what and where. Nothing in the text is ever executed: the tree is walked by our own loop.
+
+Names are read as Python reads them: Unicode names are normalised (NFKC), so "ﬁ" and "fi" are
+one name, and the values given to `evaluate` are looked up the same way.
 """
 
 from __future__ import annotations
 
 import ast
 import math
+import re
+import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
@@ -40,6 +45,10 @@ _HINTS = {
 }
 
 
+_LONE_EQUALS = re.compile(r"(?<![=<>!:])=(?!=)")
+_COMPARISONS = ("==", "!=", "<", "<=", ">", ">=", "is", "in")
+
+
 class ExpressionError(ValueError):
     """The text is not an expression this module accepts (or a value for it is missing)."""
 
@@ -55,15 +64,35 @@ class Expression:
     def evaluate(self, values: Mapping[str, Value | float]) -> Value:
         """The expression's Value with each name bound to values[name] (numbers become leaves).
 
-        Names without a value raise ExpressionError; domain errors of the engine (log of a
-        negative number, division by zero, ...) propagate as the engine raises them.
+        The keys are normalised as names are (`normal_name`), so {"ﬁ": 3} binds the name fi; two
+        keys that are one name after that, or names without a value, raise ExpressionError.
+        Domain errors of the engine (log of a negative number, division by zero, ...) propagate
+        as the engine raises them.
         """
+        values = _normalised_keys(values)
         missing = [n for n in self.names if n not in values]
         if missing:
             raise ExpressionError(f"no value given for {', '.join(map(repr, missing))}")
         bound = {n: v if isinstance(v, Value) else Value(v, label=n) for n, v in values.items() if n in self.names}
         result = _evaluate(self.tree, bound)
         return result if isinstance(result, Value) else Value(result)  # a constant expression such as "-3"
+
+
+def normal_name(name: str) -> str:
+    """The name as Python's parser reads it: its NFKC normal form ("ﬁ" -> "fi", "𝐱" -> "x")."""
+    return unicodedata.normalize("NFKC", name)
+
+
+def _normalised_keys(values: Mapping[str, Value | float]) -> dict[str, Value | float]:
+    normalised: dict[str, Value | float] = {}
+    given: dict[str, str] = {}
+    for key, value in values.items():
+        name = normal_name(key) if isinstance(key, str) else key
+        if name in given:
+            raise ExpressionError(f"{given[name]!r} and {key!r} are the same name {name!r} (names are read as Python "
+                                  "reads them, Unicode-normalised); give one value for it")
+        given[name], normalised[name] = key, value
+    return normalised
 
 
 def parse(text: str) -> Expression:
@@ -78,7 +107,10 @@ def parse(text: str) -> Expression:
         tree = ast.parse(text.strip(), mode="eval").body
     except SyntaxError as error:
         where = f" at column {error.offset}" if error.offset else ""
-        raise ExpressionError(f"not a valid expression{where}: {error.msg}") from None
+        message = error.msg
+        if _LONE_EQUALS.search(text):  # Python may hint at '==', which would be refused too
+            message = "'=' cannot stand in an expression: it computes a number; its names get values separately"
+        raise ExpressionError(f"not a valid expression{where}: {message}") from None
     except (RecursionError, MemoryError):
         raise ExpressionError("the expression is too deeply nested (or too long a chain) for Python's parser") from None
     names: dict[str, None] = {}
@@ -116,6 +148,10 @@ def _check(node: ast.AST, text: str) -> None:
             raise ExpressionError(f"only unary + and - are supported{where()}")
     elif isinstance(node, ast.Call):
         _call(node, where)
+    elif isinstance(node, ast.Compare):
+        raise ExpressionError(f"comparisons ({', '.join(_COMPARISONS)}) are not allowed{where()}: an expression "
+                              "computes one number from its names; use + - * / ** and the functions "
+                              f"{', '.join(FUNCTIONS)}")
     else:
         raise ExpressionError(f"{_describe(node)} is not allowed{where()}; use numbers, names, + - * / ** and "
                               f"the functions {', '.join(FUNCTIONS)}")
@@ -141,7 +177,10 @@ def _call(node: ast.Call, where: Callable[[], str]) -> None:
     if name not in FUNCTIONS:
         raise ExpressionError(f"unknown function {name!r}{where()}; known: {', '.join(FUNCTIONS)}")
     if node.keywords:
-        raise ExpressionError(f"{name}() takes no keyword arguments{where()}")
+        keyword = node.keywords[0].arg
+        given = f"{keyword or '*'}={_source(node.keywords[0].value)}".replace("*=", "**")
+        hint = "; the slope is given by position: leaky_relu(x, 0.1)" if name == "leaky_relu" else ""
+        raise ExpressionError(f"{name}() takes no keyword arguments, got {given}{where()}{hint}")
     most = 2 if name == "leaky_relu" else 1
     if not 1 <= len(node.args) <= most or any(isinstance(a, ast.Starred) for a in node.args):
         takes = "one argument and an optional constant slope" if most == 2 else "exactly one argument"
@@ -159,6 +198,11 @@ def _number(node: ast.expr) -> float | None:
     if isinstance(node, ast.Constant):
         return sign * _constant(node, lambda: "")
     return None
+
+
+def _source(node: ast.AST) -> str:
+    text = ast.unparse(node)
+    return text if len(text) <= 20 else text[:20] + "..."
 
 
 def _where(node: ast.AST, text: str) -> str:
