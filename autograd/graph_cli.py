@@ -3,20 +3,32 @@
     chainrule graph "tanh(x*w + b)" x=2 w=-3 b=6.88 -o graph.svg
 
 The expression is parsed safely (autograd.expression: a whitelist over Python's `ast`, never
-eval). Exit status 0 on success, 2 for a mistake in the command (bad expression, unknown or
-missing name, value that is not a number, domain error such as log(-1), graph too large),
-1 when the picture cannot be written (Graphviz missing, unwritable file). Errors are one line
-on stderr, never a traceback.
+eval). An argument is a NAME=VALUE pair when it reads NAME=NUMBER; any other is the expression,
+so "x==1" and "leaky_relu(x, slope=0.1)" reach the parser, which says what is wrong with them.
+Names are read as Python reads them (NFKC-normalised: "ﬁ=3" gives the name fi its value).
+Exit status 0 on success, 2 for a mistake in the command (bad expression, unknown or missing
+name, value that is not a number, domain error such as log(-1), graph too large), 1 when the
+picture cannot be made or written (Graphviz missing, dot too slow, unwritable file). Errors are
+one line on stderr, never a traceback (autograd.cli adds Ctrl-C and a closed pipe).
 """
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 
-from autograd.draw import MAX_NODES, GraphTooLargeError, GraphvizNotFoundError, draw_dot
+from autograd.draw import (
+    MAX_NODES,
+    RENDER_TIMEOUT,
+    GraphRenderTimeoutError,
+    GraphTooLargeError,
+    GraphvizNotFoundError,
+    _write_file,
+    draw_dot,
+)
 from autograd.engine import Value
-from autograd.expression import FUNCTIONS, ExpressionError, parse
+from autograd.expression import FUNCTIONS, ExpressionError, normal_name, parse
 
 USAGE = f"""usage: chainrule graph EXPRESSION [NAME=VALUE ...] [-o FILE] [options]
 
@@ -25,18 +37,26 @@ name, and draw the computation graph with every gradient on it.
 
   EXPRESSION          numbers, names, + - * / ** (unary -), parentheses, and the functions
                       {", ".join(FUNCTIONS)}; e.g. "tanh(x*w + b)"
-  NAME=VALUE          one value per name in the expression, e.g. x=2 w=-3 b=6.88
+  NAME=VALUE          one number per name in the expression, e.g. x=2 w=-3 b=6.88; names are
+                      read as Python reads them (Unicode-normalised, NFKC)
   -o, --output FILE   write the picture; the format follows the suffix: .svg .png .pdf, or
                       .dot/.gv for the DOT source (svg, png and pdf need Graphviz's `dot` program)
-  --rankdir DIR       LR (default), TB, RL or BT
-  --colors            colour each value by |grad| on a log scale
-  --local-grads       write the local derivative d(out)/d(in) on each input edge
+                      (default: no picture, only the gradients are printed)
+  --rankdir DIR       LR, TB, RL or BT (default LR: left to right)
+  --colors            colour each value by |grad| on a log scale (default off)
+  --local-grads       write the local derivative d(out)/d(in) on each input edge (default off)
   --max-nodes N       refuse pictures with more than N nodes (default {MAX_NODES})
+  --timeout SECONDS   give up when `dot` takes longer than this (default {RENDER_TIMEOUT:g})
   -h, --help          show this help
 
-Exit status: 0 done, 2 a mistake in the command, 1 the picture could not be written."""
+Exit status: 0 done; 2 a mistake in the command (expression, names, values, options, a domain
+error such as log(-1), a graph over --max-nodes); 1 the picture could not be made or written
+(Graphviz missing, over --timeout, unwritable file; the gradients are printed all the same);
+130 interrupted (Ctrl-C); 141 the reader of the output went away (a closed pipe)."""
 
 _FORMATS = ("svg", "png", "pdf", "dot", "gv")
+# NAME=VALUE as typed: a name-like word, one '=' (not '=='), the rest. Anything else is the expression.
+_ASSIGNMENT = re.compile(r"\s*([^\s=()\[\]{}<>!,.:;*+\-/%^&|~@'\"]+)\s*=(?!=)(.*)", re.DOTALL)
 
 
 class _UsageError(Exception):
@@ -51,8 +71,10 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     try:
         options = _parse_args(args)
+        values = _values(options["assignments"])
         expression = parse(options["expression"])
-        leaves = {name: Value(x, label=name) for name, x in _values(options["assignments"], expression.names).items()}
+        _check_names(values, expression.names)
+        leaves = {name: Value(values[name], label=name) for name in expression.names}
         out = expression.evaluate(leaves)
         out.backward()
         picture = None
@@ -71,10 +93,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"df/d{name} = {leaves[name].grad!r}")
     if picture is None:
         return 0
+    sys.stdout.flush()  # the numbers are shown while dot draws
     try:
-        _write(picture, options["output"])
+        _write(picture, options["output"], options["timeout"])
     except GraphvizNotFoundError as error:
         return _fail(f"{error} (or write the DOT source with -o graph.dot)", 1)
+    except GraphRenderTimeoutError as error:
+        return _fail(f"{error} (on the command line: --timeout SECONDS, or a smaller expression)", 1)
     except OSError as error:
         return _fail(f"cannot write {str(options['output'])!r}: {error.strerror or error}", 1)
     except Exception as error:  # dot itself failing; still one line, as promised
@@ -90,8 +115,9 @@ def _fail(message: str, status: int) -> int:
 
 def _parse_args(args: list[str]) -> dict:
     options: dict = {"expression": None, "assignments": [], "output": None, "rankdir": "LR", "colors": False,
-                     "local_grads": False, "max_nodes": MAX_NODES}
-    with_value = {"-o": "output", "--output": "output", "--rankdir": "rankdir", "--max-nodes": "max_nodes"}
+                     "local_grads": False, "max_nodes": MAX_NODES, "timeout": RENDER_TIMEOUT}
+    with_value = {"-o": "output", "--output": "output", "--rankdir": "rankdir", "--max-nodes": "max_nodes",
+                  "--timeout": "timeout"}
     flags = {"--colors": "colors", "--local-grads": "local_grads"}
     i, only_positional = 0, False
     while i < len(args):
@@ -110,14 +136,16 @@ def _parse_args(args: list[str]) -> dict:
             options[flags[arg]] = True
         elif not only_positional and arg.startswith("--"):
             raise _UsageError(f"unknown option {arg!r} (see chainrule graph --help)")
-        elif "=" in arg:
+        elif _ASSIGNMENT.fullmatch(arg):
             options["assignments"].append(arg)
         elif options["expression"] is None:
             options["expression"] = arg
         else:
             raise _UsageError(f"unexpected argument {arg!r}: give one expression, then NAME=VALUE pairs")
     if options["expression"] is None:
-        raise _UsageError('no expression given; e.g. chainrule graph "tanh(x*w + b)" x=2 w=-3 b=6.88 -o graph.svg')
+        read = f" ({' '.join(options['assignments'])} read as NAME=VALUE)" if options["assignments"] else ""
+        raise _UsageError(f'no expression given{read}; e.g. chainrule graph "tanh(x*w + b)" x=2 w=-3 b=6.88 '
+                          "-o graph.svg")
     if options["rankdir"] not in ("LR", "TB", "RL", "BT"):
         raise _UsageError(f"--rankdir must be LR, TB, RL or BT, got {options['rankdir']!r}")
     try:
@@ -126,6 +154,12 @@ def _parse_args(args: list[str]) -> dict:
         raise _UsageError(f"--max-nodes must be a whole number, got {options['max_nodes']!r}") from None
     if options["max_nodes"] < 1:
         raise _UsageError(f"--max-nodes must be at least 1, got {options['max_nodes']}")
+    try:
+        options["timeout"] = float(options["timeout"])
+    except ValueError:
+        raise _UsageError(f"--timeout must be a number of seconds, got {options['timeout']!r}") from None
+    if not 0 < options["timeout"] < float("inf"):
+        raise _UsageError(f"--timeout must be a positive number of seconds, got {options['timeout']:g}")
     if options["output"] is not None:
         options["output"] = Path(options["output"])
         suffix = options["output"].suffix.lower().lstrip(".")
@@ -135,33 +169,42 @@ def _parse_args(args: list[str]) -> dict:
     return options
 
 
-def _values(assignments: list[str], names: tuple[str, ...]) -> dict[str, float]:
-    """NAME=VALUE pairs as numbers, exactly one for each name of the expression."""
+def _values(assignments: list[str]) -> dict[str, float]:
+    """NAME=VALUE pairs as {name: number}, each name normalised as Python normalises names."""
     values: dict[str, float] = {}
+    given: dict[str, str] = {}
     for assignment in assignments:
-        name, _, text = assignment.partition("=")
-        name = name.strip()
-        if not name.isidentifier():
-            raise _UsageError(f"{assignment!r} is not NAME=VALUE: {name!r} is not a name")
-        if name in values:
-            raise _UsageError(f"{name!r} is given twice")
+        match = _ASSIGNMENT.fullmatch(assignment)
+        raw, text = match[1], match[2].strip()
+        if not raw.isidentifier():
+            raise _UsageError(f"{assignment!r} is not NAME=VALUE: {raw!r} is not a name")
+        name = normal_name(raw)
+        if name in given:
+            same = "" if given[name] == raw else f" ({given[name]!r} and {raw!r} are one name to Python: NFKC)"
+            raise _UsageError(f"{name!r} is given twice{same}")
         try:
             values[name] = float(text)
         except ValueError:
             raise _UsageError(f"{assignment!r}: the value {text!r} is not a number") from None
-        if name not in names:
-            known = f"its names are {', '.join(names)}" if names else "it has no names"
-            raise _UsageError(f"{name}={text} is given but the expression has no name {name!r}; {known}")
-    missing = [n for n in names if n not in values]
-    if missing:
-        raise _UsageError(f"no value for {', '.join(missing)}; give {' '.join(n + '=NUMBER' for n in missing)}")
+        given[name] = raw
     return values
 
 
-def _write(picture, path: Path) -> None:
+def _check_names(values: dict[str, float], names: tuple[str, ...]) -> None:
+    """Exactly one value for each name of the expression."""
+    for name in values:
+        if name not in names:
+            known = f"its names are {', '.join(names)}" if names else "it has no names"
+            raise _UsageError(f"{name}={values[name]:g} is given but the expression has no name {name!r}; {known}")
+    missing = [n for n in names if n not in values]
+    if missing:
+        raise _UsageError(f"no value for {', '.join(missing)}; give {' '.join(n + '=NUMBER' for n in missing)}")
+
+
+def _write(picture, path: Path, timeout: float) -> None:
+    """The picture (or its DOT source) into path, whole or not at all."""
     suffix = path.suffix.lower().lstrip(".")
     if suffix in ("dot", "gv"):
-        path.write_text(picture.source, encoding="utf-8")
+        _write_file(path, picture.source.encode("utf-8"))
     else:
-        data = picture.pipe(format=suffix)  # render first: a failure leaves no half-written file
-        path.write_bytes(data)
+        picture.render(outfile=path, format=suffix, timeout=timeout)

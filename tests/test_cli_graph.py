@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import re
+import signal
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -103,6 +105,121 @@ def test_help_lists_the_options_and_exits_zero(capsys):
     assert chainrule(["--help"]) == 0 and "graph" in capsys.readouterr().out
 
 
+def test_help_shows_every_options_default(capsys):
+    _, out, _ = run(capsys, "--help")
+    options = re.findall(r"^  (-[\w-]+(?:, --[\w-]+)?)(?: [A-Z]+)?\s+(.*(?:\n {22}.*)*)", out, flags=re.MULTILINE)
+    described = {names: " ".join(text.split()) for names, text in options}
+    assert set(described) == {"-o, --output", "--rankdir", "--colors", "--local-grads", "--max-nodes", "--timeout",
+                              "-h, --help"}
+    for names, text in described.items():
+        assert names == "-h, --help" or "(default" in text, f"{names} does not show its default: {text}"
+    assert "(default LR" in described["--rankdir"] and "(default 500)" in described["--max-nodes"]
+    assert "(default 10)" in described["--timeout"]
+
+
+@pytest.mark.parametrize("help_args", [["--help"], ["graph", "--help"]])
+def test_help_documents_every_exit_status(capsys, help_args):
+    assert chainrule(help_args) == 0
+    out = capsys.readouterr().out
+    for status in ("0", "1", "2", "130", "141"):
+        assert re.search(rf"(^|\W){status}\W", out.split("xit status")[1]), f"exit status {status} is not documented"
+
+
+# ---- what is NAME=VALUE and what is the expression ---------------------------------------------
+
+@pytest.mark.parametrize("args, words", [
+    (["x==1", "x=1"], "comparisons (==, !=, <, <=, >, >=, is, in) are not allowed in 'x==1'"),
+    (["x=1", "x==1"], "comparisons"),
+    (["x >= 1", "x=1"], "comparisons"),
+    (["x != y", "x=1", "y=2"], "comparisons"),
+    (["leaky_relu(x, slope=0.1)", "x=-1"], "got slope=0.1"),
+    (["tanh(x=1)", "x=1"], "tanh() takes no keyword arguments, got x=1"),
+    (["x=abc"], "no expression given (x=abc read as NAME=VALUE)"),
+    (["x", "x=abc"], "the value 'abc' is not a number"),
+])
+def test_an_argument_is_name_value_only_when_it_reads_name_equals_number(capsys, args, words):
+    status, out, err = run(capsys, *args)
+    assert (status, out) == (2, "")
+    assert err.count("\n") == 1 and words in err and "Traceback" not in err
+
+
+def test_a_keyword_slope_is_named_and_the_positional_form_shown(capsys):
+    status, _, err = run(capsys, "leaky_relu(x, slope=0.1)", "x=-1")
+    assert status == 2
+    assert "slope=0.1" in err and "leaky_relu(x, 0.1)" in err and "no expression given" not in err
+    status, out, _ = run(capsys, "leaky_relu(x, 0.1)", "x=-1")  # the form the error suggests works
+    assert status == 0 and printed_gradients(out) == {"x": 0.1}
+
+
+def test_name_value_may_have_spaces_around_the_equals_sign(capsys):
+    status, out, _ = run(capsys, "x*y", "x = 2", "y= -3")
+    assert status == 0 and printed_gradients(out) == {"x": -3.0, "y": 2.0}
+
+
+@pytest.mark.parametrize("text, assignment", [("ﬁ*2", "ﬁ=3"), ("fi*2", "ﬁ=3"), ("ﬁ*2", "fi=3"), ("𝐟𝐢*2", "ｆｉ=3")])
+def test_names_are_normalised_as_python_normalises_them(capsys, text, assignment):
+    status, out, err = run(capsys, text, assignment)
+    assert (status, err) == (0, "")
+    assert printed_gradients(out) == {"fi": 2.0} and " = 6.0" in out.splitlines()[0]
+
+
+def test_two_spellings_of_one_name_are_one_name_given_twice(capsys):
+    status, _, err = run(capsys, "fi*2", "ﬁ=3", "fi=2")
+    assert status == 2
+    assert "'fi' is given twice" in err and "'ﬁ' and 'fi' are one name" in err
+
+
+def test_a_name_python_refuses_is_refused_as_a_name(capsys):
+    status, _, err = run(capsys, "x", "x=1", "x²=2")
+    assert status == 2 and "'x²' is not a name" in err
+
+
+# ---- the picture is bounded in time ------------------------------------------------------------
+
+def test_a_graph_dot_used_to_take_a_minute_on_renders_within_the_default_timeout(capsys, tmp_path, dot_program):
+    # 100 factors sharing two leaves: 22-70 s in dot before far uses were drawn as copies; now well under 1 s
+    path = tmp_path / "chain.svg"
+    status, out, err = run(capsys, "*".join(["x", "y"] * 50), "x=1.01", "y=0.99", "-o", str(path))
+    assert (status, err) == (0, "")
+    assert ET.parse(path).getroot().tag.endswith("svg") and f"wrote {path}" in out
+
+
+def test_a_picture_over_the_timeout_is_one_line_exit_1_and_no_file(capsys, tmp_path, dot_program):
+    path = tmp_path / "g.png"
+    status, out, err = run(capsys, "tanh(x*w + b)", "x=2", "w=-3", "b=6.88", "-o", str(path), "--timeout", "0.001")
+    assert status == 1
+    assert "df/dx" in out  # the numbers are still worth having
+    assert err.count("\n") == 1 and "within 0.001 s" in err and "--timeout SECONDS" in err
+    assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.parametrize("value, words", [("0", "positive"), ("-1", "positive"), ("soon", "number of seconds"),
+                                          ("inf", "positive")])
+def test_a_bad_timeout_is_a_mistake_in_the_command(capsys, value, words):
+    status, out, err = run(capsys, "x", "x=1", "--timeout", value)
+    assert (status, out) == (2, "") and "--timeout must be" in err and words in err
+
+
+# ---- output files --------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("name", ["graph.svg", "graph.png", "graph.dot"])
+def test_the_picture_is_the_only_file_written(capsys, tmp_path, dot_program, name):
+    status, _, _ = run(capsys, "x*x", "x=3", "-o", str(tmp_path / name))
+    assert status == 0 and os.listdir(tmp_path) == [name]
+
+
+@pytest.mark.parametrize("where", ["missing/dir/g.svg", "a_file/g.svg", "a_dir.svg", "a_dir.dot"])
+def test_an_output_that_cannot_be_written_is_one_line_exit_1_and_nothing_left(capsys, tmp_path, dot_program, where):
+    (tmp_path / "a_file").write_text("not a folder")
+    (tmp_path / "a_dir.svg").mkdir()
+    (tmp_path / "a_dir.dot").mkdir()
+    before = sorted(p.name for p in tmp_path.rglob("*"))
+    status, out, err = run(capsys, "x*x", "x=3", "-o", str(tmp_path / where))
+    assert status == 1 and "df/dx = 6.0" in out
+    assert err.count("\n") == 1 and "cannot write" in err and "Traceback" not in err
+    assert sorted(p.name for p in tmp_path.rglob("*")) == before  # no half-written or temporary file
+
+
 # ---- every class of mistake: one line on stderr, exit status 2 ---------------------------------
 
 BAD = [
@@ -153,9 +270,6 @@ def test_a_missing_dot_program_is_one_line_with_install_advice_and_exit_1(capsys
     assert not (tmp_path / "g.svg").exists()
 
 
-def test_an_unwritable_output_is_one_line_and_exit_1(capsys, tmp_path, dot_program):
-    status, _, err = run(capsys, "x", "x=1", "-o", str(tmp_path / "no" / "such" / "dir" / "g.svg"))
-    assert status == 1 and err.count("\n") == 1 and "cannot write" in err
 
 
 # ---- as a real command --------------------------------------------------------------------------
@@ -191,3 +305,55 @@ def test_the_command_without_dot_on_path_says_how_to_install_it(tmp_path):
     done = command("graph", "x*x", "x=3", "-o", str(tmp_path / "g.png"), env=env)
     assert done.returncode == 1
     assert "conda install" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_ctrl_c_is_one_line_and_exit_status_130(capsys, monkeypatch):
+    def interrupted(*args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("autograd.graph_cli.main", interrupted)
+    assert chainrule(["graph", "x", "x=1"]) == 130
+    out, err = capsys.readouterr()
+    assert (out, err) == ("", "chainrule: interrupted\n")
+
+
+def test_an_unexpected_error_is_one_line_and_exit_status_1(capsys, monkeypatch):
+    def broken(*args):
+        raise RuntimeError("something\nnobody expected")
+
+    monkeypatch.setattr("autograd.graph_cli.main", broken)
+    monkeypatch.delenv("CHAINRULE_TRACEBACK", raising=False)
+    assert chainrule(["graph", "x", "x=1"]) == 1
+    out, err = capsys.readouterr()
+    assert out == "" and err.count("\n") == 1
+    assert "chainrule: error: RuntimeError: something nobody expected" in err and "CHAINRULE_TRACEBACK=1" in err
+    monkeypatch.setenv("CHAINRULE_TRACEBACK", "1")  # for a bug report, the traceback on request
+    with pytest.raises(RuntimeError, match="nobody expected"):
+        chainrule(["graph", "x", "x=1"])
+
+
+def test_an_unknown_command_is_exit_status_2(capsys):
+    assert chainrule(["draw"]) == 2
+    assert "unknown command 'draw'" in capsys.readouterr().err
+
+
+def started(*args: str, env: dict | None = None) -> subprocess.Popen:
+    """The command running, its stdout a pipe we can close; Ctrl-C acts as in a terminal (SIG_DFL)."""
+    script = Path(sys.executable).parent / "chainrule"
+    argv = [str(script)] if script.exists() else [sys.executable, "-m", "autograd.cli"]
+    return subprocess.Popen([*argv, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=PROJECT, env=env,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+
+
+@pytest.mark.parametrize("buffered", [True, False], ids=["buffered", "unbuffered"])
+def test_a_closed_pipe_ends_quietly_with_status_141(tmp_path, dot_program, buffered):
+    # as in `chainrule graph ... | head -1`: the reader takes one line and goes away while dot draws
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    if not buffered:
+        env["PYTHONUNBUFFERED"] = "1"
+    process = started("graph", "*".join(["x", "y"] * 50), "x=1.01", "y=0.99", "-o", str(tmp_path / "g.png"), env=env)
+    assert process.stdout.readline().startswith(b"f = x*y*x*y")
+    process.stdout.close()
+    err = process.stderr.read().decode()
+    assert process.wait(timeout=120) == 141
+    assert err == ""  # no traceback, no "Exception ignored ... BrokenPipeError" at shutdown
