@@ -12,7 +12,13 @@ accuracy and writes three pictures into the output folder:
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
+import secrets
+import subprocess
 import sys
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 from autograd import Value
@@ -22,18 +28,68 @@ from nn.losses import hinge_loss
 from nn.optim import Adam
 from nn.train import History, evaluate, fit
 
+_EXIT_STATUS = """exit status:
+  0    every picture was written
+  1    the output folder cannot be created or written (nothing is trained), or a picture could
+       not be made (matplotlib or Graphviz missing, a file not written); the rest is still written
+  2    a mistake in the options
+  130  interrupted (Ctrl-C): no half-written picture is left behind
+  141  the output's reader went away (e.g. piped into `head`)"""
+
+
+class _UsageError(Exception):
+    """A mistake in the options: one line, exit status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # argparse would print the usage too: we keep to one line
+        raise _UsageError(f"{message} (see chainrule demo --help)")
+
+
+class _Formatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    """Every option's default in --help, and the exit statuses laid out as written."""
+
+
+def _whole(least: int):
+    def number(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+        if value < least:
+            raise argparse.ArgumentTypeError(f"must be at least {least}, got {value}")
+        return value
+    return number
+
+
+def _between(low: float, high: float, low_allowed: bool):
+    def number(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+        if not (low <= value if low_allowed else low < value) or not value < high:
+            raise argparse.ArgumentTypeError(f"must be {'at least' if low_allowed else 'above'} {low:g} and below "
+                                             f"{high:g}, got {text}")
+        return value
+    return number
+
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = _Parser(
         prog="chainrule demo",
         description="Train an MLP on two moons; save a decision boundary, training curves and a neuron's graph.",
+        epilog=_EXIT_STATUS,
+        formatter_class=_Formatter,
     )
-    p.add_argument("--epochs", type=int, default=100, help="full-batch training epochs (default 100)")
-    p.add_argument("--points", type=int, default=100, help="training points; a quarter more are drawn for validation")
-    p.add_argument("--noise", type=float, default=0.1, help="standard deviation of the moons' noise (default 0.1)")
-    p.add_argument("--lr", type=float, default=0.05, help="Adam learning rate (default 0.05)")
-    p.add_argument("--seed", type=int, default=0, help="seed for the data and the initial weights (default 0)")
-    p.add_argument("--out", default="chainrule-output", help="output folder (default ./chainrule-output)")
+    p.add_argument("--epochs", type=_whole(1), default=100, help="full-batch training epochs")
+    p.add_argument("--points", type=_whole(4), default=100,
+                   help="training points; a quarter more are drawn for validation")
+    p.add_argument("--noise", type=_between(0.0, 10.0, True), default=0.1,
+                   help="standard deviation of the moons' noise")
+    p.add_argument("--lr", type=_between(0.0, 10.0, False), default=0.05, help="Adam learning rate")
+    p.add_argument("--seed", type=int, default=0, help="seed for the data and the initial weights")
+    p.add_argument("--out", default="chainrule-output", help="output folder, made if missing")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     return p
 
@@ -43,27 +99,44 @@ def _percent(acc: float, n: int) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the demo; returns the exit status (0 when everything was written)."""
+    """Run the demo; returns the exit status (0 when everything was written).
+
+    Mistakes and failures are one line on stderr. Ctrl-C and a closed pipe propagate (the
+    `chainrule` command turns them into a line and a status) and leave no folder made here
+    for nothing and no half-written picture.
+    """
     try:
         args = _parser().parse_args(argv)
-    except SystemExit as e:  # --help or a bad option: argparse has printed why
+    except SystemExit as e:  # --help: argparse has printed it
         return int(e.code or 0)
-    if args.epochs < 1 or args.points < 4 or not 0.0 <= args.noise < 10.0 or not 0.0 < args.lr < 10.0:
-        print("chainrule demo: need --epochs >= 1, --points >= 4, 0 <= --noise < 10, 0 < --lr < 10", file=sys.stderr)
+    except _UsageError as e:
+        print(f"chainrule demo: error: {e}", file=sys.stderr)
         return 2
     out = Path(args.out)
+    made: list[Path] = []
     try:
-        out.mkdir(parents=True, exist_ok=True)
+        made = _make_folder(out)
+        with tempfile.TemporaryFile(dir=out):  # can we write there? Better to know before training
+            pass
     except OSError as e:
-        print(f"chainrule demo: cannot create the output folder {out}: {e}", file=sys.stderr)
+        _remove_if_empty(made)
+        where = f" ({e.filename})" if e.filename and Path(os.fspath(e.filename)) in out.parents else ""
+        print(f"chainrule demo: error: cannot write into the output folder {str(out)!r}{where}: {e.strerror or e}",
+              file=sys.stderr)
         return 1
+    try:
+        return _train_and_draw(args, out)
+    finally:
+        _remove_if_empty(made)  # a failed or interrupted run leaves no empty folder behind
 
+
+def _train_and_draw(args: argparse.Namespace, out: Path) -> int:
     n_val = max(1, args.points // 4)
     X, y = make_moons(args.points + n_val, noise=args.noise, seed=args.seed)
     X_train, y_train, X_val, y_val = train_val_split(X, y, val_fraction=n_val / (args.points + n_val), seed=args.seed)
     model = MLP(2, [16, 16, 1], activation="relu", seed=args.seed)
     print(f"training {model} on {len(X_train)} two-moons points ({len(X_val)} more for validation)")
-    print(f"hinge loss, Adam(lr={args.lr}), {args.epochs} full-batch epochs")
+    print(f"hinge loss, Adam(lr={args.lr}), {args.epochs} full-batch epochs", flush=True)  # shown while it trains
     history = fit(
         model, X_train, y_train, hinge_loss, Adam(model.parameters(), lr=args.lr),
         epochs=args.epochs, validation=(X_val, y_val), progress=not args.no_progress,
@@ -71,39 +144,91 @@ def main(argv: list[str] | None = None) -> int:
     train_loss, train_acc = evaluate(model, X_train, y_train, hinge_loss)
     _, val_acc = evaluate(model, X_val, y_val, hinge_loss)
     print(f"train accuracy      {_percent(train_acc, len(X_train))}   (final hinge loss {train_loss:.4g})")
-    print(f"validation accuracy {_percent(val_acc, len(X_val))}")
+    print(f"validation accuracy {_percent(val_acc, len(X_val))}", flush=True)
 
     written: list[tuple[Path, str]] = []
     status = 0
     try:
-        written += _plots(model, history, X_train, y_train, X_val, y_val, train_acc, val_acc, out)
+        _plots(model, history, X_train, y_train, X_val, y_val, train_acc, val_acc, out, written)
     except ImportError as e:
         print(f"chainrule demo: no plots: {e}", file=sys.stderr)
         status = 1
-    try:
-        written += _neuron_picture(model, X_train[0], out)
-    except (ImportError, RuntimeError, OSError) as e:  # e.g. no Graphviz `dot`: the rest still stands
-        print(f"chainrule demo: no neuron graph picture: {e}", file=sys.stderr)
+    except OSError as e:
+        print(f"chainrule demo: no plots: cannot write {e.filename or out}: {e.strerror or e}", file=sys.stderr)
         status = 1
+    try:
+        _neuron_picture(model, X_train[0], out, written)
+    except OSError as e:
+        print(f"chainrule demo: no neuron graph picture: cannot write {e.filename or out}: {e.strerror or e}",
+              file=sys.stderr)
+        status = 1
+    except (ImportError, RuntimeError, ValueError, subprocess.SubprocessError) as e:
+        # no Graphviz `dot`, dot too slow or failing: the rest still stands
+        print(f"chainrule demo: no neuron graph picture: {' '.join(str(e).split())}", file=sys.stderr)
+        status = 1
+    if not written:
+        print(f"wrote nothing into {out.resolve()}")
+        return status
     print(f"wrote {len(written)} files into {out.resolve()}:")
-    width = max((len(str(path)) for path, _ in written), default=0)
+    width = max(len(str(path)) for path, _ in written)
     for path, what in written:
         print(f"  {str(path):{width}}   {what}")
     return status
 
 
-def _plots(model, history: History, X_train, y_train, X_val, y_val, train_acc, val_acc, out: Path) -> list:
+def _make_folder(folder: Path) -> list[Path]:
+    """Make folder and its missing parents; returns the folders made, deepest first."""
+    missing = []
+    while not folder.exists() and not folder.is_symlink() and folder != folder.parent:
+        missing.append(folder)
+        folder = folder.parent
+    made = []
+    try:
+        for f in reversed(missing):
+            f.mkdir()
+            made.insert(0, f)
+    except OSError:
+        _remove_if_empty(made)
+        raise
+    return made
+
+
+def _remove_if_empty(folders: list[Path]) -> None:
+    for f in folders:  # deepest first
+        try:
+            f.rmdir()
+        except OSError:  # not empty (pictures were written) or gone: leave it
+            return
+
+
+@contextlib.contextmanager
+def _written_whole(path: Path) -> Iterator[Path]:
+    """A temporary name beside path to write to; renamed to path at the end, deleted on failure."""
+    temporary = path.with_name(f".{path.stem}-{secrets.token_hex(4)}{path.suffix}")  # same suffix: same format
+    try:
+        yield temporary
+        os.replace(temporary, path)
+    finally:
+        with contextlib.suppress(OSError):
+            temporary.unlink()
+
+
+def _plots(model, history: History, X_train, y_train, X_val, y_val, train_acc, val_acc, out: Path,
+           written: list) -> None:
     from nn.plots import plot_decision_boundary, plot_history
 
     boundary, curves = out / "decision_boundary.png", out / "training_curves.png"
     sizes = "-".join(str(n) for n in [model.nin, *model.nouts])
     title = f"{sizes} MLP: train {100 * train_acc:.0f}%, validation {100 * val_acc:.0f}%"
-    plot_decision_boundary(model, X_train, y_train, boundary, X_val, y_val, title=title)
-    plot_history(history, curves, title=f"two moons, {len(X_train)} training points")
-    return [(boundary, "decision boundary learned by the MLP"), (curves, "loss and accuracy per epoch")]
+    with _written_whole(boundary) as path:
+        plot_decision_boundary(model, X_train, y_train, path, X_val, y_val, title=title)
+    written.append((boundary, "decision boundary learned by the MLP"))
+    with _written_whole(curves) as path:
+        plot_history(history, path, title=f"two moons, {len(X_train)} training points")
+    written.append((curves, "loss and accuracy per epoch"))
 
 
-def _neuron_picture(model: MLP, point: tuple[float, float], out: Path) -> list:
+def _neuron_picture(model: MLP, point: tuple[float, float], out: Path, written: list) -> None:
     """Draw the first neuron of the first layer that is active on `point`, with d(output)/d(node)."""
     from autograd.draw import draw_dot
 
@@ -117,11 +242,12 @@ def _neuron_picture(model: MLP, point: tuple[float, float], out: Path) -> list:
     picture = draw_dot(y, local_grads=True)
     for p, g in saved:  # the picture needed .grad on the weights; the model gets its own back
         p.grad = g
-    svg = Path(picture.render(outfile=out / "neuron_graph.svg", cleanup=True))
-    png = Path(picture.render(outfile=out / "neuron_graph.png", cleanup=True))
     what = f"graph of neuron {j} of layer 0 on the point ({point[0]:.3f}, {point[1]:.3f}), with gradients"
-    return [(svg, what), (png, "the same as a PNG")]
+    written.append((Path(picture.render(outfile=out / "neuron_graph.svg")), what))  # exactly this file, or none
+    written.append((Path(picture.render(outfile=out / "neuron_graph.png")), "the same as a PNG"))
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+if __name__ == "__main__":  # python -m nn.demo: the same as `chainrule demo`, Ctrl-C and closed pipes included
+    from autograd.cli import main as chainrule
+
+    sys.exit(chainrule(["demo", *sys.argv[1:]]))
