@@ -194,25 +194,28 @@ def _format_of(path: Path) -> str:
 def _write_file(path: Path, data: bytes) -> None:
     """Write data to path all at once: a temporary file beside it, then renamed over it.
 
-    A failure leaves no temporary file and the old file (if any) as it was. A symbolic link is
-    followed (its target is written; the link stays), and an existing file keeps its permissions.
+    A failure leaves no temporary file and the old file (if any) as it was; its OSError names
+    `path`, not the temporary file. A symbolic link is followed (its target is written; the
+    link stays), and an existing file keeps its permissions.
     """
     path = Path(os.path.realpath(path))
-    try:
-        mode = stat.S_IMODE(path.stat().st_mode)
-    except FileNotFoundError:
-        mode = None
     temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # 0o666: the umask decides, as for open()
+    try:
+        mode = stat.S_IMODE(path.stat().st_mode) if path.exists() else None
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # 0o666: the umask decides, as open()
+    except OSError as error:
+        raise type(error)(error.errno, error.strerror, os.fspath(path)) from None
     try:
         with os.fdopen(fd, "wb") as file:
             file.write(data)
         if mode is not None:
             os.chmod(temporary, mode)
         os.replace(temporary, path)
-    except BaseException:
+    except BaseException as error:
         with contextlib.suppress(OSError):
             os.unlink(temporary)
+        if isinstance(error, OSError) and error.errno is not None:
+            raise type(error)(error.errno, error.strerror, os.fspath(path)) from None
         raise
 
 
@@ -328,7 +331,7 @@ def _draw(
             tail = tails.get((v, pos))
             if tail is not None and tail not in drawn_copies:
                 drawn_copies.add(tail)
-                statements.setdefault(place(home[v]), []).append((tail, _value_node(inp, grad_of(inp), False, scale,
+                statements.setdefault(place(home[inp]), []).append((tail, _value_node(inp, grad_of(inp), False, scale,
                                                                                     overlay, copy=True)))
         statements.setdefault(place(home[v]), []).append((f"v{index[v]}", _value_node(v, grad_of(v), v is root,
                                                                                         scale, overlay)))

@@ -351,7 +351,8 @@ def test_a_closed_pipe_ends_quietly_with_status_141(tmp_path, dot_program, buffe
     env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
     if not buffered:
         env["PYTHONUNBUFFERED"] = "1"
-    process = started("graph", "*".join(["x", "y"] * 50), "x=1.01", "y=0.99", "-o", str(tmp_path / "g.png"), env=env)
+    process = started("graph", "*".join(["x", "y"] * 50), "x=1.01", "y=0.99", "-o", str(tmp_path / "g.svg"),
+                      "--timeout", "60", env=env)
     assert process.stdout.readline().startswith(b"f = x*y*x*y")
     process.stdout.close()
     err = process.stderr.read().decode()

@@ -703,3 +703,14 @@ def test_collapsed_boxes_with_any_scope_name_render(dot_program):
     svg = draw_dot(nasty_graph(), collapse=1).pipe(format="svg", encoding="utf-8")
     lines = [t.text for t in ET.fromstring(svg).iter("{http://www.w3.org/2000/svg}text")]
     assert 'scope "q" \\ <&> ends in \\' in lines and "<b>\\N</b>" in lines
+
+
+@pytest.mark.parametrize("where, error", [("missing/g.svg", FileNotFoundError), ("a_file/g.svg", NotADirectoryError),
+                                          ("a_dir", IsADirectoryError)])
+def test_a_render_that_cannot_write_names_the_file_and_leaves_nothing(dot_program, tmp_path, where, error):
+    (tmp_path / "a_file").write_text("not a folder")
+    (tmp_path / "a_dir").mkdir()
+    with pytest.raises(error) as info:
+        draw_dot(neuron()[0]).render(outfile=tmp_path / where, format="svg")
+    assert info.value.filename == str(tmp_path / where)  # the file asked for, not a temporary name
+    assert sorted(p.name for p in tmp_path.rglob("*")) == ["a_dir", "a_file"]
