@@ -198,13 +198,13 @@ def _write_file(path: Path, data: bytes) -> None:
     `path`, not the temporary file. A symbolic link is followed (its target is written; the
     link stays), and an existing file keeps its permissions.
     """
-    path = Path(os.path.realpath(path))
+    asked, path = os.fspath(path), Path(os.path.realpath(path))
     temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
     try:
         mode = stat.S_IMODE(path.stat().st_mode) if path.exists() else None
         fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # 0o666: the umask decides, as open()
     except OSError as error:
-        raise type(error)(error.errno, error.strerror, os.fspath(path)) from None
+        raise type(error)(error.errno, error.strerror, asked) from None
     try:
         with os.fdopen(fd, "wb") as file:
             file.write(data)
@@ -215,7 +215,7 @@ def _write_file(path: Path, data: bytes) -> None:
         with contextlib.suppress(OSError):
             os.unlink(temporary)
         if isinstance(error, OSError) and error.errno is not None:
-            raise type(error)(error.errno, error.strerror, os.fspath(path)) from None
+            raise type(error)(error.errno, error.strerror, asked) from None
         raise
 
 
