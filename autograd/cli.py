@@ -38,7 +38,8 @@ def main(argv: list[str] | None = None) -> int:
     """Run `chainrule` with argv (default sys.argv[1:]); returns the exit status, raises nothing."""
     try:
         status = _run(sys.argv[1:] if argv is None else list(argv))
-        sys.stdout.flush()  # a closed pipe is found here, not while Python shuts down
+        if sys.stdout is not None:  # None when started with stdout closed
+            sys.stdout.flush()  # a closed pipe is found here, not while Python shuts down
         return status
     except KeyboardInterrupt:
         _say("chainrule: interrupted")

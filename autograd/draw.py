@@ -115,19 +115,28 @@ class Picture(graphviz.Digraph):
         if neato_no_op:
             command.append(f"-n{int(neato_no_op)}")
         try:
-            # run, not graphviz's pipe: graphviz has no timeout, and run() kills dot when it expires
-            # or when Ctrl-C interrupts the wait
-            done = subprocess.run(command, input=self.source.encode(self.encoding), capture_output=True,
-                                  timeout=None if math.isinf(timeout) else timeout)
+            dot = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         except FileNotFoundError:
             raise _dot_not_found() from None
-        except subprocess.TimeoutExpired:
-            raise GraphRenderTimeoutError(self._too_slow(timeout)) from None
-        if done.returncode != 0:
-            raise graphviz.CalledProcessError(done.returncode, command, output=done.stdout, stderr=done.stderr)
-        if done.stderr and not quiet:
-            sys.stderr.write(done.stderr.decode(self.encoding, errors="replace"))
-        return done.stdout if encoding is None else done.stdout.decode(encoding)
+        # our own wait, not graphviz's pipe: graphviz has no timeout, and a dot that runs out of time
+        # or is interrupted by Ctrl-C must not outlive the call (killed and reaped)
+        try:
+            out, err = dot.communicate(self.source.encode(self.encoding), timeout=None if math.isinf(timeout)
+                                       else timeout)
+        except BaseException as error:
+            dot.kill()
+            dot.wait()
+            if isinstance(error, subprocess.TimeoutExpired):
+                raise GraphRenderTimeoutError(self._too_slow(timeout)) from None
+            raise
+        finally:
+            for stream in (dot.stdin, dot.stdout, dot.stderr):
+                stream.close()
+        if dot.returncode != 0:
+            raise graphviz.CalledProcessError(dot.returncode, command, output=out, stderr=err)
+        if err and not quiet:
+            sys.stderr.write(err.decode(self.encoding, errors="replace"))
+        return out if encoding is None else out.decode(encoding)
 
     def render(self, filename: str | os.PathLike | None = None, directory: str | os.PathLike | None = None,
                view: bool = False, cleanup: bool = False, format: str | None = None, renderer: str | None = None,  # noqa: A002

@@ -93,7 +93,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"df/d{name} = {leaves[name].grad!r}")
     if picture is None:
         return 0
-    sys.stdout.flush()  # the numbers are shown while dot draws
+    if sys.stdout is not None:
+        sys.stdout.flush()  # the numbers are shown while dot draws
     try:
         _write(picture, options["output"], options["timeout"])
     except GraphvizNotFoundError as error:

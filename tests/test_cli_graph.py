@@ -7,6 +7,7 @@ import re
 import signal
 import subprocess
 import sys
+import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -358,3 +359,24 @@ def test_a_closed_pipe_ends_quietly_with_status_141(tmp_path, dot_program, buffe
     err = process.stderr.read().decode()
     assert process.wait(timeout=120) == 141
     assert err == ""  # no traceback, no "Exception ignored ... BrokenPipeError" at shutdown
+
+
+def test_ctrl_c_while_dot_draws_stops_dot_and_writes_nothing(tmp_path):
+    folder = tmp_path / "bin"
+    folder.mkdir()
+    # a dot that reads its input (so chainrule is waiting for it when the pid shows) and hangs
+    (folder / "dot").write_text(f"#!/bin/sh\ncat > /dev/null\necho $$ > {tmp_path / 'dot.pid'}\nexec sleep 60\n")
+    (folder / "dot").chmod(0o755)
+    env = {**os.environ, "PATH": f"{folder}{os.pathsep}{os.environ['PATH']}"}
+    process = started("graph", "x*x", "x=3", "-o", str(tmp_path / "g.svg"), "--timeout", "60", env=env)
+    assert process.stdout.readline() == b"f = x*x = 9.0\n"
+    for _ in range(100):  # wait until dot runs
+        if (tmp_path / "dot.pid").exists() and (tmp_path / "dot.pid").read_text().strip():
+            break
+        time.sleep(0.05)
+    process.send_signal(signal.SIGINT)
+    assert process.wait(timeout=30) == 130
+    assert process.stderr.read() == b"chainrule: interrupted\n"
+    with pytest.raises(ProcessLookupError):  # dot was stopped with it
+        os.kill(int((tmp_path / "dot.pid").read_text()), 0)
+    assert sorted(os.listdir(tmp_path)) == ["bin", "dot.pid"]  # no picture, no temporary file
