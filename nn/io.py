@@ -56,18 +56,19 @@ def _to_dict(model: Module) -> dict[str, Any]:
     raise TypeError(f"save: can save a Neuron, Layer or MLP, got {type(model).__name__}")
 
 
-def _kind(mode: int) -> str:
-    for test, name in ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO (named pipe)"),
-                       (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
-                       (stat.S_ISSOCK, "a socket")):  # fmt: skip
-        if test(mode):
-            return name
-    return "not a regular file"
+_NOT_FILES = (
+    (stat.S_ISDIR, "a directory"),
+    (stat.S_ISFIFO, "a FIFO (named pipe)"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+)
 
 
 def _require_regular_file(mode: int, path: object) -> None:
     if not stat.S_ISREG(mode):
-        raise ValueError(f"{path}: is {_kind(mode)}, not a regular file; a model is a file written by nn.save")
+        kind = next((name for test, name in _NOT_FILES if test(mode)), "something else")
+        raise ValueError(f"{path}: is {kind}, not a regular file; a model is a file written by nn.save")
 
 
 def save(model: Module, path: str | os.PathLike) -> None:
