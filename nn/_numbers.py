@@ -51,8 +51,8 @@ def to_float(x: object, what: str) -> float:
 
 def _interval(low: float, high: float, low_open: bool, high_open: bool) -> str:
     if high == math.inf:
-        return f"{'>' if low_open else '>='} {low:g}"
-    return f"in {'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
+        return "" if low == -math.inf else f" {'>' if low_open else '>='} {low:g}"
+    return f" in {'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
 
 
 def check_real(
@@ -77,7 +77,7 @@ def check_real(
         value = math.inf  # fails the finiteness check below, which names the value as it was given
     inside = (low < value or (low == value and not low_open)) and (value < high or (value == high and not high_open))
     if not (math.isfinite(value) and inside):
-        raise ValueError(f"{what} must be a finite number {_interval(low, high, low_open, high_open)}, got {show(x)}")
+        raise ValueError(f"{what} must be a finite number{_interval(low, high, low_open, high_open)}, got {show(x)}")
     return value
 
 
