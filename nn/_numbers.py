@@ -87,8 +87,9 @@ def check_int(x: object, what: str, low: int = 1, high: int = MAX_SIZE) -> int:
     high defaults to the largest size Python can index, so an absurd int fails here, naming the
     argument, instead of deep inside the code that would use it.
     """
-    if not isinstance(x, numbers.Integral) or isinstance(x, bool) or not low <= x <= high:
-        too_large = isinstance(x, numbers.Integral) and x > high
+    # only Python ints: a numpy int would pass here and then break json.dumps in nn.save
+    if not isinstance(x, int) or isinstance(x, bool) or not low <= x <= high:
+        too_large = isinstance(x, int) and x > high
         bounds = f"in [{low}, {high}]" if too_large or high != MAX_SIZE else f">= {low}"
         raise ValueError(f"{what} must be an int {bounds}, got {show(x)}")
     return int(x)
