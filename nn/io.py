@@ -16,14 +16,13 @@ from __future__ import annotations
 
 import contextlib
 import json
-import math
 import os
 import secrets
 import stat
 from pathlib import Path
 from typing import Any
 
-from nn._numbers import show
+from nn._numbers import check_real, show
 from nn.layers import ACTIVATIONS, MLP, Layer, Neuron
 from nn.module import Module
 
@@ -191,13 +190,8 @@ def _number(x: object, where: str) -> float:
     # bool is a subclass of int in Python, so `true` would pass an isinstance check
     if type(x) not in (int, float):
         raise ValueError(f"{where} must be a number, got {_describe(x)}")
-    try:
-        value = float(x)
-    except OverflowError:
-        raise ValueError(f"{where} is too large for a float, got {show(x)}") from None
-    if not math.isfinite(value):  # NaN and Infinity never parse; a literal like 1e999 reads as inf
-        raise ValueError(f"{where} is too large for a float (it reads as {value!r})")
-    return value
+    # NaN and Infinity never parse, but a literal past the float range (1e999) reads as inf
+    return check_real(x, where)
 
 
 def _describe(x: object) -> str:
@@ -271,9 +265,7 @@ def _build(doc: dict[str, Any]) -> Module:
             raise ValueError(f"config.nouts must be a non-empty list of layer sizes, got {show(nouts)}")
         nouts = [_size(n, f"config.nouts[{i}]") for i, n in enumerate(nouts)]
         activation = _activation(config["activation"], "config.activation")
-        dropout = _number(config["dropout"], "config.dropout")
-        if not 0.0 <= dropout <= 1.0:
-            raise ValueError(f"config.dropout must be in [0, 1], got {dropout!r}")
+        dropout = check_real(_number(config["dropout"], "config.dropout"), "config.dropout", 0.0, 1.0)
         sizes, names = [nin, *nouts], ["config.nin"] + [f"config.nouts[{i}]" for i in range(len(nouts))]
         layers = _rows(top["layers"], len(nouts), "layers", "layers", "the length of config.nouts")
         numbers = []
