@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import secrets
 import stat
@@ -185,13 +186,16 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 
 def _number(x: object, where: str) -> float:
-    if type(x) is _LongInt:
+    kind = type(x)  # bool is a subclass of int in Python, so `true` would pass an isinstance check
+    if kind is float:  # NaN and Infinity never parse, but a literal like 1e999 reads as inf
+        if math.isfinite(x):
+            return x
+        check_real(x, where)  # raises, naming the field and the value
+    if kind is int:
+        return check_real(x, where)
+    if kind is _LongInt:
         raise ValueError(f"{where} is too large for a float, got {x!r}")
-    # bool is a subclass of int in Python, so `true` would pass an isinstance check
-    if type(x) not in (int, float):
-        raise ValueError(f"{where} must be a number, got {_describe(x)}")
-    # NaN and Infinity never parse, but a literal past the float range (1e999) reads as inf
-    return check_real(x, where)
+    raise ValueError(f"{where} must be a number, got {_describe(x)}")
 
 
 def _describe(x: object) -> str:
@@ -231,29 +235,35 @@ def _rows(obj: object, count: int, where: str, what: str, source: str) -> list:
     return obj
 
 
-def _neuron(obj: object, nin: int, where: str, source: str) -> tuple[list[float], float]:
-    """(weights, bias) of one neuron, checked against its nin inputs (config field `source`)."""
+_Found = tuple[str, list, object]  # one neuron in the file: (its field prefix, its weights, its bias)
+
+
+def _neuron(obj: object, nin: int, where: str, source: str) -> _Found:
+    """One neuron's fields, its list of weights counted against nin (config field `source`)."""
     fields = _fields(obj, {"w", "b"}, where or "the file")
     prefix = f"{where}." if where else ""
-    w = _rows(fields["w"], nin, f"{prefix}w", "weights", source)
-    return [_number(v, f"{prefix}w[{i}]") for i, v in enumerate(w)], _number(fields["b"], f"{prefix}b")
+    return prefix, _rows(fields["w"], nin, f"{prefix}w", "weights", source), fields["b"]
 
 
-def _check_count(count: int) -> None:
+def _numbers(found: list[_Found], count: int) -> list[tuple[list[float], float]]:
+    """Each neuron's (weights, bias) as floats; first the count of them is held to MAX_PARAMETERS."""
     if count > MAX_PARAMETERS:
         raise ValueError(f"the config makes {count} parameters; a model file holds at most {MAX_PARAMETERS}")
+    return [
+        ([_number(v, f"{prefix}w[{i}]") for i, v in enumerate(w)], _number(b, f"{prefix}b")) for prefix, w, b in found
+    ]
 
 
-def _set(neuron: Neuron, numbers: tuple[list[float], float]) -> None:
-    weights, bias = numbers
-    for p, value in zip(neuron.w, weights):
-        p.data = value
-    neuron.b.data = bias
+def _set(neurons: list[Neuron], numbers: list[tuple[list[float], float]]) -> None:
+    for neuron, (weights, bias) in zip(neurons, numbers):
+        for p, value in zip(neuron.w, weights):
+            p.data = value
+        neuron.b.data = bias
 
 
 def _build(doc: dict[str, Any]) -> Module:
     """The model of a parsed file. Every size is first checked against the lists really in the
-    file, every number read, and the parameter count held to MAX_PARAMETERS; only then is a
+    file, then the parameter count against MAX_PARAMETERS, then every number; only then is a
     Value made, so a file claiming a billion inputs costs no more than its own few bytes."""
     kind = doc.get("type")
     if kind == "MLP":
@@ -268,15 +278,13 @@ def _build(doc: dict[str, Any]) -> Module:
         dropout = check_real(_number(config["dropout"], "config.dropout"), "config.dropout", 0.0, 1.0)
         sizes, names = [nin, *nouts], ["config.nin"] + [f"config.nouts[{i}]" for i in range(len(nouts))]
         layers = _rows(top["layers"], len(nouts), "layers", "layers", "the length of config.nouts")
-        numbers = []
+        found = []
         for i, layer in enumerate(layers):
             rows = _rows(layer, nouts[i], f"layers[{i}]", "neurons", names[i + 1])
-            numbers.append([_neuron(obj, sizes[i], f"layers[{i}][{j}]", names[i]) for j, obj in enumerate(rows)])
-        _check_count(sum((sizes[i] + 1) * sizes[i + 1] for i in range(len(nouts))))
+            found += [_neuron(obj, sizes[i], f"layers[{i}][{j}]", names[i]) for j, obj in enumerate(rows)]
+        numbers = _numbers(found, sum((sizes[i] + 1) * sizes[i + 1] for i in range(len(nouts))))
         model = MLP(nin, nouts, activation, dropout=dropout, seed=0)
-        for layer, layer_numbers in zip(model.layers, numbers):
-            for neuron, neuron_numbers in zip(layer.neurons, layer_numbers):
-                _set(neuron, neuron_numbers)
+        _set([neuron for layer in model.layers for neuron in layer.neurons], numbers)
         return model
     if kind == "Layer":
         top = _fields(doc, {"format", "version", "type", "config", "neurons"}, "the file")
@@ -284,20 +292,19 @@ def _build(doc: dict[str, Any]) -> Module:
         nin, nout = _size(config["nin"], "config.nin"), _size(config["nout"], "config.nout")
         activation = _activation(config["activation"], "config.activation")
         rows = _rows(top["neurons"], nout, "neurons", "neurons", "config.nout")
-        numbers = [_neuron(obj, nin, f"neurons[{j}]", "config.nin") for j, obj in enumerate(rows)]
-        _check_count((nin + 1) * nout)
+        found = [_neuron(obj, nin, f"neurons[{j}]", "config.nin") for j, obj in enumerate(rows)]
+        numbers = _numbers(found, (nin + 1) * nout)
         layer = Layer(nin, nout, activation, seed=0)
-        for neuron, neuron_numbers in zip(layer.neurons, numbers):
-            _set(neuron, neuron_numbers)
+        _set(layer.neurons, numbers)
         return layer
     if kind == "Neuron":
         top = _fields(doc, {"format", "version", "type", "config", "w", "b"}, "the file")
         config = _fields(top["config"], {"nin", "activation"}, "config")
         nin = _size(config["nin"], "config.nin")
         activation = _activation(config["activation"], "config.activation")
-        numbers = _neuron({"w": top["w"], "b": top["b"]}, nin, "", "config.nin")
+        numbers = _numbers([_neuron({"w": top["w"], "b": top["b"]}, nin, "", "config.nin")], nin + 1)
         neuron = Neuron(nin, activation, 0)
-        _set(neuron, numbers)
+        _set([neuron], numbers)
         return neuron
     raise ValueError(f"type must be 'MLP', 'Layer' or 'Neuron', got {_describe(kind) if kind is not None else None}")
 
