@@ -81,6 +81,8 @@ def save(model: Module, path: str | os.PathLike) -> None:
     to is replaced and the link stays a link. An existing file keeps its permission bits (and
     its owner, where the system allows that), and one this process may not write is refused
     with PermissionError, as open(path, "w") would; a new file gets the usual permissions.
+    The one thing an atomic replacement cannot keep is a hard link: the name gets a new file,
+    and the file's other names keep the old model.
 
     ValueError: a NaN or infinite weight, a model beyond MAX_PARAMETERS or MAX_BYTES, or a
     path that names something other than a regular file (a directory, a device, a FIFO).

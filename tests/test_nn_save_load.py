@@ -605,6 +605,7 @@ def test_a_directory_is_refused(tmp_path):
         nn.load(tmp_path)
 
 
+@pytest.mark.skipif(not os.path.exists("/proc/self/status"), reason="needs Linux's /proc")
 def test_the_size_limit_counts_bytes_read_not_the_size_the_file_claims(monkeypatch):
     # A /proc file is a regular file that says it holds 0 bytes, and yet has more
     assert os.stat("/proc/self/status").st_size == 0
@@ -630,3 +631,14 @@ def test_a_sparse_file_past_the_limit_is_refused_in_a_memory_capped_process(tmp_
     assert run_capped(LOAD_EACH, str(path), memory=384 * 2**20) == [
         ["ValueError", f"{path}: larger than {nn.io.MAX_BYTES} bytes; not a chainrule model file"]
     ]
+
+
+def test_a_hard_link_is_the_one_thing_a_save_does_not_keep(tmp_path):
+    # Documented: os.replace gives the name a new file; the other name keeps the old model.
+    path, other = tmp_path / "model.json", tmp_path / "other-name.json"
+    nn.save(Neuron(2, seed=0), path)
+    os.link(path, other)
+    nn.save(Neuron(2, seed=1), path)
+    assert outputs(nn.load(path), [[1.0, 2.0]]) == outputs(Neuron(2, seed=1), [[1.0, 2.0]])
+    assert outputs(nn.load(other), [[1.0, 2.0]]) == outputs(Neuron(2, seed=0), [[1.0, 2.0]])
+    assert path.stat().st_nlink == other.stat().st_nlink == 1
