@@ -7,9 +7,10 @@ one whose gradient is 0: weight decay and momentum still move it.
 
 Every option is checked when the optimizer is made; a bad one is a ValueError naming it and
 its value (a TypeError for a non-number, a bool included). The ranges are PyTorch's, except
-where PyTorch accepts a value that cannot train: NaN and infinity are refused everywhere,
-`eps` must be > 0 (PyTorch allows 0, where a zero gradient gives 0 / 0 = NaN weights), and
-RMSprop's `alpha` must be <= 1 (above 1 the average of g^2 turns negative).
+where PyTorch accepts a value that cannot train: NaN, infinity and ints too large for a float
+are refused everywhere, `eps` must be > 0 (PyTorch allows 0, where a zero gradient gives
+0 / 0 = NaN weights), and RMSprop's `alpha` must be <= 1 (above 1 the average of g^2 turns
+negative).
 """
 
 from __future__ import annotations
