@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextvars
 import functools
+import inspect
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -35,9 +36,17 @@ def is_grad_enabled() -> bool:
 class no_grad:
     """Record no graph: Values made inside are leaves (`.inputs == ()`), cheap to make.
 
-    Use as `with no_grad(): ...` or as a decorator `@no_grad()`. Blocks nest, the previous
-    state comes back even when the block raises, and each thread has its own state.
+    Use as `with no_grad(): ...` or as a decorator, `@no_grad()` or `@no_grad`. Blocks nest,
+    the previous state comes back even when the block raises, and each thread has its own state.
+    A decorated generator (or async generator) runs under no_grad each time it is resumed, and
+    the caller's state is its own between two resumptions, as with PyTorch's torch.no_grad; a
+    decorated `async def` runs under no_grad in the task that awaits it.
     """
+
+    def __new__(cls, fn: Callable[..., Any] | None = None) -> Any:
+        # `@no_grad` without parentheses hands the function straight to the class
+        made = super().__new__(cls)
+        return made if fn is None else made(fn)
 
     def __enter__(self) -> no_grad:
         state = _get_mode()
@@ -48,12 +57,110 @@ class no_grad:
         _mode.set(_get_mode()[2])
 
     def __call__(self, fn: F) -> F:
+        if not callable(fn):
+            raise TypeError(f"no_grad() decorates a function, got {type(fn).__name__}")
+        if inspect.isasyncgenfunction(fn):
+            return functools.wraps(fn)(_async_generator_without_graph(fn))  # type: ignore[return-value]
+        if inspect.isgeneratorfunction(fn):
+            return functools.wraps(fn)(_generator_without_graph(fn))  # type: ignore[return-value]
+        if inspect.iscoroutinefunction(fn):
+
+            @functools.wraps(fn)
+            async def awaited_without_graph(*args: Any, **kwargs: Any) -> Any:
+                # the whole await happens in this task: its context is no other task's
+                with self:
+                    return await fn(*args, **kwargs)
+
+            return awaited_without_graph  # type: ignore[return-value]
+
         @functools.wraps(fn)
         def without_graph(*args: Any, **kwargs: Any) -> Any:
             with self:
                 return fn(*args, **kwargs)
 
         return without_graph  # type: ignore[return-value]
+
+
+class _OwnState:
+    """The recording state of one suspended generator, put in place each time it is resumed.
+
+    A generator's body runs in the context of whoever resumes it, so a `with no_grad()` around
+    its body would leak into the caller at every `yield`. Instead, each resumption switches the
+    body's own state in and switches the caller's back when the body yields: the body sees
+    no_grad (and any scope it opened across a yield), the caller sees only its own state.
+    """
+
+    __slots__ = ("state",)
+
+    def __init__(self) -> None:
+        self.state: tuple | None = None  # until the first resumption: no_grad on the caller's scope
+
+    def enter(self) -> tuple:
+        outer = _get_mode()
+        _mode.set(self.state if self.state is not None else (False, outer[1], outer))
+        return outer
+
+    def leave(self, outer: tuple) -> None:
+        self.state = _get_mode()
+        _mode.set(outer)
+
+
+def _generator_without_graph(fn: Callable[..., Any]) -> Callable[..., Any]:
+    def without_graph(*args: Any, **kwargs: Any) -> Any:
+        gen, own = fn(*args, **kwargs), _OwnState()
+
+        def resume(method: Callable[..., Any], *arg: Any) -> Any:
+            outer = own.enter()
+            try:
+                return method(*arg)
+            finally:
+                own.leave(outer)
+
+        try:
+            value = resume(gen.send, None)
+            while True:
+                try:
+                    sent = yield value
+                except GeneratorExit:
+                    resume(gen.close)
+                    raise
+                except BaseException as error:  # thrown in by the caller: the body decides
+                    value = resume(gen.throw, error)
+                else:
+                    value = resume(gen.send, sent)
+        except StopIteration as stop:
+            return stop.value
+
+    return without_graph
+
+
+def _async_generator_without_graph(fn: Callable[..., Any]) -> Callable[..., Any]:
+    async def without_graph(*args: Any, **kwargs: Any) -> Any:
+        agen, own = fn(*args, **kwargs), _OwnState()
+
+        async def resume(step: Any) -> Any:
+            outer = own.enter()
+            try:
+                return await step
+            finally:
+                own.leave(outer)
+
+        try:
+            value = await resume(agen.asend(None))
+            while True:
+                try:
+                    sent = yield value
+                except GeneratorExit:
+                    await resume(agen.aclose())
+                    raise
+                except BaseException as error:
+                    value = await resume(agen.athrow(error))
+                else:
+                    value = await resume(agen.asend(sent))
+        except StopAsyncIteration:
+            return
+
+    return without_graph
 
 
 class Scope:

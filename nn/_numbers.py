@@ -1,8 +1,24 @@
-"""What counts as a number in nn's arguments."""
+"""Numbers in nn's arguments: what counts as one, how an error shows it, and its float.
+
+Every argument check in nn goes through here, so every error says the same two things: the
+argument's name and the value it got. The value is shown short even when it is an int of 400
+digits (`float(10**400)` would raise a bare "int too large to convert to float", and printing
+it whole would bury the message).
+"""
 
 from __future__ import annotations
 
+import math
 import numbers
+import reprlib
+import sys
+
+# Python's own limit for a length or an index: no list, range or progress bar goes past it.
+MAX_SIZE = sys.maxsize
+
+_short = reprlib.Repr()
+_short.maxstring = _short.maxother = 60
+_short.maxlist = _short.maxtuple = _short.maxdict = 6
 
 
 def is_real(x: object) -> bool:
@@ -11,3 +27,69 @@ def is_real(x: object) -> bool:
     bool is excluded although it is an int in Python: `lr=True` is always a mistake.
     """
     return isinstance(x, numbers.Real) and not isinstance(x, bool)
+
+
+def show(x: object) -> str:
+    """x as an error message shows it: its repr, shortened; a huge int by its size (`about 1e+400`)."""
+    if isinstance(x, int) and not isinstance(x, bool) and x.bit_length() > 100:
+        # repr would print every digit (or refuse past 4300 of them); log10 works at any size
+        exponent = math.log10(abs(x))
+        whole = math.floor(exponent)
+        return f"an int of about {'-' if x < 0 else ''}{10 ** (exponent - whole):.3g}e+{whole}"
+    return _short.repr(x)
+
+
+def to_float(x: object, what: str) -> float:
+    """x as a float; TypeError naming `what` if x is not a real number, ValueError if it is too large."""
+    if not is_real(x):
+        raise TypeError(f"{what} must be a number, got {type(x).__name__}: {show(x)}")
+    try:
+        return float(x)
+    except OverflowError:
+        raise ValueError(f"{what} is too large for a float, got {show(x)}") from None
+
+
+def _interval(low: float, high: float, low_open: bool, high_open: bool) -> str:
+    if high == math.inf:
+        return "" if low == -math.inf else f" {'>' if low_open else '>='} {low:g}"
+    return f" in {'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
+
+
+def check_real(
+    x: object,
+    what: str,
+    low: float = -math.inf,
+    high: float = math.inf,
+    *,
+    low_open: bool = False,
+    high_open: bool = False,
+) -> float:
+    """x as a finite float in the interval from low to high (each end closed unless said open).
+
+    A non-number (a str, None, a bool) is a TypeError; NaN, an infinity, an int too large for a
+    float, or a number outside the interval is a ValueError. Each names `what` and the value.
+    """
+    if not is_real(x):
+        raise TypeError(f"{what} must be a number, got {type(x).__name__}: {show(x)}")
+    try:
+        value = float(x)
+    except OverflowError:
+        value = math.inf  # fails the finiteness check below, which names the value as it was given
+    inside = (low < value or (low == value and not low_open)) and (value < high or (value == high and not high_open))
+    if not (math.isfinite(value) and inside):
+        raise ValueError(f"{what} must be a finite number{_interval(low, high, low_open, high_open)}, got {show(x)}")
+    return value
+
+
+def check_int(x: object, what: str, low: int = 1, high: int = MAX_SIZE) -> int:
+    """x as an int in [low, high]; anything else (a bool, a float like 3.0, a huge int) is a ValueError.
+
+    high defaults to the largest size Python can index, so an absurd int fails here, naming the
+    argument, instead of deep inside the code that would use it.
+    """
+    # only Python ints: a numpy int would pass here and then break json.dumps in nn.save
+    if not isinstance(x, int) or isinstance(x, bool) or not low <= x <= high:
+        too_large = isinstance(x, int) and x > high
+        bounds = f"in [{low}, {high}]" if too_large or high != MAX_SIZE else f">= {low}"
+        raise ValueError(f"{what} must be an int {bounds}, got {show(x)}")
+    return int(x)

@@ -11,26 +11,22 @@ import math
 import random
 from collections.abc import Sequence
 
-from nn._numbers import is_real
+from nn._numbers import check_int, check_real, show
 
 Point = tuple[float, float]
 
 
-def _check_n(n: object, minimum: int = 1) -> int:
-    if type(n) is not int or n < minimum:
-        raise ValueError(f"n must be an int >= {minimum}, got {n!r}")
-    return n
+def _check_n(n: object) -> int:
+    return check_int(n, "n", 1)
 
 
 def _check_noise(noise: object) -> float:
-    if not is_real(noise) or not 0.0 <= noise < math.inf:
-        raise ValueError(f"noise must be a finite number >= 0, got {noise!r}")
-    return float(noise)
+    return check_real(noise, "noise", 0.0)
 
 
 def _rng(seed: object) -> random.Random:
-    if type(seed) is not int:
-        raise TypeError(f"seed must be an int, got {type(seed).__name__}")
+    if type(seed) is not int:  # any int, however large, seeds a Random
+        raise TypeError(f"seed must be an int, got {type(seed).__name__}: {show(seed)}")
     return random.Random(seed)
 
 
@@ -71,8 +67,7 @@ def make_circles(
     n // 2 points on the outer circle, the rest on the inner one, evenly spaced in angle.
     """
     n, noise, rng = _check_n(n), _check_noise(noise), _rng(seed)
-    if not is_real(factor) or not 0.0 < factor < 1.0:
-        raise ValueError(f"factor (inner radius / outer radius) must be a number in (0, 1), got {factor!r}")
+    factor = check_real(factor, "factor (inner radius / outer radius)", 0.0, 1.0, low_open=True, high_open=True)
     n_outer = n // 2
     points = [(math.cos(t), math.sin(t)) for t in _linspace(0.0, 2 * math.pi, n_outer, endpoint=False)]
     inner = _linspace(0.0, 2 * math.pi, n - n_outer, endpoint=False)
@@ -103,15 +98,16 @@ def make_spiral(
     """`classes` spiral arms around the origin, labels 0 .. classes-1 (for cross_entropy).
 
     Arm k: radius r from 0 to 1 and angle 4 r + 2 pi k / classes (plus Gaussian noise of
-    standard deviation `noise` on the angle); the n points are shared out as evenly as possible.
+    standard deviation `noise` on the angle); the n points are shared out as evenly as possible,
+    at least one per arm (so classes <= n).
     """
     n, noise, rng = _check_n(n), _check_noise(noise), _rng(seed)
-    if type(classes) is not int or classes < 2:
-        raise ValueError(f"classes must be an int >= 2, got {classes!r}")
+    if check_int(classes, "classes", 2) > n:
+        raise ValueError(f"classes must be at most n = {n}, so that every class gets a point; got {show(classes)}")
     points, labels = [], []
     for k in range(classes):
         count = n // classes + (1 if k < n % classes else 0)
-        for r in _linspace(0.0, 1.0, count) if count else []:
+        for r in _linspace(0.0, 1.0, count):
             angle = 4.0 * r + 2.0 * math.pi * k / classes + rng.gauss(0.0, noise)
             points.append((r * math.cos(angle), r * math.sin(angle)))
             labels.append(k)
@@ -129,8 +125,7 @@ def train_val_split(
         raise ValueError(f"X has {len(X)} samples but y has {len(y)}")
     if len(X) < 2:
         raise ValueError(f"a split needs at least 2 samples, got {len(X)}")
-    if not is_real(val_fraction) or not 0.0 < val_fraction < 1.0:
-        raise ValueError(f"val_fraction must be a number in (0, 1), got {val_fraction!r}")
+    val_fraction = check_real(val_fraction, "val_fraction", 0.0, 1.0, low_open=True, high_open=True)
     order = list(range(len(X)))
     _rng(seed).shuffle(order)
     n_val = min(max(round(len(X) * val_fraction), 1), len(X) - 1)

@@ -3,7 +3,9 @@
 The file holds the architecture and every weight. Floats are written with Python's repr, the
 shortest text that reads back as the very same float, so a loaded model computes bit for bit
 what the saved one did. Loading only parses JSON and checks every field; it never runs code
-from the file (no pickle, no eval), so a file from elsewhere can do no harm.
+from the file (no pickle, no eval), so a file from elsewhere can do no harm; and it checks every
+size against the lists that are really there, and against MAX_PARAMETERS, before it makes a
+single Value, so a small file cannot claim a model that fills the memory.
 
     {"format": "chainrule.nn", "version": 1, "type": "MLP",
      "config": {"nin": 2, "nouts": [16, 1], "activation": "relu", "dropout": 0.0},
@@ -12,19 +14,28 @@ from the file (no pickle, no eval), so a file from elsewhere can do no harm.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
 import secrets
+import stat
 from pathlib import Path
 from typing import Any
 
+from nn._numbers import check_real, show
 from nn.layers import ACTIVATIONS, MLP, Layer, Neuron
 from nn.module import Module
 
 FORMAT = "chainrule.nn"
 VERSION = 1
-MAX_BYTES = 64 * 1024 * 1024  # far above any scalar-engine model; refuses to parse a huge file
+# A file holds at most this many bytes: a 2-million-parameter model takes about 45 MB.
+MAX_BYTES = 64 * 1024 * 1024
+# And at most this many parameters (about 300 MB of Values), far above what a scalar engine
+# trains; `save` refuses a bigger model, so every file it writes loads again.
+MAX_PARAMETERS = 2_000_000
+# An integer literal longer than this is larger than any float (1.8e308 has 309 digits).
+_MAX_DIGITS = 310
 
 
 def _neuron_dict(n: Neuron) -> dict[str, Any]:
@@ -45,34 +56,122 @@ def _to_dict(model: Module) -> dict[str, Any]:
     raise TypeError(f"save: can save a Neuron, Layer or MLP, got {type(model).__name__}")
 
 
+_NOT_FILES = (
+    (stat.S_ISDIR, "a directory"),
+    (stat.S_ISFIFO, "a FIFO (named pipe)"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+)
+
+
+def _require_regular_file(mode: int, path: object) -> None:
+    if not stat.S_ISREG(mode):
+        kind = next((name for test, name in _NOT_FILES if test(mode)), "something else")
+        raise ValueError(f"{path}: is {kind}, not a regular file; a model is a file written by nn.save")
+
+
 def save(model: Module, path: str | os.PathLike) -> None:
-    """Write the model to `path` as JSON, atomically.
+    """Write the model to `path` as JSON, atomically, keeping what the user had there.
 
     The JSON goes to a temporary file in the same folder, which is flushed to disk and then
-    renamed over `path` in one step (os.replace): a crash at any moment leaves either the old
-    file or the complete new one, never a half-written file. Non-finite weights raise ValueError.
+    renamed over the target in one step (os.replace): a crash at any moment leaves either the
+    old file or the complete new one, never a half-written file; any failure this process sees
+    (an error, Ctrl-C) removes the temporary file. When `path` is a symlink, the file it points
+    to is replaced and the link stays a link. An existing file keeps its permission bits (and
+    its owner, where the system allows that), and one this process may not write is refused
+    with PermissionError, as open(path, "w") would; a new file gets the usual permissions.
+    The one thing an atomic replacement cannot keep is a hard link: the name gets a new file,
+    and the file's other names keep the old model.
+
+    ValueError: a NaN or infinite weight, a model beyond MAX_PARAMETERS or MAX_BYTES, or a
+    path that names something other than a regular file (a directory, a device, a FIFO).
     """
     data = _to_dict(model)
+    count = model.num_parameters()
+    if count > MAX_PARAMETERS:
+        raise ValueError(f"save: the model has {count} parameters; a model file holds at most {MAX_PARAMETERS}")
     try:
-        text = json.dumps(data, allow_nan=False)
+        encoded = (json.dumps(data, allow_nan=False) + "\n").encode("utf-8")
     except ValueError:
         raise ValueError("save: the model has a NaN or infinite weight; JSON cannot hold it exactly") from None
-    path = Path(path)
-    # "x" creates a new file with the usual permissions (mkstemp would make it private, 0600)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
-    f = open(tmp, "x", encoding="utf-8")  # if this fails there is nothing to clean up
+    if len(encoded) > MAX_BYTES:
+        raise ValueError(f"save: the model takes {len(encoded)} bytes; a model file holds at most {MAX_BYTES}")
+    target = Path(os.path.realpath(path))  # through every symlink: the link itself stays as it is
     try:
-        with f:
-            f.write(text + "\n")
-            f.flush()
-            os.fsync(f.fileno())  # the bytes are on disk before the name points at them
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
+        old = os.stat(target)
+    except FileNotFoundError:
+        old = None
+    if old is not None:
+        _require_regular_file(old.st_mode, path)
+        if not os.access(target, os.W_OK):
+            raise PermissionError(f"save: {path} is read-only; it was left as it is")
+    token = f"{os.getpid()}.{secrets.token_hex(4)}.tmp"
+    name = f".{target.name}.{token}"
+    if len(os.fsencode(name)) > 255:  # a long valid name must not make the temporary name too long
+        name = f".chainrule.{token}"
+    tmp = str(target.with_name(name))
+    try:
+        # An existing file may be private: its temporary copy starts private too (0o600), and
+        # gets the old file's bits below. A new one gets 0o666 less the umask, like open(path, "w").
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0),
+                     0o666 if old is None else 0o600)  # fmt: skip
+        try:
+            if old is not None:
+                _keep_owner_and_mode(fd, old)
+            view = memoryview(encoded)
+            while view:  # os.write may write less than asked
+                view = view[os.write(fd, view) :]
+            os.fsync(fd)  # the bytes are on disk before the name points at them
+        finally:
+            os.close(fd)
+        os.replace(tmp, target)
+    except BaseException as error:
+        if not isinstance(error, FileExistsError):  # else the name was someone else's: not ours to remove
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+        if isinstance(error, OSError) and error.filename in (tmp, str(target)):  # name the user's path
+            raise type(error)(error.errno, error.strerror, str(path)) from None
         raise
+    _sync_folder(target.parent)
+
+
+def _keep_owner_and_mode(fd: int, old: os.stat_result) -> None:
+    if hasattr(os, "fchown") and (old.st_uid, old.st_gid) != (os.geteuid(), os.getegid()):
+        with contextlib.suppress(OSError):  # only root may give a file away; then it becomes ours
+            os.fchown(fd, old.st_uid, old.st_gid)
+    if hasattr(os, "fchmod"):
+        os.fchmod(fd, stat.S_IMODE(old.st_mode))  # after chown, which may clear set-id bits
+
+
+def _sync_folder(folder: Path) -> None:
+    """Flush the folder's entry for the new file, so the rename itself survives a power cut."""
+    with contextlib.suppress(OSError, AttributeError):  # not every system can open a folder
+        fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
 
 
 # ---- loading: every field checked; any surprise is a ValueError naming it -------------------
+
+
+class _LongInt:
+    """An integer literal of more digits than any float: kept (not converted) only to be named."""
+
+    __slots__ = ("digits",)
+
+    def __init__(self, digits: int) -> None:
+        self.digits = digits
+
+    def __repr__(self) -> str:
+        return f"an integer of {self.digits} digits"
+
+
+def _parse_int(text: str) -> int | _LongInt:
+    # int() of a long digit string takes quadratic time where Python's digit limit is lifted
+    return int(text) if len(text) <= _MAX_DIGITS else _LongInt(len(text.lstrip("-")))
 
 
 def _reject_constant(name: str) -> None:
@@ -84,26 +183,32 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     if len(obj) != len(pairs):
         seen: set[str] = set()
         twice = next(k for k, _ in pairs if k in seen or seen.add(k))
-        raise ValueError(f"key {twice!r} appears twice in one object")
+        raise ValueError(f"key {show(twice)} appears twice in one object")
     return obj
 
 
 def _number(x: object, where: str) -> float:
-    # bool is a subclass of int in Python, so `true` would pass an isinstance check
-    if type(x) not in (int, float):
-        raise ValueError(f"{where} must be a number, got {type(x).__name__} {x!r:.40}")
-    try:
-        value = float(x)
-    except OverflowError:
-        raise ValueError(f"{where} is too large for a float") from None
-    if not math.isfinite(value):
-        raise ValueError(f"{where} must be finite, got {value!r}")
-    return value
+    kind = type(x)  # bool is a subclass of int in Python, so `true` would pass an isinstance check
+    if kind is float:  # NaN and Infinity never parse, but a literal like 1e999 reads as inf
+        if math.isfinite(x):
+            return x
+        check_real(x, where)  # raises, naming the field and the value
+    if kind is int:
+        return check_real(x, where)
+    if kind is _LongInt:
+        raise ValueError(f"{where} is too large for a float, got {x!r}")
+    raise ValueError(f"{where} must be a number, got {_describe(x)}")
+
+
+def _describe(x: object) -> str:
+    return repr(x) if type(x) is _LongInt else f"{type(x).__name__} {show(x)}"
 
 
 def _size(x: object, where: str) -> int:
+    # no upper bound here: a size is compared with the lists in the file, then the total with
+    # MAX_PARAMETERS, so the error says which of the two claims is false
     if type(x) is not int or x < 1:
-        raise ValueError(f"{where} must be a positive integer, got {x!r:.40}")
+        raise ValueError(f"{where} must be a positive integer, got {_describe(x)}")
     return x
 
 
@@ -112,36 +217,56 @@ def _fields(obj: object, keys: set[str], where: str) -> dict[str, Any]:
         raise ValueError(f"{where} must be a JSON object, got {type(obj).__name__}")
     if set(obj) != keys:
         missing, extra = sorted(keys - set(obj)), sorted(set(obj) - keys)
-        problems = ([f"lacks {missing}"] if missing else []) + ([f"has unexpected {extra}"] if extra else [])
+        problems = ([f"lacks {missing}"] if missing else []) + ([f"has unexpected {show(extra)}"] if extra else [])
         raise ValueError(f"{where} {' and '.join(problems)}")
     return obj
 
 
 def _activation(x: object, where: str) -> str:
     if type(x) is not str or x not in ACTIVATIONS:
-        raise ValueError(f"{where} must be one of {sorted(ACTIVATIONS)}, got {x!r:.40}")
+        raise ValueError(f"{where} must be one of {sorted(ACTIVATIONS)}, got {show(x)}")
     return x
 
 
-def _set_neuron(neuron: Neuron, obj: object, where: str) -> None:
-    fields = _fields(obj, {"w", "b"}, where)
-    w = fields["w"]
-    if type(w) is not list or len(w) != neuron.nin:
-        raise ValueError(f"{where}.w must be a list of {neuron.nin} numbers")
-    weights = [_number(v, f"{where}.w[{i}]") for i, v in enumerate(w)]
-    bias = _number(fields["b"], f"{where}.b")
-    for p, value in zip(neuron.w, weights):
-        p.data = value
-    neuron.b.data = bias
-
-
-def _rows(obj: object, count: int, where: str) -> list:
-    if type(obj) is not list or len(obj) != count:
-        raise ValueError(f"{where} must be a list of length {count}")
+def _rows(obj: object, count: int, where: str, what: str, source: str) -> list:
+    """obj as a list of `count` items: the count the config (`source`) gives, the length the file has."""
+    if type(obj) is not list:
+        raise ValueError(f"{where} must be a list of {what}, got {type(obj).__name__}")
+    if len(obj) != count:
+        raise ValueError(f"{where} has {len(obj)} {what}, but {source} is {show(count)}")
     return obj
 
 
+_Found = tuple[str, list, object]  # one neuron in the file: (its field prefix, its weights, its bias)
+
+
+def _neuron(obj: object, nin: int, where: str, source: str) -> _Found:
+    """One neuron's fields, its list of weights counted against nin (config field `source`)."""
+    fields = _fields(obj, {"w", "b"}, where or "the file")
+    prefix = f"{where}." if where else ""
+    return prefix, _rows(fields["w"], nin, f"{prefix}w", "weights", source), fields["b"]
+
+
+def _numbers(found: list[_Found], count: int) -> list[tuple[list[float], float]]:
+    """Each neuron's (weights, bias) as floats; first the count of them is held to MAX_PARAMETERS."""
+    if count > MAX_PARAMETERS:
+        raise ValueError(f"the config makes {count} parameters; a model file holds at most {MAX_PARAMETERS}")
+    return [
+        ([_number(v, f"{prefix}w[{i}]") for i, v in enumerate(w)], _number(b, f"{prefix}b")) for prefix, w, b in found
+    ]
+
+
+def _set(neurons: list[Neuron], numbers: list[tuple[list[float], float]]) -> None:
+    for neuron, (weights, bias) in zip(neurons, numbers):
+        for p, value in zip(neuron.w, weights):
+            p.data = value
+        neuron.b.data = bias
+
+
 def _build(doc: dict[str, Any]) -> Module:
+    """The model of a parsed file. Every size is first checked against the lists really in the
+    file, then the parameter count against MAX_PARAMETERS, then every number; only then is a
+    Value made, so a file claiming a billion inputs costs no more than its own few bytes."""
     kind = doc.get("type")
     if kind == "MLP":
         top = _fields(doc, {"format", "version", "type", "config", "layers"}, "the file")
@@ -149,60 +274,110 @@ def _build(doc: dict[str, Any]) -> Module:
         nin = _size(config["nin"], "config.nin")
         nouts = config["nouts"]
         if type(nouts) is not list or not nouts:
-            raise ValueError("config.nouts must be a non-empty list of layer sizes")
+            raise ValueError(f"config.nouts must be a non-empty list of layer sizes, got {show(nouts)}")
         nouts = [_size(n, f"config.nouts[{i}]") for i, n in enumerate(nouts)]
-        dropout = _number(config["dropout"], "config.dropout")
-        if not 0.0 <= dropout <= 1.0:
-            raise ValueError(f"config.dropout must be in [0, 1], got {dropout!r}")
-        model = MLP(nin, nouts, _activation(config["activation"], "config.activation"), dropout=dropout, seed=0)
-        layers = _rows(top["layers"], len(nouts), "layers")
-        for i, (layer, rows) in enumerate(zip(model.layers, layers)):
-            for j, (neuron, obj) in enumerate(zip(layer.neurons, _rows(rows, layer.nout, f"layers[{i}]"))):
-                _set_neuron(neuron, obj, f"layers[{i}][{j}]")
+        activation = _activation(config["activation"], "config.activation")
+        dropout = check_real(_number(config["dropout"], "config.dropout"), "config.dropout", 0.0, 1.0)
+        sizes, names = [nin, *nouts], ["config.nin"] + [f"config.nouts[{i}]" for i in range(len(nouts))]
+        layers = _rows(top["layers"], len(nouts), "layers", "layers", "the length of config.nouts")
+        found = []
+        for i, layer in enumerate(layers):
+            rows = _rows(layer, nouts[i], f"layers[{i}]", "neurons", names[i + 1])
+            found += [_neuron(obj, sizes[i], f"layers[{i}][{j}]", names[i]) for j, obj in enumerate(rows)]
+        numbers = _numbers(found, sum((sizes[i] + 1) * sizes[i + 1] for i in range(len(nouts))))
+        model = MLP(nin, nouts, activation, dropout=dropout, seed=0)
+        _set([neuron for layer in model.layers for neuron in layer.neurons], numbers)
         return model
     if kind == "Layer":
         top = _fields(doc, {"format", "version", "type", "config", "neurons"}, "the file")
         config = _fields(top["config"], {"nin", "nout", "activation"}, "config")
-        layer = Layer(
-            _size(config["nin"], "config.nin"),
-            _size(config["nout"], "config.nout"),
-            _activation(config["activation"], "config.activation"),
-            seed=0,
-        )
-        for j, (neuron, obj) in enumerate(zip(layer.neurons, _rows(top["neurons"], layer.nout, "neurons"))):
-            _set_neuron(neuron, obj, f"neurons[{j}]")
+        nin, nout = _size(config["nin"], "config.nin"), _size(config["nout"], "config.nout")
+        activation = _activation(config["activation"], "config.activation")
+        rows = _rows(top["neurons"], nout, "neurons", "neurons", "config.nout")
+        found = [_neuron(obj, nin, f"neurons[{j}]", "config.nin") for j, obj in enumerate(rows)]
+        numbers = _numbers(found, (nin + 1) * nout)
+        layer = Layer(nin, nout, activation, seed=0)
+        _set(layer.neurons, numbers)
         return layer
     if kind == "Neuron":
         top = _fields(doc, {"format", "version", "type", "config", "w", "b"}, "the file")
         config = _fields(top["config"], {"nin", "activation"}, "config")
-        neuron = Neuron(_size(config["nin"], "config.nin"), _activation(config["activation"], "config.activation"), 0)
-        _set_neuron(neuron, {"w": top["w"], "b": top["b"]}, "the file")
+        nin = _size(config["nin"], "config.nin")
+        activation = _activation(config["activation"], "config.activation")
+        numbers = _numbers([_neuron({"w": top["w"], "b": top["b"]}, nin, "", "config.nin")], nin + 1)
+        neuron = Neuron(nin, activation, 0)
+        _set([neuron], numbers)
         return neuron
-    raise ValueError(f"type must be 'MLP', 'Layer' or 'Neuron', got {kind!r:.40}")
+    raise ValueError(f"type must be 'MLP', 'Layer' or 'Neuron', got {_describe(kind) if kind is not None else None}")
+
+
+def _read(path: object) -> bytes:
+    """At most MAX_BYTES + 1 bytes of the regular file at `path`, whatever its size claims to be."""
+    # Looked at before it is opened: opening a FIFO waits for a writer, opening a device may act.
+    _require_regular_file(os.stat(path).st_mode, path)
+    # The name may have changed since: O_NONBLOCK opens even a FIFO at once, and fstat checks
+    # the very file that was opened, which is the one read.
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_BINARY", 0)
+    fd = os.open(path, flags)
+    try:
+        _require_regular_file(os.fstat(fd).st_mode, path)
+        chunks, size = [], 0
+        while size <= MAX_BYTES:  # /proc files say 0 bytes and a growing file says too few: read, then judge
+            chunk = os.read(fd, min(1 << 20, MAX_BYTES + 1 - size))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+    finally:
+        os.close(fd)
+    if size > MAX_BYTES:
+        raise ValueError(f"{path}: larger than {MAX_BYTES} bytes; not a chainrule model file")
+    return b"".join(chunks)
+
+
+def _check_counts(raw: bytes) -> None:
+    """Refuse, before parsing, a file with more pieces than any model within MAX_PARAMETERS has.
+
+    Parsing costs ~30 bytes of memory per number and ~250 per object: bounded by the file size
+    alone, that would be 16 times MAX_BYTES. A model file has one object per neuron (and a
+    neuron has at least two parameters) and about one comma per parameter. Counting bytes
+    inside strings too only ever counts more, and no model file has long strings.
+    """
+    most_objects, most_commas = MAX_PARAMETERS // 2 + 2, 2 * MAX_PARAMETERS + 64
+    objects, commas = raw.count(b"{"), raw.count(b",")
+    if objects > most_objects or commas > most_commas:
+        raise ValueError(
+            f"the file has {objects} '{{' and {commas} ','; a model of at most {MAX_PARAMETERS} parameters "
+            f"has at most {most_objects} and {most_commas}"
+        )
 
 
 def load(path: str | os.PathLike) -> Module:
     """Read a model written by `save`: an MLP comes back as an MLP, with the exact same weights.
 
     Anything but a complete, well-formed file of this format raises ValueError saying what is
-    wrong (not JSON, truncated, a field missing or of the wrong type, a non-finite number, ...).
+    wrong (not JSON, truncated, a field missing or of the wrong type, a non-finite or too large
+    number, a size that does not match the weights really in the file, more than MAX_BYTES or
+    MAX_PARAMETERS, a directory, device or FIFO in place of a file). A missing or unreadable
+    file is an OSError, as for open().
     """
-    path = Path(path)
-    if path.stat().st_size > MAX_BYTES:
-        raise ValueError(f"{path}: larger than {MAX_BYTES} bytes; not a chainrule model file")
-    raw = path.read_bytes()
+    raw = _read(path)
+    try:
+        _check_counts(raw)
+    except ValueError as e:
+        raise ValueError(f"{path}: not a valid chainrule model file: {e}") from None
     try:
         text = raw.decode("utf-8")
-        doc = json.loads(text, parse_constant=_reject_constant, object_pairs_hook=_unique_keys)
+        doc = json.loads(text, parse_constant=_reject_constant, object_pairs_hook=_unique_keys, parse_int=_parse_int)
     except (ValueError, RecursionError) as e:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
-        raise ValueError(f"{path}: not a chainrule model file (not valid JSON: {e})") from None
+        raise ValueError(f"{path}: not a chainrule model file (not valid JSON: {show(str(e))[1:-1]})") from None
     try:
         if type(doc) is not dict:
             raise ValueError(f"the top level must be a JSON object, got {type(doc).__name__}")
         if doc.get("format") != FORMAT:
-            raise ValueError(f"format must be {FORMAT!r}, got {doc.get('format')!r:.40}")
+            raise ValueError(f"format must be {FORMAT!r}, got {show(doc.get('format'))}")
         if type(doc.get("version")) is not int or doc["version"] != VERSION:
-            raise ValueError(f"version must be {VERSION}, got {doc.get('version')!r:.40}")
+            raise ValueError(f"version must be {VERSION}, got {show(doc.get('version'))}")
         return _build(doc)
     except ValueError as e:
         raise ValueError(f"{path}: not a valid chainrule model file: {e}") from None

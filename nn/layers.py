@@ -14,7 +14,7 @@ from operator import attrgetter, mul
 from autograd import Scope, Value, current_scope, is_grad_enabled
 from autograd.engine import _dot
 from autograd.modes import _scope_inside
-from nn._numbers import is_real
+from nn._numbers import check_int, check_real, is_real, to_float
 from nn.module import Module
 
 Input = Sequence[Value | float] | Value | float
@@ -53,15 +53,11 @@ def _check_activation(activation: object) -> str:
 
 
 def _check_size(n: object, what: str) -> int:
-    if type(n) is not int or n < 1:  # bool is excluded on purpose: MLP(True, ...) is a bug
-        raise ValueError(f"{what} must be a positive int, got {n!r}")
-    return n
+    return check_int(n, what, 1)  # bool is refused on purpose: MLP(True, ...) is a bug
 
 
 def _check_probability(p: object) -> float:
-    if not is_real(p) or not 0.0 <= p <= 1.0:
-        raise ValueError(f"dropout probability must be a number in [0, 1], got {p!r}")
-    return float(p)
+    return check_real(p, "dropout probability", 0.0, 1.0)
 
 
 def _rng(seed: int | random.Random | None) -> random.Random:
@@ -95,7 +91,11 @@ def _as_values(x: Input, n: int, who: str) -> list[Value]:
 
 
 def _as_floats(x: Input, n: int, who: str) -> list[float]:
-    return [v.data if isinstance(v, Value) else float(v) for v in _elements(x, n, who)]
+    items = _elements(x, n, who)
+    try:
+        return [v.data if isinstance(v, Value) else float(v) for v in items]
+    except OverflowError:  # an int too large for a float: say which input (rare, so not checked up front)
+        return [v.data if isinstance(v, Value) else to_float(v, f"{who} input {i}") for i, v in enumerate(items)]
 
 
 class Neuron(Module):

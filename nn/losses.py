@@ -8,13 +8,12 @@ exponentiated that could overflow, and nothing is logged that could underflow to
 
 from __future__ import annotations
 
-import math
 import numbers
 from collections.abc import Sequence
 
 import autograd
 from autograd import Value
-from nn._numbers import is_real
+from nn._numbers import check_real, is_real, show, to_float
 
 Prediction = Value | float
 Batch = Prediction | Sequence[Prediction]
@@ -24,12 +23,16 @@ def _as_value(x: object, what: str) -> Value:
     if isinstance(x, Value):
         return x
     if is_real(x):
-        return Value(x)
-    raise TypeError(f"{what} must be a Value or a number, got {type(x).__name__}: {x!r:.40}")
+        return Value(to_float(x, what))
+    raise TypeError(f"{what} must be a Value or a number, got {type(x).__name__}: {show(x)}")
 
 
-def _pairs(predictions: Batch, targets: object, loss: str) -> tuple[list[Value], list[float]]:
-    """A batch as (predictions as Values, targets as floats); a single pair becomes a batch of one."""
+def _pairs(predictions: Batch, targets: object, loss: str, target: str = "target") -> tuple[list[Value], list[float]]:
+    """A batch as (predictions as Values, targets as floats); a single pair becomes a batch of one.
+
+    A target that is not a number is a TypeError; NaN, an infinity or an int too large for a
+    float is a ValueError (PyTorch would return a NaN or infinite loss). Both name the target.
+    """
     if isinstance(predictions, Value) or is_real(predictions):
         predictions, targets = [predictions], [targets]
     if isinstance(predictions, (str, bytes)) or not isinstance(predictions, Sequence):
@@ -41,13 +44,8 @@ def _pairs(predictions: Batch, targets: object, loss: str) -> tuple[list[Value],
     if not predictions:
         raise ValueError(f"{loss}: the batch is empty")
     preds = [_as_value(p, f"{loss}: prediction {i}") for i, p in enumerate(predictions)]
-    ts = []
-    for i, t in enumerate(targets):
-        if isinstance(t, Value):
-            t = t.data  # targets are constants: no gradient flows into them
-        if not is_real(t) or not math.isfinite(t):
-            raise TypeError(f"{loss}: target {i} must be a finite number, got {type(t).__name__}: {t!r:.40}")
-        ts.append(float(t))
+    # targets are constants: no gradient flows into them, so a Value gives just its number
+    ts = [check_real(t.data if isinstance(t, Value) else t, f"{loss}: {target} {i}") for i, t in enumerate(targets)]
     return preds, ts
 
 
@@ -66,7 +64,7 @@ def hinge_loss(scores: Batch, labels: object) -> Value:
 
     A point scores zero loss once it is on the right side with a margin of at least 1.
     """
-    preds, ys = _pairs(scores, labels, "hinge_loss")
+    preds, ys = _pairs(scores, labels, "hinge_loss", "label")
     for i, y in enumerate(ys):
         if y not in (1.0, -1.0):
             raise ValueError(f"hinge_loss: labels must be +1 or -1, label {i} is {y!r}")
@@ -115,9 +113,9 @@ def _check_logits(logits: object, what: str) -> list[Value]:
 
 def _check_index(t: object, n: int, what: str) -> int:
     if type(t) is not int:
-        raise TypeError(f"cross_entropy: {what} must be an int class index, got {type(t).__name__}: {t!r:.40}")
+        raise TypeError(f"cross_entropy: {what} must be an int class index, got {type(t).__name__}: {show(t)}")
     if not 0 <= t < n:
-        raise ValueError(f"cross_entropy: {what} is {t}, but there are only {n} classes (0..{n - 1})")
+        raise ValueError(f"cross_entropy: {what} is {show(t)}, but there are only {n} classes (0..{n - 1})")
     return t
 
 
@@ -129,7 +127,7 @@ def cross_entropy(logits: Sequence[Prediction] | Sequence[Sequence[Prediction]],
     """
     if isinstance(logits, Sequence) and logits and not isinstance(logits[0], (Value, numbers.Real)):
         if isinstance(target_index, (str, bytes)) or not isinstance(target_index, Sequence):
-            raise TypeError(f"cross_entropy: a batch of logits needs a list of targets, got {target_index!r:.40}")
+            raise TypeError(f"cross_entropy: a batch of logits needs a list of targets, got {show(target_index)}")
         if len(logits) != len(target_index):
             raise ValueError(f"cross_entropy: {len(logits)} samples but {len(target_index)} targets")
         terms = []

@@ -4,6 +4,13 @@ Each optimizer keeps the list of parameters it was given and, per parameter, the
 state its rule needs. `step()` reads `.grad` and changes `.data`; it never clears `.grad`
 (call `zero_grad()` for that, as in PyTorch). Every parameter is updated on every step, even
 one whose gradient is 0: weight decay and momentum still move it.
+
+Every option is checked when the optimizer is made; a bad one is a ValueError naming it and
+its value (a TypeError for a non-number, a bool included). The ranges are PyTorch's, except
+where PyTorch accepts a value that cannot train: NaN, infinity and ints too large for a float
+are refused everywhere, `eps` must be > 0 (PyTorch allows 0, where a zero gradient gives
+0 / 0 = NaN weights), and RMSprop's `alpha` must be <= 1 (above 1 the average of g^2 turns
+negative).
 """
 
 from __future__ import annotations
@@ -12,17 +19,20 @@ import math
 from collections.abc import Iterable
 
 from autograd import Value
-from nn._numbers import is_real
+from nn._numbers import check_real, show
 
 
-def _check(x: object, what: str, low: float = 0.0, high: float = math.inf, high_open: bool = False) -> float:
-    if not is_real(x):
-        raise TypeError(f"{what} must be a number, got {type(x).__name__}: {x!r:.40}")
-    x = float(x)
-    if not (low <= x <= high) or (high_open and x == high) or math.isnan(x) or math.isinf(x):
-        interval = f"[{low}, {high})" if high_open else f"[{low}, {high}]"
-        raise ValueError(f"{what} must be a finite number in {interval}, got {x!r}")
-    return x
+def _non_negative(x: object, what: str) -> float:
+    return check_real(x, what, 0.0)
+
+
+def _positive(x: object, what: str) -> float:
+    # eps divides: at eps = 0 a zero gradient is 0 / 0 (PyTorch, which allows it, gives NaN weights)
+    return check_real(x, what, 0.0, low_open=True)
+
+
+def _fraction(x: object, what: str, closed: bool = False) -> float:
+    return check_real(x, what, 0.0, 1.0, high_open=not closed)
 
 
 def _param_list(params: Iterable[Value]) -> list[Value]:
@@ -46,7 +56,7 @@ class Optimizer:
 
     def __init__(self, params: Iterable[Value], lr: float) -> None:
         self.params = _param_list(params)
-        self.lr = _check(lr, "lr")
+        self.lr = _non_negative(lr, "lr")
 
     def zero_grad(self) -> None:
         """Set every parameter's `.grad` to 0 before the next backward pass."""
@@ -71,8 +81,8 @@ class SGD(Optimizer):
 
     def __init__(self, params: Iterable[Value], lr: float, momentum: float = 0.0, weight_decay: float = 0.0) -> None:
         super().__init__(params, lr)
-        self.momentum = _check(momentum, "momentum")
-        self.weight_decay = _check(weight_decay, "weight_decay")
+        self.momentum = _non_negative(momentum, "momentum")
+        self.weight_decay = _non_negative(weight_decay, "weight_decay")
         self._buffers: list[float] | None = None  # the velocity b, made on the first step
 
     def step(self) -> None:
@@ -110,10 +120,10 @@ class Adam(Optimizer):
     ) -> None:
         super().__init__(params, lr)
         if not isinstance(betas, (tuple, list)) or len(betas) != 2:
-            raise TypeError(f"betas must be a pair (beta1, beta2), got {betas!r:.40}")
-        self.betas = (_check(betas[0], "betas[0]", 0.0, 1.0, True), _check(betas[1], "betas[1]", 0.0, 1.0, True))
-        self.eps = _check(eps, "eps")
-        self.weight_decay = _check(weight_decay, "weight_decay")
+            raise TypeError(f"betas must be a pair (beta1, beta2), got {show(betas)}")
+        self.betas = (_fraction(betas[0], "betas[0]"), _fraction(betas[1], "betas[1]"))
+        self.eps = _positive(eps, "eps")
+        self.weight_decay = _non_negative(weight_decay, "weight_decay")
         self.t = 0
         self._m = [0.0] * len(self.params)
         self._v = [0.0] * len(self.params)
@@ -151,10 +161,11 @@ class RMSprop(Optimizer):
         weight_decay: float = 0.0,
     ) -> None:
         super().__init__(params, lr)
-        self.alpha = _check(alpha, "alpha", 0.0, 1.0)
-        self.eps = _check(eps, "eps")
-        self.momentum = _check(momentum, "momentum")
-        self.weight_decay = _check(weight_decay, "weight_decay")
+        # alpha > 1 (PyTorch allows it) makes the average of g^2 negative: its sqrt has no value
+        self.alpha = _fraction(alpha, "alpha", closed=True)
+        self.eps = _positive(eps, "eps")
+        self.momentum = _non_negative(momentum, "momentum")
+        self.weight_decay = _non_negative(weight_decay, "weight_decay")
         self._s = [0.0] * len(self.params)
         self._b = [0.0] * len(self.params)
 
@@ -173,18 +184,33 @@ class RMSprop(Optimizer):
                 p.data -= lr * (g / avg)
 
 
-def clip_grad_norm(params: Iterable[Value], max_norm: float) -> float:
+def clip_grad_norm(params: Iterable[Value], max_norm: float, error_if_nonfinite: bool = False) -> float:
     """Scale all gradients together so that their global norm is at most max_norm.
 
     norm = sqrt(sum of grad^2 over every parameter); each grad is multiplied by
     min(1, max_norm / (norm + 1e-6)), as torch.nn.utils.clip_grad_norm_ does. The direction of
     the step is kept; only its length is limited. Returns the norm before clipping.
+
+    A non-finite norm follows PyTorch: an infinite gradient makes the norm inf and the factor 0
+    (finite gradients become 0, the infinite ones NaN); a NaN gradient makes the norm and every
+    gradient NaN. With error_if_nonfinite=True such a norm raises RuntimeError instead, and no
+    gradient changes. The norm itself never overflows (PyTorch's does, past about 1e154 in float64).
     """
     params = _param_list(params)
-    max_norm = _check(max_norm, "max_norm")
-    norm = math.hypot(*(p.grad for p in params))  # hypot cannot overflow on the squares
+    max_norm = _non_negative(max_norm, "max_norm")
+    if not isinstance(error_if_nonfinite, bool):
+        raise TypeError(f"error_if_nonfinite must be a bool, got {type(error_if_nonfinite).__name__}")
+    grads = [p.grad for p in params]
+    norm = math.hypot(*grads)  # hypot cannot overflow on the squares
+    if norm == math.inf and any(math.isnan(g) for g in grads):
+        norm = math.nan  # IEEE hypot lets an inf win over a NaN; a sum of squares (PyTorch) gives NaN
+    if error_if_nonfinite and not math.isfinite(norm):
+        raise RuntimeError(
+            f"clip_grad_norm: the gradients' norm is {norm}, so they cannot be clipped; "
+            "pass error_if_nonfinite=False to scale them by it anyway"
+        )
     factor = max_norm / (norm + 1e-6)
-    if factor < 1.0:
+    if not factor >= 1.0:  # also when factor is NaN: PyTorch multiplies by the NaN
         for p in params:
             p.grad *= factor
     return norm

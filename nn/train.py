@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from autograd import Value, no_grad
-from nn._numbers import is_real
+from nn._numbers import check_int, check_real, to_float
 from nn.module import Module
 from nn.optim import Optimizer, clip_grad_norm
 
@@ -25,8 +25,8 @@ LossFn = Callable[[list, list], Value]
 Callback = Callable[[int, dict], "bool | None"]
 
 
-def _score(output: object) -> float:
-    return output.data if isinstance(output, Value) else float(output)
+def _score(output: object, what: str = "output") -> float:
+    return output.data if isinstance(output, Value) else to_float(output, what)
 
 
 def accuracy(outputs: Sequence, targets: Sequence) -> float:
@@ -41,12 +41,12 @@ def accuracy(outputs: Sequence, targets: Sequence) -> float:
     if not outputs:
         raise ValueError("accuracy: no samples")
     correct = 0
-    for out, t in zip(outputs, targets):
+    for i, (out, t) in enumerate(zip(outputs, targets)):
         if isinstance(out, (list, tuple)):
-            scores = [_score(s) for s in out]
+            scores = [_score(s, f"accuracy: output {i}[{j}]") for j, s in enumerate(out)]
             correct += scores.index(max(scores)) == t
         else:
-            correct += (_score(out) > 0.0) == (t > 0)
+            correct += (_score(out, f"accuracy: output {i}") > 0.0) == (t > 0)
     return correct / len(outputs)
 
 
@@ -114,22 +114,20 @@ def fit(
     stops training. `clip_norm` clips the gradients' global norm before each step.
     """
     _check_data(X, y, "training data")
-    if type(epochs) is not int or epochs < 0:
-        raise ValueError(f"fit: epochs must be an int >= 0, got {epochs!r}")
-    if batch_size is not None and (type(batch_size) is not int or batch_size < 1):
-        raise ValueError(f"fit: batch_size must be a positive int or None, got {batch_size!r}")
+    check_int(epochs, "fit: epochs", 0)  # up to sys.maxsize: 10**400 is refused, naming epochs
+    if batch_size is not None:
+        check_int(batch_size, "fit: batch_size", 1)
     if validation is not None:
         if not isinstance(validation, (tuple, list)) or len(validation) != 2:
             raise TypeError("fit: validation must be a pair (X_val, y_val)")
         _check_data(validation[0], validation[1], "validation data")
     if patience is not None:
-        if type(patience) is not int or patience < 1:
-            raise ValueError(f"fit: patience must be a positive int or None, got {patience!r}")
+        check_int(patience, "fit: patience", 1)
         if validation is None:
             raise ValueError("fit: early stopping (patience) watches the validation loss; pass validation=(X, y)")
-    for name, value in (("min_delta", min_delta), ("clip_norm", 0.0 if clip_norm is None else clip_norm)):
-        if not is_real(value) or not 0.0 <= value < math.inf:
-            raise ValueError(f"fit: {name} must be a finite number >= 0, got {value!r}")
+    min_delta = check_real(min_delta, "fit: min_delta", 0.0)
+    if clip_norm is not None:
+        check_real(clip_norm, "fit: clip_norm", 0.0)
     params = model.parameters()
     history = History()
     best_loss, best_params, waited = math.inf, None, 0

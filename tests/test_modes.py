@@ -5,6 +5,8 @@ Both are per thread, nest, and come back to their previous state even when the b
 
 from __future__ import annotations
 
+import asyncio
+import inspect
 import threading
 
 import pytest
@@ -160,6 +162,240 @@ def test_a_shared_decorated_function_is_safe_across_threads():
     assert _in_thread(evaluate) is False
     assert is_grad_enabled()
     assert _in_thread(is_grad_enabled) is True
+
+
+def test_no_grad_without_parentheses_is_a_decorator_too():
+    @no_grad
+    def evaluate(x):
+        """Docstring kept."""
+        return x * 2
+
+    y = evaluate(Value(2.0))
+    assert y.data == 4.0 and y.inputs == ()
+    assert evaluate.__doc__ == "Docstring kept." and is_grad_enabled()
+
+
+def test_no_grad_decorates_only_what_can_be_called():
+    with pytest.raises(TypeError, match="decorates a function, got int"):
+        no_grad()(3)
+
+
+# ---- no_grad on generators and async functions ----------------------------------------------------
+
+
+def _made_here():
+    """(recording?, records a node?, the current scope) as code at this point sees them."""
+    return is_grad_enabled(), _records(Value(1.0)), current_scope()
+
+
+def test_a_decorated_generator_runs_under_no_grad_at_every_resumption():
+    @no_grad()
+    def batches(n):
+        """Yields what the body sees."""
+        for _ in range(n):
+            yield _made_here()[:2]
+
+    assert inspect.isgeneratorfunction(batches) and batches.__doc__ == "Yields what the body sees."
+    seen = []
+    for inside in batches(3):
+        seen.append((inside, _made_here()[:2]))  # the loop body runs between two resumptions
+    assert seen == [((False, False), (True, True))] * 3
+    assert is_grad_enabled()
+
+
+def test_interleaved_generators_each_see_their_own_state():
+    @no_grad()
+    def quiet():
+        while True:
+            yield is_grad_enabled()
+
+    def plain():
+        while True:
+            yield is_grad_enabled()
+
+    a, b, c = quiet(), plain(), quiet()
+    order = [a, b, c, b, a, a, c, b]
+    assert [next(g) for g in order] == [g is b for g in order]
+    with no_grad():  # a caller inside its own block: the undecorated generator follows the caller
+        assert [next(a), next(b), is_grad_enabled()] == [False, False, False]
+    assert [next(b), next(c), is_grad_enabled()] == [True, False, True]
+
+
+def test_a_scope_opened_inside_a_generator_stays_inside_it():
+    @no_grad()
+    def steps():
+        with scope("inside") as inner:
+            yield current_scope() is inner, is_grad_enabled()
+            yield current_scope() is inner, is_grad_enabled()
+        yield current_scope(), is_grad_enabled()
+
+    gen = steps()
+    with scope("caller") as caller:
+        assert next(gen) == (True, False)
+        assert current_scope() is caller and is_grad_enabled()
+    assert current_scope() is None
+    assert next(gen) == (True, False)  # resumed outside the caller's scope: still in its own
+    assert current_scope() is None and is_grad_enabled()
+    assert next(gen) == (caller, False)  # back to the scope of its first resumption
+    with pytest.raises(StopIteration):
+        next(gen)
+    assert current_scope() is None and is_grad_enabled()
+
+
+def test_send_throw_and_close_reach_the_body_under_no_grad():
+    log = []
+
+    @no_grad()
+    def echo():
+        try:
+            while True:
+                try:
+                    received = yield
+                    log.append(("sent", received, is_grad_enabled()))
+                except KeyError as error:
+                    log.append(("thrown", error.args[0], is_grad_enabled()))
+        finally:
+            log.append(("closed", None, is_grad_enabled()))
+
+    gen = echo()
+    next(gen)
+    gen.send("a")
+    gen.throw(KeyError("b"))
+    gen.close()
+    assert log == [("sent", "a", False), ("thrown", "b", False), ("closed", None, False)]
+    assert is_grad_enabled()
+
+
+
+def test_yield_from_a_decorated_generator_gives_its_return_value():
+    @no_grad()
+    def inner():
+        yield 1
+        return is_grad_enabled()
+
+    def outer():
+        result = yield from inner()
+        yield result, is_grad_enabled()
+
+    assert list(outer()) == [1, (False, True)]
+
+
+def test_an_exception_the_body_does_not_catch_comes_out_and_the_state_is_restored():
+    @no_grad()
+    def fragile():
+        yield 1
+        raise ValueError("inside the generator")
+
+    gen = fragile()
+    next(gen)
+    with pytest.raises(ValueError, match="inside the generator"):
+        next(gen)
+    assert is_grad_enabled() and current_scope() is None
+
+
+def test_a_decorated_generator_moved_between_threads_keeps_each_threads_state_apart():
+    @no_grad()
+    def count():
+        n = 0
+        while True:
+            yield n, is_grad_enabled()
+            n += 1
+
+    gen = count()
+    assert next(gen) == (0, False)
+    assert _in_thread(lambda: (next(gen), _made_here()[:2])) == ((1, False), (True, True))
+    with scope("main"):
+        assert next(gen) == (2, False)
+        assert _in_thread(current_scope) is None
+
+
+def test_decorated_generators_in_many_threads_at_once():
+    barrier = threading.Barrier(4, timeout=10)
+
+    @no_grad()
+    def body():
+        for _ in range(5):
+            barrier.wait()  # all four threads are inside their generators together
+            yield is_grad_enabled(), _records(Value(1.0))
+
+    def worker():
+        seen = []
+        for inside in body():
+            seen.append((inside, _made_here()[:2]))
+        return seen
+
+    results = {}
+    threads = [threading.Thread(target=lambda k=k: results.update({k: worker()})) for k in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert [results[k] for k in range(4)] == [[((False, False), (True, True))] * 5] * 4
+
+
+def test_generator_semantics_match_torch_no_grad(torch):
+    def run(no_grad_, enabled):
+        @no_grad_()
+        def gen():
+            for _ in range(3):
+                yield enabled()
+
+        return [(inside, enabled()) for inside in gen()]
+
+    ours = run(no_grad, is_grad_enabled)
+    theirs = run(torch.no_grad, torch.is_grad_enabled)
+    assert ours == theirs == [(False, True)] * 3
+
+
+def test_a_decorated_async_function_runs_under_no_grad_without_touching_other_tasks():
+    release = asyncio.Event
+
+    @no_grad()
+    async def evaluate(started, go):
+        started.set()
+        await go.wait()  # suspended: the other task runs meanwhile
+        return _made_here()[:2]
+
+    async def other(started, go):
+        await started.wait()
+        seen = _made_here()[:2]
+        go.set()
+        return seen
+
+    async def main():
+        started, go = release(), release()
+        return await asyncio.gather(evaluate(started, go), other(started, go)), _made_here()[:2]
+
+    (inside, outside), after = asyncio.run(main())
+    assert inside == (False, False) and outside == (True, True) and after == (True, True)
+    assert inspect.iscoroutinefunction(evaluate)
+
+
+def test_a_decorated_async_generator_runs_under_no_grad_at_every_resumption():
+    @no_grad()
+    async def stream(n):
+        for _ in range(n):
+            await asyncio.sleep(0)  # other tasks run here
+            yield _made_here()[:2]
+
+    async def bystander(stop):
+        seen = set()
+        while not stop.is_set():
+            seen.add(_made_here()[:2])
+            await asyncio.sleep(0)
+        return seen
+
+    async def main():
+        stop = asyncio.Event()
+        watcher = asyncio.create_task(bystander(stop))
+        seen = [(inside, _made_here()[:2]) async for inside in stream(4)]
+        stop.set()
+        return seen, await watcher
+
+    seen, bystander_saw = asyncio.run(main())
+    assert seen == [((False, False), (True, True))] * 4
+    assert bystander_saw == {(True, True)}
+    assert inspect.isasyncgenfunction(stream)
 
 
 # ---- scope ----------------------------------------------------------------------------------------

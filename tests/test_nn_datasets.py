@@ -102,6 +102,58 @@ def test_bad_sizes_and_noise_raise_value_errors(call):
         call()
 
 
+HUGE = 10**400  # float(HUGE) raises a bare OverflowError; each error must name the argument instead
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "words"),
+    [
+        (
+            lambda: make_moons(n=HUGE),
+            ValueError,
+            "n must be an int in [1, 9223372036854775807], got an int of about 1e+400",
+        ),
+        (lambda: make_xor(n=-HUGE), ValueError, "n must be an int >= 1, got an int of about -1e+400"),
+        (lambda: make_moons(noise=HUGE), ValueError, "noise must be a finite number >= 0, got an int of about 1e+400"),
+        (lambda: make_xor(noise=math.nan), ValueError, "noise must be a finite number >= 0, got nan"),
+        (lambda: make_moons(noise="0.1"), TypeError, "noise must be a number, got str: '0.1'"),
+        (
+            lambda: make_circles(factor=HUGE),
+            ValueError,
+            "factor (inner radius / outer radius) must be a finite number in (0, 1), got an int of about 1e+400",
+        ),
+        (lambda: make_circles(factor=0), ValueError, "must be a finite number in (0, 1), got 0"),
+        (
+            lambda: make_spiral(classes=HUGE),
+            ValueError,
+            "classes must be an int in [2, 9223372036854775807], got an int of about 1e+400",
+        ),
+        (
+            lambda: make_spiral(n=10, classes=11),
+            ValueError,
+            "classes must be at most n = 10, so that every class gets a point; got 11",
+        ),
+        (lambda: make_spiral(classes=2.0), ValueError, "classes must be an int >= 2, got 2.0"),
+        (
+            lambda: train_val_split([1, 2], [1, 2], val_fraction=HUGE),
+            ValueError,
+            "val_fraction must be a finite number in (0, 1), got an int of about 1e+400",
+        ),
+        (lambda: make_moons(seed=1.5), TypeError, "seed must be an int, got float: 1.5"),
+    ],
+)
+def test_each_error_names_the_argument_and_its_value_even_a_huge_int(call, error, words):
+    with pytest.raises(error) as raised:
+        call()
+    assert words in str(raised.value)
+
+
+def test_any_int_seeds_the_data_and_every_spiral_arm_gets_a_point():
+    assert make_moons(n=4, seed=HUGE) == make_moons(n=4, seed=HUGE) != make_moons(n=4, seed=HUGE + 1)
+    _, y = make_spiral(n=3, classes=3, seed=0)
+    assert sorted(y) == [0, 1, 2]
+
+
 def test_a_seed_must_be_an_int():
     with pytest.raises(TypeError, match="seed must be an int"):
         make_moons(seed="0")

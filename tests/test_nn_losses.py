@@ -153,13 +153,55 @@ def test_losses_reach_the_parameters_that_made_the_predictions():
     assert w.grad == 2.5
 
 
+HUGE = 10**400
+
+
 @pytest.mark.parametrize(
     ("call", "error", "words"),
     [
         (lambda: mse_loss([Value(1.0)], [1.0, 2.0]), ValueError, "1 predictions but 2 targets"),
         (lambda: mse_loss([], []), ValueError, "empty"),
-        (lambda: mse_loss([Value(1.0)], [True]), TypeError, "target 0 must be a finite number"),
-        (lambda: mse_loss([Value(1.0)], [math.nan]), TypeError, "finite"),
+        (lambda: mse_loss([Value(1.0)], [True]), TypeError, "mse_loss: target 0 must be a number, got bool"),
+        (lambda: mse_loss([Value(1.0)], [None]), TypeError, "mse_loss: target 0 must be a number, got NoneType"),
+        (lambda: mse_loss([Value(1.0)], [math.nan]), ValueError, "mse_loss: target 0 must be a finite number, got nan"),
+        (lambda: mse_loss([1.0, 2.0], [0.0, -math.inf]), ValueError, "target 1 must be a finite number, got -inf"),
+        (lambda: mse_loss([Value(1.0)], [Value(math.inf)]), ValueError, "target 0 must be a finite number, got inf"),
+        (
+            lambda: mse_loss([Value(1.0)], [HUGE]),
+            ValueError,
+            "target 0 must be a finite number, got an int of about 1e.400",
+        ),
+        (
+            lambda: mse_loss([HUGE], [1.0]),
+            ValueError,
+            "mse_loss: prediction 0 is too large for a float, got an int of about 1e.400",
+        ),
+        (
+            lambda: hinge_loss([Value(1.0)], [-HUGE]),
+            ValueError,
+            "hinge_loss: label 0 must be a finite number, got an int of about -1e.400",
+        ),
+        (
+            lambda: binary_cross_entropy_with_logits([0.0], [HUGE]),
+            ValueError,
+            "target 0 must be a finite number, got an int of about 1e.400",
+        ),
+        (lambda: binary_cross_entropy_with_logits([HUGE], [1]), ValueError, "prediction 0 is too large for a float"),
+        (
+            lambda: cross_entropy([Value(1.0), Value(2.0)], HUGE),
+            ValueError,
+            "target_index is an int of about 1e.400, but there are only 2 classes",
+        ),
+        (
+            lambda: cross_entropy([Value(1.0), HUGE], 0),
+            ValueError,
+            r"logits\[1\] is too large for a float, got an int of about 1e.400",
+        ),
+        (
+            lambda: cross_entropy([[1.0, 2.0]], [HUGE]),
+            ValueError,
+            "target 0 is an int of about 1e.400, but there are only 2 classes",
+        ),
         (lambda: mse_loss(["a"], [1.0]), TypeError, "prediction 0"),
         (lambda: mse_loss("ab", [1.0, 2.0]), TypeError, "predictions"),
         (lambda: hinge_loss([Value(1.0)], [0]), ValueError, "labels must be \\+1 or -1"),
@@ -172,5 +214,6 @@ def test_losses_reach_the_parameters_that_made_the_predictions():
     ],
 )
 def test_bad_arguments_raise_errors_that_name_the_problem(call, error, words):
+    # HUGE = 10**400: float() of it raises a bare OverflowError; the message must name the argument
     with pytest.raises(error, match=words):
         call()

@@ -199,6 +199,39 @@ def test_bad_fit_arguments_raise_before_training_starts(kwargs, error):
     assert weights(model) == before
 
 
+HUGE = 10**400  # float(HUGE) raises a bare OverflowError; each error must name the argument instead
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "words"),
+    [
+        ({"epochs": HUGE}, ValueError, "fit: epochs must be an int in [0, 9223372036854775807], got an int of about"),
+        ({"epochs": 2.0}, ValueError, "fit: epochs must be an int >= 0, got 2.0"),
+        ({"batch_size": HUGE}, ValueError, "fit: batch_size must be an int in [1, 9223372036854775807], got an int of"),
+        ({"batch_size": True}, ValueError, "fit: batch_size must be an int >= 1, got True"),
+        ({"patience": HUGE, "validation": (XS, IDENTITY)}, ValueError, "fit: patience must be an int in [1, "),
+        ({"min_delta": HUGE}, ValueError, "fit: min_delta must be a finite number >= 0, got an int of about 1e+400"),
+        ({"min_delta": "0"}, TypeError, "fit: min_delta must be a number, got str: '0'"),
+        ({"clip_norm": HUGE}, ValueError, "fit: clip_norm must be a finite number >= 0, got an int of about 1e+400"),
+        ({"clip_norm": -1.0}, ValueError, "fit: clip_norm must be a finite number >= 0, got -1.0"),
+    ],
+)
+def test_each_fit_error_names_the_argument_and_its_value_even_a_huge_int(kwargs, error, words):
+    model = MLP(1, [2, 1], seed=0)
+    before = weights(model)
+    with pytest.raises(error) as raised:
+        fit(model, XS, IDENTITY, mse_loss, SGD(model.parameters(), lr=0.1), **{"progress": True, **kwargs})
+    assert words in str(raised.value)
+    assert weights(model) == before
+
+
+def test_accuracy_names_an_output_that_is_no_float():
+    with pytest.raises(ValueError, match=r"accuracy: output 1 is too large for a float, got an int of about 1e\+400"):
+        accuracy([0.5, HUGE], [1, 1])
+    with pytest.raises(TypeError, match=r"accuracy: output 0\[1\] must be a number, got str"):
+        accuracy([[0.5, "x"]], [0])
+
+
 def test_inputs_and_targets_must_pair_up():
     model = MLP(1, [2, 1], seed=0)
     with pytest.raises(ValueError, match="11 inputs but 10 targets"):
