@@ -57,13 +57,17 @@ def save(model: Module, path: str | os.PathLike) -> None:
         text = json.dumps(data, allow_nan=False)
     except ValueError:
         raise ValueError("save: the model has a NaN or infinite weight; JSON cannot hold it exactly") from None
-    path = Path(path)
+    _write_atomically(Path(path), (text + "\n").encode("utf-8"))
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    """Write `data` to `path` the way `save` does: a temporary file in the same folder, renamed over `path`."""
     # "x" creates a new file with the usual permissions (mkstemp would make it private, 0600)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
-    f = open(tmp, "x", encoding="utf-8")  # if this fails there is nothing to clean up
+    f = open(tmp, "xb")  # if this fails there is nothing to clean up
     try:
         with f:
-            f.write(text + "\n")
+            f.write(data)
             f.flush()
             os.fsync(f.fileno())  # the bytes are on disk before the name points at them
         os.replace(tmp, path)
