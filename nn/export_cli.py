@@ -15,6 +15,10 @@ from __future__ import annotations
 import io
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from nn.module import Module
 
 USAGE = """usage: chainrule export MODEL.json -o OUT [--dtype float64|float32]
 
@@ -57,6 +61,8 @@ def main(argv: list[str] | None = None) -> int:
             _write_state_dict(model, out, dtype)
     except ImportError as error:  # PyTorch or onnx missing: the message says what to install
         return _fail(str(error), 1)
+    except ValueError as error:  # a weight too large for --dtype float32
+        return _fail(str(error), 2)
     except OSError as error:
         return _fail(f"cannot write {str(out)!r}: {error.strerror or error}", 1)
     print(f"wrote {out}: {model!r} as {_FORMATS[out.suffix.lower()]}, {dtype}")
@@ -103,7 +109,7 @@ def _parse_args(args: list[str]) -> tuple[Path, Path, str]:
     return Path(model), Path(out), dtype
 
 
-def _load(path: Path):
+def _load(path: Path) -> Module:
     from nn.io import load
 
     try:
@@ -116,7 +122,7 @@ def _load(path: Path):
         raise _UsageError(str(error)) from None
 
 
-def _write_state_dict(model, out: Path, dtype: str) -> None:
+def _write_state_dict(model: Module, out: Path, dtype: str) -> None:
     """torch.save(nn.to_torch(model).state_dict()) into `out`, atomically like nn.save."""
     from nn.io import _write_atomically
     from nn.torch_bridge import _import_torch, to_torch

@@ -15,6 +15,7 @@ PyTorch is optional: `pip install 'chainrule[torch]'`.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -90,6 +91,9 @@ def _torch_linear(torch: Any, step: Linear, dtype: Any) -> Any:
         # built in float64 (exactly our floats), then rounded once to dtype by copy_
         layer.weight.copy_(torch.tensor([[v.data for v in row] for row in step.weight], dtype=torch.float64))
         layer.bias.copy_(torch.tensor([v.data for v in step.bias], dtype=torch.float64))
+    finite = [v.data for row in step.weight for v in row] + [v.data for v in step.bias]
+    if all(map(math.isfinite, finite)) and not all(torch.isfinite(p).all() for p in (layer.weight, layer.bias)):
+        raise ValueError(f"to_torch: the model has a weight too large for {dtype} (it would become infinite)")
     return layer
 
 

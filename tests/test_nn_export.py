@@ -154,6 +154,14 @@ def test_a_dtype_that_is_not_a_floating_torch_dtype_is_a_type_error(torch, dtype
         nn.to_torch(MLP(1, [1], seed=0), dtype=dtype)
 
 
+def test_a_weight_too_large_for_float32_is_refused_rather_than_made_infinite(torch):
+    model = MLP(2, [3, 1], seed=0)
+    model.layers[1].neurons[0].b.data = 1e300
+    with pytest.raises(ValueError, match="to_torch: the model has a weight too large for torch.float32"):
+        nn.to_torch(model, dtype=torch.float32)
+    assert nn.to_torch(model)[2].bias.item() == 1e300  # float64 holds it
+
+
 def test_the_copy_is_independent_and_torch_random_state_is_untouched(torch):
     model = MLP(2, [3, 1], seed=0)
     before, rng = hexes(model), torch.random.get_rng_state()
@@ -551,6 +559,17 @@ def test_bad_input_is_one_line_and_exit_status_2(capsys, workdir, case):
     assert status == 2 and out == ""
     assert err.count("\n") == 1 and err.startswith("chainrule export: error: ") and message in err
     assert sorted(p.name for p in workdir.iterdir()) == ["bad.json", "list.json", "model.json"]  # nothing written
+
+
+@pytest.mark.parametrize("out", ["m.onnx", "m.pt"])
+def test_a_weight_too_large_for_float32_is_exit_status_2(capsys, workdir, out):
+    model = MLP(2, [3, 1], seed=0)
+    model.layers[0].neurons[2].w[1].data = -1e39
+    nn.save(model, "huge.json")
+    status, _, err = run(capsys, "huge.json", "-o", out, "--dtype", "float32")
+    assert status == 2 and "too large for" in err and "float32" in err and err.count("\n") == 1
+    assert not (workdir / out).exists()
+    assert run(capsys, "huge.json", "-o", out)[0] == 0  # float64 is fine
 
 
 def test_an_output_that_cannot_be_written_is_exit_status_1(capsys, workdir):
