@@ -22,6 +22,7 @@ commands:
   demo     the main job: train an MLP on two moons, save a decision boundary, curves and a neuron graph
   graph    draw the graph of an expression with its gradients, e.g.
            chainrule graph "tanh(x*w + b)" x=2 w=-3 b=6.88 -o graph.svg
+  export   convert a saved model for PyTorch or ONNX: chainrule export model.json -o model.onnx (or .pt)
 
 Run `chainrule <command> --help` for a command's options.
 
@@ -67,6 +68,10 @@ def _run(args: list[str]) -> int:
         from autograd.graph_cli import main as graph
 
         return graph(rest)
+    if command == "export":
+        from nn.export_cli import main as export
+
+        return export(rest)
     print(f"chainrule: unknown command {command!r}\n\n{_USAGE}", file=sys.stderr)
     return EXIT_USAGE
 

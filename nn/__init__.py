@@ -1,4 +1,4 @@
-"""nn: neurons, layers, MLPs, losses, optimizers, toy data sets and a training loop, built on autograd.
+"""nn: neurons, layers, MLPs, losses, optimizers, toy data sets, a training loop, and the way out to PyTorch and ONNX.
 
     >>> from nn import MLP
     >>> model = MLP(2, [16, 16, 1], seed=0)    # 2 inputs, two hidden ReLU layers, 1 linear output
@@ -11,8 +11,10 @@ from nn.io import load, save
 from nn.layers import ACTIVATIONS, MLP, Dropout, Layer, Neuron
 from nn.losses import binary_cross_entropy_with_logits, cross_entropy, hinge_loss, mse_loss
 from nn.module import Module
+from nn.onnx_export import export_onnx
 from nn.optim import SGD, Adam, Optimizer, RMSprop, clip_grad_norm
 from nn.plots import plot_decision_boundary, plot_history
+from nn.torch_bridge import from_torch, to_torch
 from nn.train import History, accuracy, evaluate, fit
 
 __all__ = [
@@ -32,7 +34,9 @@ __all__ = [
     "clip_grad_norm",
     "cross_entropy",
     "evaluate",
+    "export_onnx",
     "fit",
+    "from_torch",
     "hinge_loss",
     "load",
     "make_circles",
@@ -43,5 +47,6 @@ __all__ = [
     "plot_decision_boundary",
     "plot_history",
     "save",
+    "to_torch",
     "train_val_split",
 ]

@@ -97,6 +97,13 @@ def save(model: Module, path: str | os.PathLike) -> None:
         raise ValueError("save: the model has a NaN or infinite weight; JSON cannot hold it exactly") from None
     if len(encoded) > MAX_BYTES:
         raise ValueError(f"save: the model takes {len(encoded)} bytes; a model file holds at most {MAX_BYTES}")
+    _write_atomically(path, encoded, "save")
+
+
+def _write_atomically(path: str | os.PathLike, data: bytes, who: str) -> None:
+    """Write `data` to `path` the way `save` promises (its docstring): a temporary file in the
+    same folder renamed over the target, through a symlink to its target, keeping an existing
+    file's mode and owner, leaving no temporary file behind. `who` names the caller in errors."""
     target = Path(os.path.realpath(path))  # through every symlink: the link itself stays as it is
     try:
         old = os.stat(target)
@@ -105,7 +112,7 @@ def save(model: Module, path: str | os.PathLike) -> None:
     if old is not None:
         _require_regular_file(old.st_mode, path)
         if not os.access(target, os.W_OK):
-            raise PermissionError(f"save: {path} is read-only; it was left as it is")
+            raise PermissionError(f"{who}: {path} is read-only; it was left as it is")
     token = f"{os.getpid()}.{secrets.token_hex(4)}.tmp"
     name = f".{target.name}.{token}"
     if len(os.fsencode(name)) > 255:  # a long valid name must not make the temporary name too long
@@ -119,7 +126,7 @@ def save(model: Module, path: str | os.PathLike) -> None:
         try:
             if old is not None:
                 _keep_owner_and_mode(fd, old)
-            view = memoryview(encoded)
+            view = memoryview(data)
             while view:  # os.write may write less than asked
                 view = view[os.write(fd, view) :]
             os.fsync(fd)  # the bytes are on disk before the name points at them

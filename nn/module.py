@@ -8,10 +8,13 @@ Module needs no registration code.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING, Any
 
 from autograd import Value, scope
+
+if TYPE_CHECKING:
+    from nn.state import IncompatibleKeys, StateValue
 
 
 class Module:
@@ -55,11 +58,66 @@ class Module:
                 params.append(item)
 
     def _items(self) -> Iterator[Module | Value]:
-        for attr in vars(self).values():
-            if isinstance(attr, (list, tuple)):
-                yield from (a for a in attr if isinstance(a, (Module, Value)))
-            elif isinstance(attr, (Module, Value)):
-                yield attr
+        for _, member in self._named_members():
+            if isinstance(member, list):
+                yield from member
+            else:
+                yield member
+
+    def _named_members(self) -> Iterator[tuple[str, Module | Value | list[Value]]]:
+        """(name, member) for every attribute holding Modules or Values, in attribute order.
+
+        The one walk that both parameters() and state_dict() read: a Module or a Value is a
+        member under its attribute name; a list or tuple made only of Values is one member (a
+        vector, as a 1-d tensor is in PyTorch); the Modules and Values of any other list or
+        tuple are members under `name.0`, `name.1`, ... (as in a PyTorch ModuleList).
+        """
+        for name, attr in vars(self).items():
+            if isinstance(attr, (Module, Value)):
+                yield name, attr
+            elif isinstance(attr, (list, tuple)):
+                if attr and all(isinstance(a, Value) for a in attr):
+                    yield name, list(attr)
+                else:
+                    for i, a in enumerate(attr):
+                        if isinstance(a, (Module, Value)):
+                            yield f"{name}.{i}", a
+
+    def state_dict(self) -> dict[str, StateValue]:
+        """Every parameter's number by name, in PyTorch's names and shapes: a snapshot in plain floats.
+
+        The names follow the attributes, as PyTorch's do: a Value attribute `scale` is the key
+        `scale` (a float), a list of Values `w` the key `w` (a list of floats), a Module attribute
+        `head` gives `head.weight`, ..., a list of Modules `layers` gives `layers.0.weight`, ...
+        A Layer is stored as PyTorch stores a `torch.nn.Linear(nin, nout)`: `weight`, nout rows of
+        nin floats (row j holds neuron j's weights), and `bias`, nout floats. A Neuron is stored as
+        a `Linear(nin, 1)`: `weight` is one row, `bias` a list of one float. So an MLP's keys are
+        `layers.0.weight`, `layers.0.bias`, `layers.1.weight`, ... (Dropout has no parameters).
+
+        A Value shared by two attributes appears under both names, as in PyTorch. The numbers are
+        copied: changing the model afterwards does not change the dict (nor the other way round).
+        """
+        from nn.state import state_dict  # nn.state knows Layer and Neuron, which import this module
+
+        return state_dict(self)
+
+    def load_state_dict(self, state: Mapping[str, Any], strict: bool = True) -> IncompatibleKeys:
+        """Set the parameters from `state` (as `state_dict()` gives it); all or nothing.
+
+        Every key is checked against the model's names, every value against its shape, and every
+        number must be a finite real (a bool, NaN or infinity is refused) before any parameter
+        changes: a problem raises ValueError naming the key, and the model is left as it was.
+        Values may also be torch tensors or NumPy arrays (read with `.tolist()`). A Neuron, Layer
+        or MLP also accepts the keys of its `nn.to_torch` Sequential (`0.weight`, `2.weight`, ...),
+        so `model.load_state_dict(nn.to_torch(other).state_dict())` works.
+
+        strict=True: a missing or unexpected key is a ValueError naming it. strict=False: the
+        matching keys are loaded and the others are reported in the result, as in PyTorch. Returns
+        `IncompatibleKeys(missing_keys, unexpected_keys)`.
+        """
+        from nn.state import load_state_dict
+
+        return load_state_dict(self, state, strict=strict)
 
     def zero_grad(self) -> None:
         """Set every parameter's `.grad` to 0 (gradients accumulate across backward calls)."""

@@ -27,6 +27,7 @@ COURSE = [
     "05_optimizers",
     "06_higher_order_derivatives",
     "07_backprop_step_by_step",
+    "09_from_chainrule_to_pytorch",
 ]
 MAX_BYTES = 1_000_000
 IMAGE_TYPES = ("image/png", "image/svg+xml")

@@ -1,0 +1,201 @@
+"""`state_dict` and `load_state_dict`: a module's parameters by name, as PyTorch names and shapes them.
+
+    >>> from nn import MLP
+    >>> state = MLP(2, [3, 1], seed=0).state_dict()
+    >>> list(state)
+    ['layers.0.weight', 'layers.0.bias', 'layers.1.weight', 'layers.1.bias']
+    >>> len(state["layers.0.weight"]), len(state["layers.0.weight"][0])   # nout rows of nin, as torch.nn.Linear
+    (3, 2)
+
+A state dict holds plain Python floats (a 0-d tensor is a float, a 1-d tensor a list, a 2-d
+tensor a list of rows), so it needs no PyTorch, prints readably, and goes into JSON as it is.
+`torch.tensor(value)` turns any entry into the tensor PyTorch keeps under the same name.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+from autograd import Value
+from nn._numbers import is_real
+from nn.layers import MLP, Layer, Neuron
+from nn.layout import Linear, linear, standard_layers
+from nn.module import Module
+
+StateValue = float | list[float] | list[list[float]]
+_SHOWN = 8  # keys listed in one error message before "and N more"
+
+
+class IncompatibleKeys(NamedTuple):
+    """What `load_state_dict` could not match, as PyTorch reports it (both empty when all matched)."""
+
+    missing_keys: list[str]  # the model has these parameters, the state has no value for them
+    unexpected_keys: list[str]  # the state has these keys, the model has no such parameter
+
+    def __repr__(self) -> str:
+        if not self.missing_keys and not self.unexpected_keys:
+            return "<All keys matched successfully>"  # PyTorch's words, familiar to its users
+        return f"IncompatibleKeys(missing_keys={self.missing_keys!r}, unexpected_keys={self.unexpected_keys!r})"
+
+
+@dataclass(frozen=True)
+class _Entry:
+    """One tensor of the state: its name, its Values in row-major order, and its shape."""
+
+    name: str
+    values: list[Value]
+    shape: tuple[int, ...]
+
+
+def _linear_entries(lin: Linear, prefix: str) -> list[_Entry]:
+    flat = [v for row in lin.weight for v in row]
+    return [_Entry(f"{prefix}weight", flat, (lin.nout, lin.nin)), _Entry(f"{prefix}bias", list(lin.bias), (lin.nout,))]
+
+
+def _entries(module: Module, prefix: str = "") -> list[_Entry]:
+    """The module's tensors under PyTorch's names (see Module.state_dict), in parameter order."""
+    entries = _linear_entries(linear(module), prefix) if isinstance(module, (Layer, Neuron)) else []
+    covered = {id(v) for entry in entries for v in entry.values}
+    for name, member in module._named_members():
+        if isinstance(member, Module):
+            params = member.parameters()
+            if not (covered and all(id(p) in covered for p in params)):  # a Layer's neurons are its weight rows
+                entries += _entries(member, f"{prefix}{name}.")
+        elif isinstance(member, Value):
+            if id(member) not in covered:
+                entries.append(_Entry(prefix + name, [member], ()))
+        elif not all(id(v) in covered for v in member):
+            entries.append(_Entry(prefix + name, member, (len(member),)))
+    return entries
+
+
+def _sequential_entries(model: Module) -> list[_Entry]:
+    """The tensors under the names of `nn.to_torch(model)` (`0.weight`, `0.bias`, `2.weight`, ...)."""
+    if type(model) not in (MLP, Layer, Neuron):
+        return []
+    entries: list[_Entry] = []
+    for j, (kind, step) in enumerate(standard_layers(model)):
+        if kind == "linear":
+            entries += _linear_entries(step, f"{j}.")
+    return entries
+
+
+def state_dict(module: Module) -> dict[str, StateValue]:
+    """Module.state_dict: every tensor by name, as floats (a copy)."""
+    state: dict[str, StateValue] = {}
+    for entry in _entries(module):
+        data = [v.data for v in entry.values]
+        if entry.shape == ():
+            state[entry.name] = data[0]
+        elif len(entry.shape) == 1:
+            state[entry.name] = data
+        else:
+            cols = entry.shape[1]
+            state[entry.name] = [data[r * cols:(r + 1) * cols] for r in range(entry.shape[0])]
+    return state
+
+
+def load_state_dict(module: Module, state: Mapping[str, Any], strict: bool = True) -> IncompatibleKeys:
+    """Module.load_state_dict: check every key, shape and number, then set them all (or none)."""
+    if not isinstance(strict, bool):
+        raise TypeError(f"load_state_dict: strict must be a bool, got {type(strict).__name__}")
+    if not isinstance(state, Mapping):
+        raise TypeError(f"load_state_dict: state must be a dict of name -> numbers (as state_dict() gives), "
+                        f"got {type(state).__name__}")
+    entries = _entries(module)
+    keys = set(state)
+    if not {e.name for e in entries} & keys:
+        # none of the model's own names: maybe the names of its to_torch Sequential
+        sequential = _sequential_entries(module)
+        if {e.name for e in sequential} & keys:
+            entries = sequential
+    return _load(module, entries, state, strict, "load_state_dict")
+
+
+def _load(module: Module, entries: list[_Entry], state: Mapping, strict: bool, who: str) -> IncompatibleKeys:
+    """Match `state` to `entries` by name, check every value, then set them all; errors start with `who`."""
+    names = {e.name for e in entries}
+    missing = [e.name for e in entries if e.name not in state]
+    unexpected = [k for k in state if k not in names]
+    if strict and (missing or unexpected):
+        problems = [f"missing {_keys(missing)}"] if missing else []
+        problems += [f"unexpected {_keys(unexpected)}"] if unexpected else []
+        raise ValueError(f"{who}: the state does not fit this {type(module).__name__}: {'; '.join(problems)}")
+
+    new: dict[int, tuple[Value, float, str]] = {}  # id(parameter) -> (parameter, number, key)
+    for entry in entries:
+        if entry.name not in state:
+            continue
+        for v, x in zip(entry.values, _read(state[entry.name], entry.shape, entry.name, who)):
+            earlier = new.get(id(v))
+            if earlier is not None and earlier[1] != x:
+                raise ValueError(f"{who}: {earlier[2]!r} and {entry.name!r} are the same parameter "
+                                 f"(a shared Value) but give it different numbers, {earlier[1]!r} and {x!r}")
+            new[id(v)] = (v, x, entry.name)
+    for v, x, _ in new.values():  # only now, when everything has been checked
+        v.data = x
+    return IncompatibleKeys(missing, unexpected)
+
+
+def _keys(keys: list) -> str:
+    shown = ", ".join(repr(k) for k in keys[:_SHOWN])
+    more = f" and {len(keys) - _SHOWN} more" if len(keys) > _SHOWN else ""
+    return f"key{'s' if len(keys) > 1 else ''} {shown}{more}"
+
+
+def _read(value: object, shape: tuple[int, ...], key: str, who: str) -> list[float]:
+    """value as a flat row-major list of floats, after checking its shape and every number."""
+    tolist = getattr(value, "tolist", None)
+    if callable(tolist) and not isinstance(value, (list, tuple)):  # a torch tensor or a NumPy array
+        value = tolist()
+    got = _shape(value)
+    if got != shape:
+        what = "a ragged nested list" if got is None else f"shape {_shape_text(got)}"
+        raise ValueError(f"{who}: {key!r} must have shape {_shape_text(shape)}, got {what}")
+    if len(shape) == 0:
+        return [_number(value, f"{who}: {key!r}")]
+    if len(shape) == 1:
+        return [_number(x, f"{who}: {key!r}[{i}]") for i, x in enumerate(value)]
+    return [_number(x, f"{who}: {key!r}[{r}][{c}]") for r, row in enumerate(value) for c, x in enumerate(row)]
+
+
+def _shape(value: object, depth: int = 0) -> tuple[int, ...] | None:
+    """The shape of nested lists (a non-list is shape ()); None when ragged or deeper than 3."""
+    if not isinstance(value, (list, tuple)):
+        return ()
+    if depth == 3:
+        return None
+    inner = {_shape(x, depth + 1) for x in value}
+    if len(inner) > 1 or None in inner:
+        return None
+    return (len(value), *(inner.pop() if inner else ()))
+
+
+def _shape_text(shape: tuple[int, ...]) -> str:
+    if len(shape) == 0:
+        return "() (one number)"
+    if len(shape) == 1:
+        return f"({shape[0]},) (a list of {_count(shape[0], 'number')})"
+    if len(shape) == 2:
+        return f"{shape} ({_count(shape[0], 'row')} of {_count(shape[1], 'number')})"
+    return str(shape)
+
+
+def _count(n: int, word: str) -> str:
+    return f"{n} {word}{'s' if n != 1 else ''}"
+
+
+def _number(x: object, where: str) -> float:
+    # is_real refuses bool (True is an int in Python, and always a mistake here)
+    if not is_real(x):
+        raise ValueError(f"{where} must be a finite real number, got {type(x).__name__} {x!r:.40}")
+    try:
+        number = float(x)
+    except OverflowError:
+        number = math.inf
+    if not math.isfinite(number):
+        raise ValueError(f"{where} must be a finite real number, got {x!r:.40}")
+    return number
