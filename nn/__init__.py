@@ -9,11 +9,12 @@
 from nn.data import make_circles, make_moons, make_spiral, make_xor, train_val_split
 from nn.io import load, save
 from nn.layers import ACTIVATIONS, MLP, Dropout, Layer, Neuron
+from nn.live import LivePlot
 from nn.losses import binary_cross_entropy_with_logits, cross_entropy, hinge_loss, mse_loss
 from nn.module import Module
 from nn.optim import SGD, Adam, Optimizer, RMSprop, clip_grad_norm
 from nn.plots import plot_decision_boundary, plot_history
-from nn.train import History, accuracy, evaluate, fit
+from nn.train import History, TrainingRun, accuracy, evaluate, fit
 
 __all__ = [
     "ACTIVATIONS",
@@ -23,10 +24,12 @@ __all__ = [
     "Dropout",
     "History",
     "Layer",
+    "LivePlot",
     "Module",
     "Neuron",
     "Optimizer",
     "RMSprop",
+    "TrainingRun",
     "accuracy",
     "binary_cross_entropy_with_logits",
     "clip_grad_norm",
