@@ -5,7 +5,8 @@ function `panel(ax, run)` that draws one matplotlib Axes from the running fit (`
 `nn.TrainingRun`: the model, the data and the history so far). The default panels are the loss
 and the accuracy per epoch, training and validation, and, for a model with two inputs and one
 output, the decision boundary with the data. Other panels (say, statistics per layer) are
-functions of the same shape: `LivePlot(panels=[*default_panels(run), my_panel])`.
+functions of the same shape: `LivePlot(panels=[loss_panel, accuracy_panel, my_panel])`, and
+`default_panels` is where a feature adds panels of its own to `fit(..., live=True)`.
 
 In a notebook the figure is one output, replaced in place (an IPython display handle), so a
 saved notebook holds exactly one picture of the training: its final state, as a PNG. Outside
