@@ -44,6 +44,7 @@ def loss_panel(ax: Any, run: TrainingRun) -> None:
     from nn.plots import draw_history
 
     draw_history(ax, run.history, "loss")
+    ax.set_xlim(1, max(2, run.epochs))  # the curve grows to the right, the axes stay still
     ax.set_title("loss")
 
 
@@ -52,6 +53,7 @@ def accuracy_panel(ax: Any, run: TrainingRun) -> None:
     from nn.plots import draw_history
 
     draw_history(ax, run.history, "accuracy")
+    ax.set_xlim(1, max(2, run.epochs))
     ax.set_title("accuracy")
 
 
@@ -138,11 +140,12 @@ class LivePlot:
         self._active = False
         self._handle: Any = None
         self._next_draw = 0.0
+        self._redraws = 0  # while training, in this fit
 
     # -- the callback protocol of `fit` --
 
     def on_train_begin(self, run: TrainingRun) -> None:
-        self._run, self.epochs_drawn, self._handle, self._next_draw = run, [], None, 0.0
+        self._run, self.epochs_drawn, self._handle, self._next_draw, self._redraws = run, [], None, 0.0, 0
         self._active = in_notebook()
         if self._active:
             _matplotlib_figure()  # fail now, with the extra to install, not after the first epoch
@@ -152,7 +155,8 @@ class LivePlot:
             return
         start = time.monotonic()
         self._show(density=1)  # a quick picture while training; the final one gets more pixels
-        spent = time.monotonic() - start
+        self._redraws += 1
+        spent = time.monotonic() - start if self._redraws > 1 else 0.0  # the first also loads matplotlib
         self._next_draw = time.monotonic() + max(self.interval, _WAIT_PER_DRAW * spent)
 
     def on_train_end(self, run: TrainingRun) -> None:
