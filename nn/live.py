@@ -128,6 +128,9 @@ class LivePlot:
             raise ValueError(f"LivePlot: interval must be a number of seconds >= 0, got {interval!r}")
         if type(columns) is not int or columns < 1:
             raise ValueError(f"LivePlot: columns must be a positive int, got {columns!r}")
+        if not (isinstance(panel_size, tuple) and len(panel_size) == 2
+                and all(isinstance(v, (int, float)) and 0 < v < math.inf for v in panel_size)):
+            raise ValueError(f"LivePlot: panel_size must be (width, height) in inches, got {panel_size!r}")
         if type(dpi) is not int or dpi < 10:
             raise ValueError(f"LivePlot: dpi must be an int of 10 or more, got {dpi!r}")
         self.panels = panels
@@ -167,6 +170,8 @@ class LivePlot:
 
     def render(self, run: TrainingRun, density: int = 2) -> bytes:
         """The PNG of run's state as the live view draws it (`density` pixels per pixel shown)."""
+        if type(density) is not int or density < 1:
+            raise ValueError(f"LivePlot.render: density must be a positive int, got {density!r}")
         panels = list(self.panels) if self.panels is not None else default_panels(run)
         columns = min(self.columns, len(panels))
         rows = math.ceil(len(panels) / columns)

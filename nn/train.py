@@ -138,8 +138,9 @@ def fit(
     it has them, are called before the first epoch and after the last (`run` is a TrainingRun), also
     when Ctrl-C stops training. `clip_norm` clips the gradients' global norm before each step.
     `progress` shows a progress bar (in Jupyter a line of text, which a saved notebook keeps in its
-    finished state). `live=True` (or a `LivePlot`) redraws a figure of the training in Jupyter
-    after the epochs: loss, accuracy, and for a model with two inputs the decision boundary.
+    finished state). `live=True` (or a `LivePlot`) redraws one figure of the training in place in
+    Jupyter as the epochs go by: loss, accuracy, and for a model with two inputs and one output its
+    decision boundary (outside Jupyter it does nothing).
     """
     _check_data(X, y, "training data")
     if type(epochs) is not int or epochs < 0:

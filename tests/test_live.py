@@ -244,6 +244,7 @@ def test_outside_jupyter_the_progress_bar_stays(capsys):
         (lambda: LivePlot(panels=["loss"]), TypeError, "panels"),
         (lambda: LivePlot(interval=-1), ValueError, "interval"),
         (lambda: LivePlot(columns=0), ValueError, "columns"),
+        (lambda: LivePlot(panel_size=(4, 0)), ValueError, "panel_size"),
         (lambda: train(live="yes"), TypeError, "live must be True, False or a LivePlot, got str"),
     ],
 )
