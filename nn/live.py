@@ -29,7 +29,7 @@ from nn.train import TrainingRun
 Panel = Callable[[Any, TrainingRun], None]  # draws one matplotlib Axes from the running fit
 
 
-def in_notebook() -> bool:
+def _in_notebook() -> bool:
     """True in a running Jupyter kernel (JupyterLab, Notebook, VS Code), where outputs update in place."""
     ipython = sys.modules.get("IPython")  # a kernel has imported it before any user code runs
     shell = ipython.get_ipython() if ipython is not None else None
@@ -149,7 +149,7 @@ class LivePlot:
 
     def on_train_begin(self, run: TrainingRun) -> None:
         self._run, self.epochs_drawn, self._handle, self._next_draw, self._redraws = run, [], None, 0.0, 0
-        self._active = in_notebook()
+        self._active = _in_notebook()
         if self._active:
             _matplotlib_figure()  # fail now, with the extra to install, not after the first epoch
 
@@ -238,7 +238,7 @@ def _matplotlib_figure() -> Any:
 # ---- the progress line ----------------------------------------------------------------------------
 
 
-def notebook_progress_bar(**kwargs: Any) -> Any:
+def _notebook_progress_bar(**kwargs: Any) -> Any:
     """A tqdm bar as one line of text in a notebook, updated in place (no widget).
 
     tqdm's notebook widget is saved with the text it had when it appeared ("0%") and with its

@@ -260,8 +260,8 @@ def _progress_bar(epochs: int, progress: bool):  # -> tqdm | None
         return None
     from tqdm import tqdm
 
-    from nn.live import in_notebook, notebook_progress_bar
+    from nn.live import _in_notebook, _notebook_progress_bar
 
-    if in_notebook():
-        return notebook_progress_bar(total=epochs, desc="training", unit="epoch")
+    if _in_notebook():
+        return _notebook_progress_bar(total=epochs, desc="training", unit="epoch")
     return tqdm(total=epochs, desc="training", unit="epoch", dynamic_ncols=True)
