@@ -227,6 +227,56 @@ def _write_file(path: Path, data: bytes) -> None:
             raise type(error)(error.errno, error.strerror, asked) from None
         raise
 
+    # In a notebook a picture is saved as SVG and PNG: JupyterLab and VS Code show no SVG from a
+    # notebook its reader has not trusted (every freshly cloned one), but they do show PNG.
+
+    description = "a computation graph"  # the picture in words, for viewers that show no image
+
+    def __repr__(self) -> str:  # no memory address, so a saved notebook is the same from run to run
+        return f"<Picture: {self.description}>"
+
+    def _repr_mimebundle_(self, include: Iterable[str] | None = None, exclude: Iterable[str] | None = None,
+                          **_: Any) -> tuple[dict[str, str | bytes], dict[str, dict[str, int]]]:
+        """(data, metadata) for Jupyter: SVG, PNG and text/plain.
+
+        The PNG has `_PNG_DENSITY` pixels per CSS pixel of the SVG, and its metadata asks the
+        viewer to show it at the SVG's size: sharp on high-density screens, and the same size.
+        """
+        wanted = set(include) if include is not None else {"image/svg+xml", "image/png", "text/plain"}
+        wanted -= set(exclude or ())
+        data: dict[str, str | bytes] = {}
+        metadata: dict[str, dict[str, int]] = {}
+        if wanted & {"image/svg+xml", "image/png"}:
+            svg = self.pipe(format="svg", encoding="utf-8")
+            if "image/svg+xml" in wanted:
+                data["image/svg+xml"] = svg
+            if "image/png" in wanted:
+                data["image/png"], metadata["image/png"] = self._png_like(svg)
+        if "text/plain" in wanted:
+            data["text/plain"] = repr(self)
+        return data, metadata
+
+    def _png_like(self, svg: str) -> tuple[bytes, dict[str, int]]:
+        """The picture as PNG, and the size in CSS pixels at which it matches `svg`."""
+        width_pt, height_pt = _svg_size(svg)
+        css = 96 / 72  # CSS pixels per point: browsers show an SVG's points at this scale
+        density = min(_PNG_DENSITY, math.sqrt(_PNG_MAX_PIXELS / max(1.0, width_pt * height_pt * css * css)))
+        sharp = self.copy()
+        sharp.graph_attr["dpi"] = f"{96 * density:.4g}"  # more pixels per inch; the layout stays the same
+        return sharp.pipe(format="png"), {"width": round(width_pt * css), "height": round(height_pt * css)}
+
+
+_PNG_DENSITY = 2  # PNG pixels per CSS pixel in notebooks: sharp on high-density ("retina") screens
+_PNG_MAX_PIXELS = 6_000_000  # a huge graph gets fewer pixels per CSS pixel: notebooks stay small
+
+
+def _svg_size(svg: str) -> tuple[float, float]:
+    """(width, height) in points from the header dot writes: <svg width="429pt" height="813pt" ...>."""
+    found = re.search(r'<svg width="([\d.]+)pt" height="([\d.]+)pt"', svg)
+    if found is None:
+        raise ValueError("draw: the SVG from dot has no width and height in points")
+    return float(found[1]), float(found[2])
+
 
 @dataclass
 class _Overlay:
@@ -308,7 +358,9 @@ def _draw(
     index = {v: i for i, v in enumerate(order)}  # stable ids from the traversal, never id()
     home = _home_scopes(order) if clusters or collapses else dict.fromkeys(order)
     box_of = _boxes(order, home, collapses)
-    boxes = list(dict.fromkeys(s for s in box_of.values() if s is not None))
+    first_ops = _first_ops(order, home) if clusters or collapses else {}
+    # boxes in program order (their first op), so that dot draws neuron 0, 1, 2, ... in order
+    boxes = sorted(dict.fromkeys(s for s in box_of.values() if s is not None), key=lambda s: first_ops.get(s, math.inf))
     _check_size(order, box_of, boxes, home, max_nodes)
 
     outputs = _box_outputs(order, box_of)
@@ -356,9 +408,17 @@ def _draw(
                                                                                     grad_of, scale)))
     for name, attrs in statements[None]:
         pic.node(name, **attrs)
+    edges = _edges(order, index, box_of, node_id, tails, local_grads, overlay)
+    rows = _rows_of_boxes(boxes, box_ids, edges, place, reverse=rankdir in ("LR", "RL"))
+    if rows:
+        pic.attr(remincross="false")  # a second crossing minimisation would reorder the rows
+    for row in rows.get(None, ()):
+        pic.body.append(row)
     if clusters:
-        _attach_clusters(pic, statements, _first_ops(order, home))
-    _add_edges(pic, order, index, box_of, node_id, tails, local_grads, overlay)
+        _attach_clusters(pic, statements, first_ops, rows)
+    for tail, head, attrs in edges:
+        pic.edge(tail, head, **attrs)
+    pic.description = overlay.caption if overlay and overlay.caption else _describe(root, order, box_of, boxes)
     caption = _caption(scale, local_grads, overlay, bool(copies))
     if caption:
         pic.attr(label=caption, labelloc="t" if overlay else "b", labeljust="l")
@@ -717,7 +777,8 @@ def _first_ops(order: list[Value], home: Mapping[Value, Scope | None]) -> dict[S
     return first
 
 
-def _attach_clusters(pic: Picture, statements: Mapping[Scope | None, list], first_ops: Mapping[Scope, int]) -> None:
+def _attach_clusters(pic: Picture, statements: Mapping[Scope | None, list], first_ops: Mapping[Scope, int],
+                     rows: Mapping[Scope | None, list[str]]) -> None:
     """One DOT cluster per scope, nested like the scopes, innermost attached first."""
     found: dict[Scope, None] = {}
     for s in statements:
@@ -736,19 +797,28 @@ def _attach_clusters(pic: Picture, statements: Mapping[Scope | None, list], firs
                              "rounded,filled", "fillcolor": fill, "color": "#9aa8bd", "fontsize": "10"})
         for name, attrs in statements.get(s, ()):
             g.node(name, **attrs)
+        g.body.extend(rows.get(s, ()))
         graphs[s] = g
     for s in sorted(scopes, key=lambda s: -depth[s]):  # stable sort: first-seen order within a depth
         (graphs[s.parent] if s.parent is not None else pic).subgraph(graphs[s])
 
 
-def _add_edges(pic: Picture, order, index, box_of, node_id, tails: Mapping[tuple[Value, int], str],
-               local_grads: bool, overlay: _Overlay | None) -> None:
+Edge = tuple[str, str, dict[str, str]]  # tail id, head id, DOT attributes
+
+
+def _edges(order, index, box_of, node_id, tails: Mapping[tuple[Value, int], str], local_grads: bool,
+           overlay: _Overlay | None) -> list[Edge]:
+    """Every edge of the picture, in program order: input -> op -> output, and into and out of boxes.
+
+    `tails` gives the node an input edge starts from where it is not the input's own box (a copy
+    of a far-away Value drawn beside its use)."""
+    edges: list[Edge] = []
     seen_box_edges: set[tuple[str, str]] = set()
 
     def box_edge(tail: str, head: str) -> None:
         if (tail, head) not in seen_box_edges:
             seen_box_edges.add((tail, head))
-            pic.edge(tail, head)
+            edges.append((tail, head, {}))
 
     for v in order:
         box = box_of[v]
@@ -772,9 +842,67 @@ def _add_edges(pic: Picture, order, index, box_of, node_id, tails: Mapping[tuple
                 attrs = {"label": note, "fontcolor": "#999999" if v in overlay.done else "transparent"}
             elif local_grads:
                 attrs = {"label": _fmt(local), "fontcolor": _EDGE_NOTE}
-            pic.edge(tails.get((v, pos)) or node_id(inp), op, **attrs)
+            edges.append((tails.get((v, pos)) or node_id(inp), op, attrs))
         focus = overlay is not None and v is overlay.current
-        pic.edge(op, node_id(v), **({"color": _FOCUS, "penwidth": "2"} if focus else {}))
+        edges.append((op, node_id(v), {"color": _FOCUS, "penwidth": "2"} if focus else {}))
+    return edges
+
+
+def _rows_of_boxes(boxes: list[Scope], box_ids: Mapping[Scope, str], edges: list[Edge], place,
+                   reverse: bool) -> dict[Scope | None, list[str]]:
+    """DOT statements that keep side-by-side boxes in program order, keyed by the cluster they go in.
+
+    Boxes side by side are siblings (one parent scope: the neurons of a layer) on the same level
+    of the picture (the longest path to them from a node without inputs). dot's crossing
+    minimisation would shuffle them (neuron 1, 2, 0); a row of invisible edges between them in a
+    `rank=same` group pins their order. dot draws LR and RL pictures top to bottom and then turns
+    them, which puts a flat edge's head above its tail: there the row runs backwards.
+    """
+    level = _levels(edges)
+    groups: dict[tuple[Scope | None, int], list[str]] = {}
+    for box in boxes:  # in program order
+        if box_ids[box] in level:
+            groups.setdefault((place(box.parent), level[box_ids[box]]), []).append(box_ids[box])
+    rows: dict[Scope | None, list[str]] = {}
+    for (where, _), ids in groups.items():
+        if len(ids) > 1:
+            chain = " -> ".join(reversed(ids) if reverse else ids)
+            rows.setdefault(where, []).append(f"\t{{rank=same; {chain} [style=invis]}}\n")
+    return rows
+
+
+def _levels(edges: list[Edge]) -> dict[str, int]:
+    """Node id -> length of the longest path to it (Kahn's algorithm); nodes on a cycle get none.
+
+    Collapsing can make a cycle: a box whose output feeds a node that feeds the box again.
+    """
+    successors: dict[str, list[str]] = {}
+    waiting: dict[str, int] = {}  # edges into the node not yet walked
+    for tail, head, _ in edges:
+        successors.setdefault(tail, []).append(head)
+        waiting[head] = waiting.get(head, 0) + 1
+        waiting.setdefault(tail, 0)
+    level = dict.fromkeys((n for n, w in waiting.items() if w == 0), 0)
+    ready = list(level)
+    while ready:
+        node = ready.pop()
+        for head in successors.get(node, ()):
+            level[head] = max(level.get(head, 0), level[node] + 1)
+            waiting[head] -= 1
+            if waiting[head] == 0:
+                ready.append(head)
+    return {n: k for n, k in level.items() if waiting[n] == 0}
+
+
+def _describe(root: Value, order: list[Value], box_of: Mapping[Value, Scope | None], boxes: list[Scope]) -> str:
+    """The picture in a few words: 'the graph of o = 0.7071: 10 values, 5 ops'."""
+    values = sum(1 for v in order if box_of[v] is None)
+    ops = sum(1 for v in order if box_of[v] is None and v.inputs)
+    name = f"{root.label} = {_fmt(root.data)}" if root.label else f"a value of {_fmt(root.data)}"
+    parts = [f"{values} value{'s' * (values != 1)}", f"{ops} op{'s' * (ops != 1)}"]
+    if boxes:
+        parts.append(f"{len(boxes)} collapsed scope{'s' * (len(boxes) != 1)}")
+    return f"the graph of {name}: {', '.join(parts)}"
 
 
 def _caption(scale: _GradScale | None, local_grads: bool, overlay: _Overlay | None, copies: bool = False) -> str:

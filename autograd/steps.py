@@ -12,6 +12,7 @@ in Jupyter with `steps_slider`.
 from __future__ import annotations
 
 import io
+import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -136,12 +137,27 @@ def save_gif(frames: Sequence[graphviz.Digraph], path: str | Path, seconds_per_f
 
 
 def steps_slider(frames: Sequence[graphviz.Digraph]) -> Any:
-    """A Jupyter widget: a slider over the frames and the picture of the chosen step (needs ipywidgets)."""
-    import ipywidgets
-    from IPython.display import display
+    """A Jupyter widget: a slider over the frames and the picture of the chosen step.
 
+    It needs a running Jupyter kernel (JupyterLab, Jupyter Notebook, VS Code) and ipywidgets
+    (`pip install 'chainrule[notebooks]'`). Elsewhere, save the frames with `save_gif` or `save_steps`.
+    """
     if not frames:
         raise ValueError("steps_slider: there are no frames to show")
+    if not _in_jupyter_kernel():
+        raise RuntimeError(
+            "steps_slider needs Jupyter: the slider is an ipywidgets widget, which works only in a running "
+            "notebook kernel (JupyterLab, Jupyter Notebook, VS Code). Outside Jupyter, save the frames instead: "
+            "save_gif(frames, 'backprop.gif') for an animation, or save_steps(frames, 'steps/') for one picture "
+            "per step"
+        )
+    try:
+        import ipywidgets
+    except ImportError:
+        raise ImportError("steps_slider needs ipywidgets: pip install 'chainrule[notebooks]' "
+                          "(or pip install ipywidgets)") from None
+    from IPython.display import display
+
     slider = ipywidgets.IntSlider(value=0, min=0, max=len(frames) - 1, description="step")
     out = ipywidgets.Output()
 
@@ -153,3 +169,10 @@ def steps_slider(frames: Sequence[graphviz.Digraph]) -> Any:
     slider.observe(show, names="value")
     show()
     return ipywidgets.VBox([slider, out])
+
+
+def _in_jupyter_kernel() -> bool:
+    """True in a running Jupyter kernel, the only place where widgets work (not in IPython in a terminal)."""
+    ipython = sys.modules.get("IPython")  # a kernel has imported it before any user code runs
+    shell = ipython.get_ipython() if ipython is not None else None
+    return getattr(shell, "kernel", None) is not None

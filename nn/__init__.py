@@ -9,13 +9,14 @@
 from nn.data import make_circles, make_moons, make_spiral, make_xor, train_val_split
 from nn.io import load, save
 from nn.layers import ACTIVATIONS, MLP, Dropout, Layer, Neuron
+from nn.live import LivePlot
 from nn.losses import binary_cross_entropy_with_logits, cross_entropy, hinge_loss, mse_loss
 from nn.module import Module
 from nn.onnx_export import export_onnx
 from nn.optim import SGD, Adam, Optimizer, RMSprop, clip_grad_norm
 from nn.plots import plot_decision_boundary, plot_history
 from nn.torch_bridge import from_torch, to_torch
-from nn.train import History, accuracy, evaluate, fit
+from nn.train import History, TrainingRun, accuracy, evaluate, fit
 
 __all__ = [
     "ACTIVATIONS",
@@ -25,10 +26,12 @@ __all__ = [
     "Dropout",
     "History",
     "Layer",
+    "LivePlot",
     "Module",
     "Neuron",
     "Optimizer",
     "RMSprop",
+    "TrainingRun",
     "accuracy",
     "binary_cross_entropy_with_logits",
     "clip_grad_norm",

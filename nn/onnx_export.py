@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import os
 import struct
-from pathlib import Path
 from typing import Any
 
 from nn.io import _write_atomically

@@ -42,6 +42,40 @@ def plot_decision_boundary(
     """Save a picture of a 2-input, 1-output classifier: its score over the plane, shaded by
     sign, the boundary score = 0 as a line, training points as dots and validation points as
     triangles, coloured by label (score > 0 means the positive class)."""
+    fig = _figure(figsize=(6.4, 5.2), dpi=110)
+    ax = fig.add_subplot()
+    mesh = draw_decision_boundary(ax, model, X, y, X_val, y_val, resolution)
+    fig.colorbar(mesh, ax=ax, label="model score (> 0: class +1)")
+    ax.set_title(title or "decision boundary")
+    ax.legend(loc="best", fontsize=7, framealpha=0.85)
+    fig.savefig(path)
+
+
+def plot_history(history: History, path: str | os.PathLike, title: str = "") -> None:
+    """Save the loss (left) and accuracy (right) per epoch, training and validation."""
+    fig = _figure(figsize=(9.6, 3.8), dpi=110)
+    left, right = fig.subplots(1, 2)
+    draw_history(left, history, "loss")
+    draw_history(right, history, "accuracy")
+    fig.suptitle(title or "training history")
+    fig.tight_layout()
+    fig.savefig(path)
+
+
+# The drawing itself, on a matplotlib Axes: the pictures above and the live view (nn.live) share it.
+
+
+def draw_decision_boundary(
+    ax: Any,
+    model: Module,
+    X: Sequence[Sequence[float]],
+    y: Sequence[int],
+    X_val: Sequence[Sequence[float]] = (),
+    y_val: Sequence[int] = (),
+    resolution: int = 90,
+) -> Any:
+    """Draw a 2-input, 1-output classifier's score over the plane on `ax`, its boundary score = 0,
+    and the points (training: dots, validation: triangles); returns the shading, for a colorbar."""
     xs = [p[0] for p in [*X, *X_val]]
     ys = [p[1] for p in [*X, *X_val]]
     pad = 0.5
@@ -55,12 +89,9 @@ def plot_decision_boundary(
             scores = [[_score(model([a, b])) for a in gx] for b in gy]
     finally:
         model.train(was_training)
-    fig = _figure(figsize=(6.4, 5.2), dpi=110)
-    ax = fig.add_subplot()
     limit = max(1e-9, max(abs(s) for row in scores for s in row))
     mesh = ax.contourf(gx, gy, scores, levels=21, cmap="RdBu", vmin=-limit, vmax=limit, alpha=0.55)
     ax.contour(gx, gy, scores, levels=[0.0], colors="black", linewidths=1.5)
-    fig.colorbar(mesh, ax=ax, label="model score (> 0: class +1)")
     for points, labels, marker, name in ((X, y, "o", "train"), (X_val, y_val, "^", "validation")):
         for cls, colour in ((False, _NEG), (True, _POS)):
             sel = [p for p, t in zip(points, labels) if (t > 0) == cls]
@@ -72,30 +103,24 @@ def plot_decision_boundary(
     ax.plot([], [], color="black", label="decision boundary (score = 0)")
     ax.set_xlabel("x1")
     ax.set_ylabel("x2")
-    ax.set_title(title or "decision boundary")
-    ax.legend(loc="best", fontsize=7, framealpha=0.85)
-    fig.savefig(path)
+    return mesh
 
 
-def plot_history(history: History, path: str | os.PathLike, title: str = "") -> None:
-    """Save the loss (left) and accuracy (right) per epoch, training and validation."""
-    fig = _figure(figsize=(9.6, 3.8), dpi=110)
-    epochs = list(range(1, history.epochs + 1))
-    left, right = fig.subplots(1, 2)
-    for ax, train, val, name in (
-        (left, history.loss, history.val_loss, "loss"),
-        (right, history.accuracy, history.val_accuracy, "accuracy"),
-    ):
-        ax.plot(epochs, train, label=f"training {name}", color=_POS)
-        if val:
-            ax.plot(epochs, val, label=f"validation {name}", color="#ff7f0e", linestyle="--")
-        if history.best_epoch is not None:
-            ax.axvline(history.best_epoch + 1, color="grey", linewidth=0.8, linestyle=":", label="best validation loss")
-        ax.set_xlabel("epoch")
-        ax.set_ylabel(name)
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
-    right.set_ylim(-0.02, 1.02)
-    fig.suptitle(title or "training history")
-    fig.tight_layout()
-    fig.savefig(path)
+def draw_history(ax: Any, history: History, name: str) -> None:
+    """Draw one of the history's curves per epoch on `ax`: name "loss" or "accuracy", training
+    (solid) and validation (dashed), with a dotted line at the best validation epoch."""
+    if name not in ("loss", "accuracy"):
+        raise ValueError(f"draw_history: name must be 'loss' or 'accuracy', got {name!r}")
+    train, val = (history.loss, history.val_loss) if name == "loss" else (history.accuracy, history.val_accuracy)
+    epochs = list(range(1, len(train) + 1))
+    ax.plot(epochs, train, label=f"training {name}", color=_POS)
+    if val:
+        ax.plot(epochs, val, label=f"validation {name}", color="#ff7f0e", linestyle="--")
+    if history.best_epoch is not None:
+        ax.axvline(history.best_epoch + 1, color="grey", linewidth=0.8, linestyle=":", label="best validation loss")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel(name)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    if name == "accuracy":
+        ax.set_ylim(-0.02, 1.02)

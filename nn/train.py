@@ -1,4 +1,4 @@
-"""A training loop: mini-batches, a tqdm progress bar, a history, early stopping and callbacks.
+"""A training loop: mini-batches, a progress bar, a live view, a history, early stopping and callbacks.
 
 One step of gradient descent is always the same four lines, and `fit` is just those lines
 in a loop, plus the bookkeeping people need to watch a network learn:
@@ -15,11 +15,15 @@ import math
 import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from autograd import Value, no_grad
 from nn._numbers import check_int, check_real, to_float
 from nn.module import Module
 from nn.optim import Optimizer, clip_grad_norm
+
+if TYPE_CHECKING:
+    from nn.live import LivePlot
 
 LossFn = Callable[[list, list], Value]
 Callback = Callable[[int, dict], "bool | None"]
@@ -79,6 +83,24 @@ class History:
         return len(self.loss)
 
 
+@dataclass(frozen=True)
+class TrainingRun:
+    """What a callback sees of a running `fit`: the model, the data, and the history so far.
+
+    A callback object may have the methods `on_train_begin(run)` and `on_train_end(run)`, besides
+    `callback(epoch, logs)`; `nn.LivePlot` draws its panels from this.
+    """
+
+    model: Module
+    X: Sequence
+    y: Sequence
+    loss_fn: LossFn
+    optimizer: Optimizer
+    epochs: int  # the epochs asked for; history.epochs says how many have run
+    history: History  # filled in epoch by epoch
+    validation: tuple[Sequence, Sequence] | None = None
+
+
 def _check_data(X: Sequence, y: Sequence, what: str) -> None:
     if len(X) != len(y):
         raise ValueError(f"fit: {what} has {len(X)} inputs but {len(y)} targets")
@@ -102,6 +124,7 @@ def fit(
     clip_norm: float | None = None,
     progress: bool = True,
     seed: int = 0,
+    live: bool | LivePlot = False,
 ) -> History:
     """Train `model` on (X, y) with `optimizer` to reduce `loss_fn(outputs, targets)`.
 
@@ -111,7 +134,13 @@ def fit(
     validation loss has not improved by more than `min_delta` for `patience` epochs, and (with
     restore_best) the parameters of the best epoch are put back. Each callback is called as
     `callback(epoch, logs)` after every epoch, logs holding that epoch's numbers; returning True
-    stops training. `clip_norm` clips the gradients' global norm before each step.
+    stops training; a callback object's `on_train_begin(run)` and `on_train_end(run)` methods, when
+    it has them, are called before the first epoch and after the last (`run` is a TrainingRun), also
+    when Ctrl-C stops training. `clip_norm` clips the gradients' global norm before each step.
+    `progress` shows a progress bar (in Jupyter a line of text, which a saved notebook keeps in its
+    finished state). `live=True` (or a `LivePlot`) redraws one figure of the training in place in
+    Jupyter as the epochs go by: loss, accuracy, and for a model with two inputs and one output its
+    decision boundary (outside Jupyter it does nothing).
     """
     _check_data(X, y, "training data")
     check_int(epochs, "fit: epochs", 0)  # up to sys.maxsize: 10**400 is refused, naming epochs
@@ -128,8 +157,11 @@ def fit(
     min_delta = check_real(min_delta, "fit: min_delta", 0.0)
     if clip_norm is not None:
         check_real(clip_norm, "fit: clip_norm", 0.0)
+    callbacks = [*callbacks, *_live_view(live, callbacks)]
     params = model.parameters()
     history = History()
+    run = TrainingRun(model, X, y, loss_fn, optimizer, epochs, history, validation)
+    _each(callbacks, "on_train_begin", run)
     best_loss, best_params, waited = math.inf, None, 0
     rng = random.Random(seed)
     order = list(range(len(X)))
@@ -178,9 +210,13 @@ def fit(
             if stop:
                 history.stopped_early = True
                 break
+    except KeyboardInterrupt:
+        _each(callbacks, "on_train_end", run)  # the live view shows where training was stopped
+        raise
     finally:
         if bar is not None:
             bar.close()
+    _each(callbacks, "on_train_end", run)  # before the best weights come back: it shows the last epoch
     if history.stopped_early and patience is not None and restore_best and best_params is not None:
         for p, value in zip(params, best_params):
             p.data = value
@@ -197,9 +233,33 @@ def _detach(output: object) -> object:
     return _score(output)
 
 
+def _each(callbacks: Sequence[Callback], method: str, run: TrainingRun) -> None:
+    for callback in callbacks:
+        hook = getattr(callback, method, None)
+        if hook is not None:
+            hook(run)
+
+
+def _live_view(live: bool | LivePlot, callbacks: Sequence[Callback]) -> list[LivePlot]:
+    """The LivePlot that `live=` adds to the callbacks (none when one is among them already)."""
+    from nn.live import LivePlot
+
+    if live is False or live is None:
+        return []
+    if live is True:
+        return [] if any(isinstance(c, LivePlot) for c in callbacks) else [LivePlot()]
+    if isinstance(live, LivePlot):
+        return [] if any(c is live for c in callbacks) else [live]
+    raise TypeError(f"fit: live must be True, False or a LivePlot, got {type(live).__name__}")
+
+
 def _progress_bar(epochs: int, progress: bool):  # -> tqdm | None
     if not progress:
         return None
-    from tqdm.auto import tqdm
+    from tqdm import tqdm
 
+    from nn.live import _in_notebook, _notebook_progress_bar
+
+    if _in_notebook():
+        return _notebook_progress_bar(total=epochs, desc="training", unit="epoch")
     return tqdm(total=epochs, desc="training", unit="epoch", dynamic_ncols=True)

@@ -7,14 +7,23 @@ Each notebook runs in a fresh kernel of *this* Python (the project's .venv), hea
 use matplotlib's inline backend, never a display. The saved notebook records in its metadata
 a hash of its code cells, so tests/test_notebooks.py can tell when the committed outputs no
 longer come from the current code (then run this script again).
+
+Run twice on unchanged code, it writes the same bytes: no timings are recorded, widget ids
+are numbered in the order the widgets were made, and a picture's text/plain that only says
+"<Figure size 600x400 with 1 Axes>" is left out (an image output needs no such stand-in).
+Anything else that changes from run to run (a memory address such as 0x7f3d26a0ee90 in an
+output) is reported, and the script exits with status 1.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
+import re
 import sys
 import time
+import uuid
 from pathlib import Path
 
 import nbformat
@@ -25,6 +34,10 @@ from nbclient import NotebookClient
 NOTEBOOK_DIR = Path(__file__).resolve().parent
 METADATA_KEY = "chainrule"  # notebook metadata: {"chainrule": {"code_sha256": ...}}
 CELL_TIMEOUT = 600  # seconds for one cell; the whole course takes a few minutes
+WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
+MEMORY_ADDRESS = re.compile(r"0x[0-9a-f]{6,}")
+_FIGURE_REPR = re.compile(r"<(?:matplotlib\.figure\.)?Figure size [\d.]+x[\d.]+ with \d+ Axes>")
+_IDS = uuid.UUID("5c0b1a53-0d1e-4a8e-9f4b-6a1d2c3e4f50")  # namespace of the widget ids written here
 
 
 def code_hash(nb: nbformat.NotebookNode) -> str:
@@ -56,6 +69,7 @@ def _kernel_env() -> dict[str, str]:
     env["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
     env["PYDEVD_DISABLE_FILE_VALIDATION"] = "1"  # silences a debugger warning on Python 3.11+
     env["SOURCE_DATE_EPOCH"] = "0"  # matplotlib writes this date into SVGs instead of the current time
+    env["PYTHONHASHSEED"] = "0"  # any order that follows a set of strings is the same in every run
     return env
 
 
@@ -73,14 +87,59 @@ def execute(nb: nbformat.NotebookNode, cwd: Path) -> nbformat.NotebookNode:
     return nb
 
 
-def refresh(path: Path) -> None:
-    """Execute the notebook at `path` and save it in place with its outputs and code hash."""
+def tidy(nb: nbformat.NotebookNode, name: str) -> nbformat.NotebookNode:
+    """nb's outputs made the same from run to run: widget ids by creation order, no figure reprs.
+
+    Call it on a notebook just executed: its widget state still lists the widgets in the order
+    the kernel made them (a saved notebook lists them sorted by their random ids).
+    """
+    for cell in nb.cells:
+        for output in cell.get("outputs", ()):
+            data = output.get("data", {})
+            if _FIGURE_REPR.fullmatch(data.get("text/plain", "")) and set(data) & {"image/png", "image/svg+xml"}:
+                del data["text/plain"]
+    state = nb.metadata.get("widgets", {}).get(WIDGET_STATE, {}).get("state", {})
+    if not state:
+        return nb
+    text = json.dumps(nb)
+    for k, old in enumerate(state):
+        text = text.replace(old, uuid.uuid5(_IDS, f"{name}/{k}").hex)  # in outputs, in IPY_MODEL_<id> references
+    return nbformat.reads(text, as_version=4)
+
+
+def addresses(nb: nbformat.NotebookNode) -> list[str]:
+    """'cell 3: 0x7f4b9ea229d0' for every memory address in an output's text (they change every run).
+
+    Only text is searched: base64 image data holds such letters by chance."""
+    found = []
+    for where, output in outputs(nb):
+        data = output.get("data", {})
+        texts = [output.get("text", "")] + [v for kind, v in data.items() if kind.startswith("text/")]
+        found += [f"{where}: {m}" for t in texts for m in MEMORY_ADDRESS.findall(t)]
+    return found
+
+
+def outputs(nb: nbformat.NotebookNode) -> list[tuple[str, dict]]:
+    """(where, output) for every output: the cells', and those kept in the state of Output widgets."""
+    found = [(f"cell {k}", out) for k, cell in enumerate(nb.cells) for out in cell.get("outputs", ())]
+    state = nb.metadata.get("widgets", {}).get(WIDGET_STATE, {}).get("state", {})
+    for model in state.values():
+        found += [(f"widget {model.get('model_name')}", out) for out in model.get("state", {}).get("outputs", ())]
+    return found
+
+
+def refresh(path: Path) -> list[str]:
+    """Execute the notebook at `path`, save it in place with its outputs and code hash; returns
+    the memory addresses left in its outputs (see `addresses`)."""
     nb = nbformat.read(path, as_version=4)
+    nb.metadata.pop("widgets", None)  # the last run's widgets: nbclient keeps them when this run makes none
     execute(nb, cwd=path.parent)
+    nb = tidy(nb, path.stem)
     nb.metadata[METADATA_KEY] = {"code_sha256": code_hash(nb)}
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
     nbformat.validate(nb)
     nbformat.write(nb, path)
+    return addresses(nb)
 
 
 def main(argv: list[str]) -> int:
@@ -92,11 +151,17 @@ def main(argv: list[str]) -> int:
         if path.suffix != ".ipynb" or not path.is_file():
             print(f"refresh: not a notebook file: {path}", file=sys.stderr)
             return 2
+    status = 0
+    for path in paths:
         start = time.perf_counter()
-        refresh(path)
+        left = refresh(path)
         size = path.stat().st_size / 1024
         print(f"{path.name}: executed in {time.perf_counter() - start:.1f} s, saved ({size:.0f} KiB)")
-    return 0
+        for where in left:
+            print(f"refresh: {path.name}, {where}: a memory address in an output changes on every run; "
+                  "give that object a __repr__ without one", file=sys.stderr)
+            status = 1
+    return status
 
 
 if __name__ == "__main__":

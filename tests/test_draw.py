@@ -354,6 +354,61 @@ def test_collapse_by_name_matches_numbered_scopes_only():
                   if n.startswith("s")) == ["Layer1", "Neuron0", "Neuron1", "Neuron2"]
 
 
+def mlp_loss(sizes: list[int], rankdir_seed: int = 1) -> Value:
+    from nn import MLP
+
+    model = MLP(2, sizes, activation="tanh", seed=rankdir_seed)
+    out = model([Value(0.5, label="x1"), Value(-1.0, label="x2")])
+    loss = sum(((o - 1.0) ** 2 for o in (out if isinstance(out, list) else [out])), Value(0.0))
+    loss.backward()
+    return loss
+
+
+def neuron_boxes_by_layer(source: str) -> dict[str, list[str]]:
+    """Layer label -> ids of its collapsed neuron boxes, in the order the DOT source lists them."""
+    found = {}
+    for name, _, members in clusters(source):
+        if name.startswith("Layer"):
+            found[name] = [n for n in nodes(source) if n in members]  # nodes() keeps the source order
+    return found
+
+
+def test_collapsed_boxes_are_listed_in_program_order():
+    src = draw_dot(small_mlp(), collapse="Neuron").source
+    layer0 = neuron_boxes_by_layer(src)["Layer 0"]
+    assert [text(nodes(src)[n]).split(" ")[1] for n in layer0] == ["0", "1", "2"]
+
+
+def drawn_positions(picture) -> dict[str, tuple[float, float]]:
+    """Node id -> centre (x, y) in the rendered picture, y growing downwards (dot's plain output flipped)."""
+    found = {}
+    for line in picture.pipe(format="plain", encoding="utf-8").splitlines():
+        if line.startswith("node "):
+            name, x, y = line.split()[1:4]
+            found[name] = (float(x), -float(y))
+    return found
+
+
+@pytest.mark.parametrize("rankdir", ["LR", "TB", "RL", "BT"])
+@pytest.mark.parametrize("sizes", [[3, 3, 1], [5, 3, 2], [6, 6, 1], [2, 2, 2, 2, 1]], ids=str)
+def test_collapsed_neurons_are_drawn_in_reading_order(dot_program, rankdir, sizes):
+    # dot's crossing minimisation used to shuffle them: neuron 1, 2, 0
+    picture = draw_dot(mlp_loss(sizes), rankdir, collapse="Neuron")
+    where = drawn_positions(picture)
+    across = 1 if rankdir in ("LR", "RL") else 0  # neurons of a layer stand top to bottom, or left to right
+    for layer, boxes in neuron_boxes_by_layer(picture.source).items():
+        labels = [text(nodes(picture.source)[b]).split(" ")[1] for b in boxes]
+        assert labels == [str(j) for j in range(len(boxes))], layer
+        coordinates = [where[b][across] for b in boxes]
+        assert coordinates == sorted(coordinates), f"{layer}: {labels} drawn at {coordinates}"
+
+
+def test_boxes_one_after_the_other_are_not_pinned_side_by_side():
+    src = draw_dot(small_mlp(), collapse=2).source  # Layer 0 feeds Layer 1: two levels, no row
+    assert "rank=same" not in src and "remincross" not in src
+    assert "rank=same" in draw_dot(small_mlp(), collapse="Neuron").source  # the three neurons of Layer 0
+
+
 def test_a_collapsed_box_shows_the_data_and_grad_of_its_output():
     x = Value(0.5, label="x")
     with scope("Neuron"):
@@ -486,9 +541,50 @@ def test_png_rendering_has_a_png_header(dot_program, tmp_path):
         assert f.read(8) == b"\x89PNG\r\n\x1a\n"
 
 
-def test_jupyter_shows_the_picture_as_inline_svg(dot_program):
-    bundle = draw_dot(neuron()[0])._repr_mimebundle_()
-    assert "<svg" in bundle["image/svg+xml"]
+def png_size(data: bytes) -> tuple[int, int]:
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+
+
+def jupyter_bundle(obj) -> tuple[dict, dict]:
+    """What IPython's display machinery makes of obj in a notebook: (data by mime type, metadata)."""
+    from IPython.core.formatters import DisplayFormatter
+
+    return DisplayFormatter().format(obj)
+
+
+def test_jupyter_gets_svg_and_a_png_for_viewers_that_show_no_svg(dot_program):
+    data, metadata = jupyter_bundle(draw_dot(neuron()[0]))
+    assert "<svg" in data["image/svg+xml"]
+    width, height = png_size(data["image/png"])  # untrusted JupyterLab and VS Code show this one
+    shown = metadata["image/png"]
+    points = re.search(r'<svg width="([\d.]+)pt" height="([\d.]+)pt"', data["image/svg+xml"])
+    assert shown == {"width": round(float(points[1]) * 4 / 3), "height": round(float(points[2]) * 4 / 3)}
+    # twice the pixels of the size it is shown at: sharp on high-density screens
+    assert abs(width - 2 * shown["width"]) <= 2 and abs(height - 2 * shown["height"]) <= 2
+
+
+def test_a_huge_picture_gets_fewer_pixels_per_point(dot_program, monkeypatch):
+    monkeypatch.setattr("autograd.draw._PNG_MAX_PIXELS", 40_000)
+    data, metadata = jupyter_bundle(draw_dot(neuron()[0]))
+    width, height = png_size(data["image/png"])
+    assert width * height <= 40_000 * 1.05 and width < metadata["image/png"]["width"] * 2
+
+
+def test_a_pictures_text_says_what_it_shows_and_holds_no_memory_address(dot_program):
+    o, _ = neuron()
+    picture = draw_dot(o)
+    text = jupyter_bundle(picture)[0]["text/plain"]
+    assert text == repr(picture) == "<Picture: the graph of o = 0.7071: 10 values, 5 ops>"
+    assert not re.search(r"0x[0-9a-f]{6,}", text)
+    assert repr(draw_dot(small_mlp(), collapse=2)).endswith("2 collapsed scopes>")  # Layer 0 and Layer 1
+
+
+def test_asking_for_one_format_renders_only_that_one(dot_program):
+    data, metadata = draw_dot(neuron()[0])._repr_mimebundle_(include=["image/png"])
+    assert list(data) == ["image/png"] and list(metadata) == ["image/png"]
+    data, _ = draw_dot(neuron()[0])._repr_mimebundle_(exclude=["image/png", "image/svg+xml"])
+    assert list(data) == ["text/plain"]
 
 
 def test_without_dot_the_source_still_works_and_rendering_says_how_to_install(monkeypatch, tmp_path):

@@ -3,17 +3,23 @@
 Each notebook is executed in a fresh kernel of this Python (a copy, in a temporary folder: the
 repository is not touched). The committed file must carry the outputs of its current code:
 notebooks/refresh.py records a hash of the code cells when it saves them, and it is checked here.
+Their pictures must show wherever a notebook is opened (a PNG beside every SVG: JupyterLab and
+VS Code show no SVG from an untrusted notebook), and refreshing unchanged notebooks must not
+change a byte.
 """
 
 from __future__ import annotations
 
 import copy
 import importlib.util
+import re
+import uuid
 from pathlib import Path
 
 import nbformat
 import pytest
 from nbclient.exceptions import CellExecutionError
+from nbformat.v4 import new_code_cell, new_notebook, new_output
 
 pytestmark = pytest.mark.notebooks
 
@@ -29,7 +35,7 @@ COURSE = [
     "07_backprop_step_by_step",
     "09_from_chainrule_to_pytorch",
 ]
-MAX_BYTES = 1_000_000
+MAX_BYTES = 2_000_000
 IMAGE_TYPES = ("image/png", "image/svg+xml")
 
 
@@ -102,6 +108,106 @@ def test_committed_notebook_prints_nothing_to_stderr(path):
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids(NOTEBOOKS))
 def test_committed_notebook_is_small(path):
     assert path.stat().st_size < MAX_BYTES
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids(NOTEBOOKS))
+def test_every_saved_picture_has_a_png_for_viewers_that_show_no_svg(path):
+    # the outputs of the cells and those kept in the state of Output widgets (the step slider)
+    pictures = [(where, out) for where, out in refresh.outputs(_read(path)) if "image/svg+xml" in out.get("data", {})]
+    assert [where for where, out in pictures if "image/png" not in out["data"]] == []
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids(NOTEBOOKS))
+def test_no_saved_text_holds_a_memory_address_or_a_figure_placeholder(path):
+    nb = _read(path)
+    assert refresh.addresses(nb) == []  # they change on every run: <autograd.draw.Picture at 0x7f4b...>
+    texts = [out.get("data", {}).get("text/plain", "") for _, out in refresh.outputs(nb)]
+    assert [t for t in texts if "<Figure size" in t] == []  # what untrusted viewers showed instead of plots
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids(NOTEBOOKS))
+def test_progress_bars_are_saved_finished_as_text(path):
+    texts = [out.get("data", {}).get("text/plain", "") for _, out in refresh.outputs(_read(path))]
+    bars = [text for text in texts if text.startswith("training:")]
+    for bar in bars:  # no widget (saved as "0%"), no timings (they change on every run)
+        assert re.fullmatch(r"training: 100%\|█+\| (\d+)/\1 epochs(, \w+=[-\d.]+)+", bar), bar
+    if path.stem == "03_training_an_mlp":
+        assert len(bars) == 1 and "150/150" in bars[0]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids(NOTEBOOKS))
+def test_saved_widget_state_belongs_to_widgets_the_notebook_shows(path):
+    nb = _read(path)
+    state = nb.metadata.get("widgets", {}).get(refresh.WIDGET_STATE, {}).get("state", {})
+    shown = [out.data["application/vnd.jupyter.widget-view+json"]["model_id"] for cell in _code_cells(nb)
+             for out in cell.outputs if "application/vnd.jupyter.widget-view+json" in out.get("data", {})]
+    reached, todo = set(), list(shown)
+    while todo:  # every model a shown widget refers to, directly or through others
+        model = todo.pop()
+        if model not in reached:
+            reached.add(model)
+            todo += re.findall(r"IPY_MODEL_([0-9a-f]+)", str(state.get(model, {})))
+    assert set(state) == reached  # nothing left over from an earlier run (a progress widget, say)
+
+
+def test_tidy_numbers_widgets_by_creation_order_and_leaves_out_figure_placeholders():
+    def executed(ids: list[str]) -> nbformat.NotebookNode:
+        """A notebook as nbclient leaves it: a slider widget (three models) and a plot."""
+        slider, layout, style = ids
+        view = new_output("execute_result", {"application/vnd.jupyter.widget-view+json": {"model_id": slider},
+                                             "text/plain": "IntSlider(value=0)"}, execution_count=1)
+        plot = new_output("display_data", {"image/png": "iVBORw0KGgo=",
+                                           "text/plain": "<Figure size 600x350 with 1 Axes>"})
+        nb = new_notebook(cells=[new_code_cell("slider", execution_count=1, outputs=[view, plot])])
+        nb.cells[0].id = "cell-0"
+        nb.metadata.widgets = {refresh.WIDGET_STATE: {"state": {
+            slider: {"model_name": "IntSliderModel", "state": {"layout": f"IPY_MODEL_{layout}",
+                                                               "style": f"IPY_MODEL_{style}"}},
+            layout: {"model_name": "LayoutModel", "state": {}},
+            style: {"model_name": "SliderStyleModel", "state": {}}}, "version_major": 2, "version_minor": 0}}
+        return nb
+
+    first = refresh.tidy(executed([uuid.uuid4().hex for _ in range(3)]), "demo")
+    second = refresh.tidy(executed([uuid.uuid4().hex for _ in range(3)]), "demo")
+    assert nbformat.writes(first) == nbformat.writes(second)  # same widgets made in the same order: same ids
+    state = first.metadata.widgets[refresh.WIDGET_STATE]["state"]
+    slider, layout, style = state
+    assert state[slider]["state"] == {"layout": f"IPY_MODEL_{layout}", "style": f"IPY_MODEL_{style}"}
+    view, plot = first.cells[0].outputs
+    assert view.data["application/vnd.jupyter.widget-view+json"]["model_id"] == slider
+    assert view.data["text/plain"] == "IntSlider(value=0)"  # a widget's text stays: it is all a static view has
+    assert set(plot.data) == {"image/png"}
+
+
+TINY = [
+    """%matplotlib inline
+%config InlineBackend.figure_formats = ["retina"]
+import matplotlib.pyplot as plt
+from autograd import Value, backward_steps, draw_dot
+from autograd.steps import steps_slider
+from nn import MLP, Adam, fit, hinge_loss, make_moons""",
+    """x = Value(2.0, label="x")
+y = (x * x + 1.0).tanh()
+y.backward()
+draw_dot(y)""",
+    "steps_slider(backward_steps(y))",
+    "plt.plot([1, 2, 3], [2.0, 1.0, 3.0]);",
+    """X, labels = make_moons(n=20, noise=0.1, seed=0)
+model = MLP(2, [4, 1], seed=0)
+history = fit(model, X, labels, hinge_loss, Adam(model.parameters(), lr=0.05), epochs=3, live=True)""",
+]
+
+
+def test_refreshing_a_notebook_twice_writes_the_same_bytes(tmp_path):
+    # a graph, a widget, a plot, a progress bar and a live view: all that used to change from run to run
+    path = tmp_path / "tiny.ipynb"
+    nbformat.write(new_notebook(cells=[new_code_cell(source) for source in TINY]), path)
+    assert refresh.refresh(path) == []
+    first = path.read_bytes()
+    assert refresh.refresh(path) == []
+    assert path.read_bytes() == first
+    nb = _read(path)
+    assert nb.metadata.widgets and all(cell.outputs for cell in _code_cells(nb)[1:])
 
 
 def test_code_hash_changes_when_a_code_cell_changes_and_only_then():

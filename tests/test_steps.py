@@ -234,7 +234,8 @@ def test_save_gif_refuses_nonsense():
         save_gif(backward_steps(root), "x.gif", seconds_per_frame=0)
 
 
-def test_the_notebook_slider_starts_at_step_zero_and_moves():
+def test_the_notebook_slider_starts_at_step_zero_and_moves(monkeypatch):
+    monkeypatch.setattr("autograd.steps._in_jupyter_kernel", lambda: True)  # as in a notebook's kernel
     root, _ = build(neuron, GRAPHS[0][1])
     frames = backward_steps(root)
     widget = steps_slider(frames)
@@ -242,3 +243,21 @@ def test_the_notebook_slider_starts_at_step_zero_and_moves():
     assert (slider.min, slider.max, slider.value) == (0, len(frames) - 1, 0)
     slider.value = 3  # redraws without error
     assert math.isfinite(slider.value)
+
+
+def test_the_slider_outside_jupyter_says_it_needs_jupyter_and_what_to_use_instead(capsys):
+    root, _ = build(neuron, GRAPHS[0][1])
+    with pytest.raises(RuntimeError) as info:
+        steps_slider(backward_steps(root))  # pytest runs no Jupyter kernel
+    message = str(info.value)
+    assert message.startswith("steps_slider needs Jupyter") and "kernel" in message
+    assert "save_gif(frames" in message and "save_steps(frames" in message
+    assert capsys.readouterr() == ("", "")  # no escape codes, no DOT source printed on the way
+
+
+def test_a_frames_text_for_notebooks_is_its_caption():
+    root, _ = build(neuron, GRAPHS[0][1])
+    frames = backward_steps(root)
+    n = len(frames) - 1
+    for k, frame in enumerate(frames):
+        assert repr(frame).startswith(f"<Picture: Backprop, step {k} of {n}: ")
