@@ -24,6 +24,7 @@ import sys
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import graphviz
 
@@ -88,6 +89,44 @@ class Picture(graphviz.Digraph):
     """
 
     timeout: float = RENDER_TIMEOUT
+
+    # In a notebook a picture is saved as SVG and PNG: JupyterLab and VS Code show no SVG from a
+    # notebook its reader has not trusted (every freshly cloned one), but they do show PNG.
+
+    description = "a computation graph"  # the picture in words, for viewers that show no image
+
+    def __repr__(self) -> str:  # no memory address, so a saved notebook is the same from run to run
+        return f"<Picture: {self.description}>"
+
+    def _repr_mimebundle_(self, include: Iterable[str] | None = None, exclude: Iterable[str] | None = None,
+                          **_: Any) -> tuple[dict[str, str | bytes], dict[str, dict[str, int]]]:
+        """(data, metadata) for Jupyter: SVG, PNG and text/plain.
+
+        The PNG has `_PNG_DENSITY` pixels per CSS pixel of the SVG, and its metadata asks the
+        viewer to show it at the SVG's size: sharp on high-density screens, and the same size.
+        """
+        wanted = set(include) if include is not None else {"image/svg+xml", "image/png", "text/plain"}
+        wanted -= set(exclude or ())
+        data: dict[str, str | bytes] = {}
+        metadata: dict[str, dict[str, int]] = {}
+        if wanted & {"image/svg+xml", "image/png"}:
+            svg = self.pipe(format="svg", encoding="utf-8")
+            if "image/svg+xml" in wanted:
+                data["image/svg+xml"] = svg
+            if "image/png" in wanted:
+                data["image/png"], metadata["image/png"] = self._png_like(svg)
+        if "text/plain" in wanted:
+            data["text/plain"] = repr(self)
+        return data, metadata
+
+    def _png_like(self, svg: str) -> tuple[bytes, dict[str, int]]:
+        """The picture as PNG, and the size in CSS pixels at which it matches `svg`."""
+        width_pt, height_pt = _svg_size(svg)
+        css = 96 / 72  # CSS pixels per point: browsers show an SVG's points at this scale
+        density = min(_PNG_DENSITY, math.sqrt(_PNG_MAX_PIXELS / max(1.0, width_pt * height_pt * css * css)))
+        sharp = self.copy()
+        sharp.graph_attr["dpi"] = f"{96 * density:.4g}"  # more pixels per inch; the layout stays the same
+        return sharp.pipe(format="png"), {"width": round(width_pt * css), "height": round(height_pt * css)}
 
     def pipe(self, format: str | None = None, renderer: str | None = None, formatter: str | None = None,  # noqa: A002
              neato_no_op: bool | int | None = None, quiet: bool = False, *, engine: str | None = None,
@@ -226,45 +265,6 @@ def _write_file(path: Path, data: bytes) -> None:
         if isinstance(error, OSError) and error.errno is not None:
             raise type(error)(error.errno, error.strerror, asked) from None
         raise
-
-    # In a notebook a picture is saved as SVG and PNG: JupyterLab and VS Code show no SVG from a
-    # notebook its reader has not trusted (every freshly cloned one), but they do show PNG.
-
-    description = "a computation graph"  # the picture in words, for viewers that show no image
-
-    def __repr__(self) -> str:  # no memory address, so a saved notebook is the same from run to run
-        return f"<Picture: {self.description}>"
-
-    def _repr_mimebundle_(self, include: Iterable[str] | None = None, exclude: Iterable[str] | None = None,
-                          **_: Any) -> tuple[dict[str, str | bytes], dict[str, dict[str, int]]]:
-        """(data, metadata) for Jupyter: SVG, PNG and text/plain.
-
-        The PNG has `_PNG_DENSITY` pixels per CSS pixel of the SVG, and its metadata asks the
-        viewer to show it at the SVG's size: sharp on high-density screens, and the same size.
-        """
-        wanted = set(include) if include is not None else {"image/svg+xml", "image/png", "text/plain"}
-        wanted -= set(exclude or ())
-        data: dict[str, str | bytes] = {}
-        metadata: dict[str, dict[str, int]] = {}
-        if wanted & {"image/svg+xml", "image/png"}:
-            svg = self.pipe(format="svg", encoding="utf-8")
-            if "image/svg+xml" in wanted:
-                data["image/svg+xml"] = svg
-            if "image/png" in wanted:
-                data["image/png"], metadata["image/png"] = self._png_like(svg)
-        if "text/plain" in wanted:
-            data["text/plain"] = repr(self)
-        return data, metadata
-
-    def _png_like(self, svg: str) -> tuple[bytes, dict[str, int]]:
-        """The picture as PNG, and the size in CSS pixels at which it matches `svg`."""
-        width_pt, height_pt = _svg_size(svg)
-        css = 96 / 72  # CSS pixels per point: browsers show an SVG's points at this scale
-        density = min(_PNG_DENSITY, math.sqrt(_PNG_MAX_PIXELS / max(1.0, width_pt * height_pt * css * css)))
-        sharp = self.copy()
-        sharp.graph_attr["dpi"] = f"{96 * density:.4g}"  # more pixels per inch; the layout stays the same
-        return sharp.pipe(format="png"), {"width": round(width_pt * css), "height": round(height_pt * css)}
-
 
 _PNG_DENSITY = 2  # PNG pixels per CSS pixel in notebooks: sharp on high-density ("retina") screens
 _PNG_MAX_PIXELS = 6_000_000  # a huge graph gets fewer pixels per CSS pixel: notebooks stay small
