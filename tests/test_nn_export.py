@@ -531,7 +531,7 @@ BAD_COMMANDS = {
     "missing file": (["nope.json", "-o", "m.onnx"], "cannot read 'nope.json': no such file"),
     "bad JSON": (["bad.json", "-o", "m.onnx"], "bad.json: not a chainrule model file (not valid JSON"),
     "not a model": (["list.json", "-o", "m.onnx"], "not a valid chainrule model file"),
-    "a folder": ([".", "-o", "m.onnx"], "cannot read '.'"),
+    "a folder": ([".", "-o", "m.onnx"], "is a directory, not a regular file"),
     "unknown suffix": (["model.json", "-o", "m.txt"], "cannot tell the format of 'm.txt' from its suffix"),
     "no suffix": (["model.json", "-o", "model"], "cannot tell the format of 'model'"),
     "no output": (["model.json"], "no output given"),
