@@ -21,8 +21,8 @@ from typing import Any
 
 import graphviz
 
-from autograd.engine import Value
 from autograd.modes import Scope
+from autograd.value import Value
 
 MAX_NODES = 500  # dot lays out a few hundred nodes in about a second; tens of thousands take minutes
 

@@ -15,8 +15,8 @@ import sys
 from pathlib import Path
 
 from autograd.draw import MAX_NODES, GraphTooLargeError, GraphvizNotFoundError, draw_dot
-from autograd.engine import Value
 from autograd.expression import FUNCTIONS, ExpressionError, parse
+from autograd.value import Value
 
 USAGE = f"""usage: chainrule graph EXPRESSION [NAME=VALUE ...] [-o FILE] [options]
 
