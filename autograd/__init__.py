@@ -6,16 +6,26 @@
     >>> y.backward()
     >>> x.grad       # dy/dx = 2x + 3
     7.0
+
+Read it in this order: `value.py` (the node), `op.py` (what an op is), `ops.py` (every op, its
+forward beside its derivative), `backprop.py` (the chain rule), then `modes.py` (no_grad, scope)
+and `gradcheck.py`. `functions.py` has the functions to write derivative rules with.
 """
 
+from autograd.backprop import GraphCycleError, grad, topological_order
 from autograd.draw import draw_dot
-from autograd.engine import Value, dot, grad, sum
 from autograd.gradcheck import GradcheckError, gradcheck
 from autograd.modes import Scope, current_scope, is_grad_enabled, no_grad, scope
+from autograd.op import Op
+from autograd.ops import OPS, dot, sum
 from autograd.steps import backward_steps
+from autograd.value import Value
 
 __all__ = [
+    "OPS",
     "GradcheckError",
+    "GraphCycleError",
+    "Op",
     "Scope",
     "Value",
     "backward_steps",
@@ -28,4 +38,5 @@ __all__ = [
     "no_grad",
     "scope",
     "sum",
+    "topological_order",
 ]

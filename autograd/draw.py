@@ -28,8 +28,8 @@ from typing import Any
 
 import graphviz
 
-from autograd.engine import Value
 from autograd.modes import Scope
+from autograd.value import Value
 
 MAX_NODES = 500  # dot lays out a few hundred nodes in about a second; tens of thousands take minutes
 RENDER_TIMEOUT = 10.0  # seconds dot may take for one picture before rendering gives up

@@ -19,7 +19,7 @@ import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from autograd.engine import Value
+from autograd.value import Value
 
 MAX_LENGTH = 10_000  # characters; a command-line expression, not a program
 

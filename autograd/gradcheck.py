@@ -9,8 +9,9 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 
-from autograd.engine import Value, _to_float
 from autograd.modes import no_grad
+from autograd.value import Value
+from autograd.value import to_float as _to_float
 
 
 class GradcheckError(AssertionError):

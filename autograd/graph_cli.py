@@ -27,8 +27,8 @@ from autograd.draw import (
     _write_file,
     draw_dot,
 )
-from autograd.engine import Value
 from autograd.expression import FUNCTIONS, ExpressionError, normal_name, parse
+from autograd.value import Value
 
 USAGE = f"""usage: chainrule graph EXPRESSION [NAME=VALUE ...] [-o FILE] [options]
 

@@ -173,11 +173,13 @@ class Scope:
 
     __slots__ = ("name", "parent", "_active")
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, parent: Scope | None = None) -> None:
         if not isinstance(name, str):
             raise TypeError(f"scope name must be a str, got {type(name).__name__}")
+        if parent is not None and not isinstance(parent, Scope):
+            raise TypeError(f"scope parent must be a Scope or None, got {type(parent).__name__}")
         self.name = name
-        self.parent: Scope | None = None
+        self.parent = parent  # the scope this one is inside (entering the block sets it to the open one)
         self._active = False
 
     @property
@@ -205,25 +207,6 @@ class Scope:
 
     def __repr__(self) -> str:
         return f"Scope({'/'.join(self.path)!r})"
-
-
-def _scope_inside(name: str, parent: Scope | None) -> Scope:
-    """The Scope that `scope(name)` would be if opened inside `parent`, without opening it.
-
-    For code that sets `.scope` on the nodes it makes itself (nn's Layer does, once per neuron
-    call): the same pictures, for a fraction of the cost of entering and leaving a block.
-    """
-    if type(name) is str:  # skip __init__ and its check: nn's Layer makes one Scope per neuron call
-        made = _new_scope(Scope)
-        made.name = name
-        made._active = False
-    else:
-        made = Scope(name)  # checks the name
-    made.parent = parent
-    return made
-
-
-_new_scope = object.__new__
 
 
 def scope(name: str) -> Scope:

@@ -20,8 +20,9 @@ from typing import Any
 
 import graphviz
 
-from autograd.draw import MAX_NODES, _draw, _fmt, _op_text, _Overlay
-from autograd.engine import Value, _backward_lock, _float_gradients
+from autograd.backprop import topological_order
+from autograd.draw import MAX_NODES, GraphTooLargeError, _draw, _fmt, _op_text, _Overlay
+from autograd.value import Value
 
 
 @dataclass(frozen=True)
@@ -36,23 +37,39 @@ class BackwardStep:
 def backward_trace(root: Value) -> list[BackwardStep]:
     """The steps backward() takes from root, in its order: one per node that has inputs.
 
-    It watches the engine's own chain-rule pass (`_float_gradients`, which backward() runs
-    too), so the order, the local derivatives and the arithmetic are the real ones: the last
-    gradient recorded for each Value equals what `root.backward()` adds to its `.grad`, bit
-    for bit. Leaves pass nothing on and get no step. No `.grad` is touched.
+    It replays backprop's own pass: the same order (`topological_order`), the same stored local
+    derivatives and the same float additions in the same sequence, so the last gradient recorded
+    for each Value equals what `root.backward()` adds to its `.grad`, bit for bit. Leaves pass
+    nothing on and get no step. No `.grad` is touched.
     """
     if not isinstance(root, Value):
         raise TypeError(f"backward_trace: root must be a Value, got {type(root).__name__}")
+    grads: dict[Value, float] = {root: 1.0}
     steps = []
-
-    def record(node: Value) -> None:
-        # read right after node passed its gradient on: each input's buffer is its gradient so far
-        updates = tuple((inp, local, inp._grad_buffer) for inp, local in zip(node.inputs, node.local_grads))
-        steps.append(BackwardStep(node, node._grad_buffer, updates))
-
-    with _backward_lock:
-        _float_gradients(root, on_step=record)
+    for node in reversed(topological_order(root)):
+        if not node.inputs:
+            continue
+        g = grads[node]
+        updates = []
+        for inp, local in zip(node.inputs, node.local_grads):  # input.grad += local * node.grad
+            grads[inp] = grads.get(inp, 0.0) + local * g
+            updates.append((inp, local, grads[inp]))
+        steps.append(BackwardStep(node, g, tuple(updates)))
     return steps
+
+
+def _check_steps(root: Value, max_nodes: int) -> None:
+    """Refuse a graph too large for step pictures before doing any work: count at most max_nodes + 1 nodes."""
+    seen, stack = {root}, [root]
+    while stack:
+        for inp in stack.pop().inputs:
+            if inp not in seen:
+                if len(seen) == max_nodes:
+                    raise GraphTooLargeError(
+                        f"backward_steps: the graph has more than {max_nodes} nodes, and a step-by-step picture "
+                        f"draws one frame per node: build a smaller example (or raise max_nodes)")
+                seen.add(inp)
+                stack.append(inp)
 
 
 def backward_steps(
@@ -69,6 +86,11 @@ def backward_steps(
     a Value no gradient has reached yet shows "grad ?". Every frame has the same layout, so
     the frames can be flipped through as an animation. Options are those of `draw_dot`.
     """
+    if not isinstance(root, Value):
+        raise TypeError(f"backward_steps: root must be a Value, got {type(root).__name__}")
+    if type(max_nodes) is not int or max_nodes < 1:
+        raise ValueError(f"backward_steps: max_nodes must be a positive int, got {max_nodes!r}")
+    _check_steps(root, max_nodes)
     steps = backward_trace(root)
     grads: dict[Value, float] = {root: 1.0}
     widths: dict[Value, int] = {root: 1}

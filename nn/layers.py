@@ -8,41 +8,22 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from operator import attrgetter, mul
 
-from autograd import Scope, Value, current_scope, is_grad_enabled
-from autograd.engine import _dot
-from autograd.modes import _scope_inside
+from autograd import OPS, Op, Scope, Value, current_scope, dot, is_grad_enabled, scope
 from nn._numbers import check_int, check_real, is_real, to_float
 from nn.module import Module
 
 Input = Sequence[Value | float] | Value | float
+_DOT = OPS["dot"]
 _DATA = attrgetter("data")
 
 
-def _relu(s: float) -> float:
-    return s if s > 0.0 else 0.0
-
-
-def _leaky_relu(s: float) -> float:
-    return s if s > 0.0 else 0.01 * s  # the engine's default slope
-
-
-def _sigmoid(s: float) -> float:
-    if s >= 0.0:  # the same two branches as Value.sigmoid, so both give the same bits
-        return 1.0 / (1.0 + math.exp(-s))
-    e = math.exp(s)
-    return e / (1.0 + e)
-
-
-# name -> (the Value method making the activation node, the same function on floats)
-ACTIVATIONS: dict[str, tuple[Callable[[Value], Value] | None, Callable[[float], float] | None]] = {
-    "relu": (Value.relu, _relu),
-    "tanh": (Value.tanh, math.tanh),
-    "sigmoid": (Value.sigmoid, _sigmoid),
-    "leaky_relu": (Value.leaky_relu, _leaky_relu),
-    "linear": (None, None),
+# name -> the engine's op (its forward rule is the same function on floats); linear is no op at all
+ACTIVATIONS: dict[str, Op | None] = {
+    **{name: OPS[name] for name in ("relu", "leaky_relu", "tanh", "sigmoid", "softplus")},
+    "linear": None,
 }
 
 
@@ -112,31 +93,24 @@ class Neuron(Module):
         bound = 1.0 / math.sqrt(nin)
         self.w = [Value(rng.uniform(-bound, bound), label=f"w{i}") for i in range(nin)]
         self.b = Value(rng.uniform(-bound, bound), label="b")
-        self._act, self._act_float = ACTIVATIONS[activation]
+        self._act = ACTIVATIONS[activation]
         self.scope_name = "Neuron"
 
     def forward(self, x: Input) -> Value:
         """act(w . x + b) for a list of nin numbers or Values (a bare number when nin == 1)."""
         if not is_grad_enabled():
             return Value(self._float_forward(_as_floats(x, self.nin, "Neuron")))
-        xs = _as_values(x, self.nin, "Neuron")
-        return self._value_forward(xs, list(map(_DATA, xs)))
+        return self._value_forward(_as_values(x, self.nin, "Neuron"))
 
-    def _value_forward(self, xs: Sequence[Value], x_data: list[float], scope: Scope | None = None) -> Value:
-        """The two nodes, dot and activation, from checked inputs xs and their numbers x_data.
-
-        With `scope` given, both nodes are put in it (Layer passes one per neuron call).
-        """
-        s = _dot(self.w, list(map(_DATA, self.w)), xs, x_data, self.b)
-        out = s if self._act is None else self._act(s)
-        if scope is not None:
-            s.scope = out.scope = scope
-        return out
+    def _value_forward(self, xs: Sequence[Value]) -> Value:
+        """The two nodes, dot and activation, from inputs xs that are Values already."""
+        s = dot(self.w, xs, self.b)
+        return s if self._act is None else self._act(s)
 
     def _float_forward(self, xs: list[float]) -> float:
         # bit for bit what dot computes: the products added left to right, then the bias
         s = sum(map(mul, map(_DATA, self.w), xs)) + self.b.data
-        return s if self._act_float is None else self._act_float(s)
+        return s if self._act is None else self._act.forward(s)
 
     def __repr__(self) -> str:
         return f"Neuron({self.nin} input{'s' if self.nin != 1 else ''}, activation={self.activation!r})"
@@ -155,7 +129,7 @@ class Layer(Module):
         self.neurons = [Neuron(nin, activation, seed=rng) for _ in range(nout)]
         for j, neuron in enumerate(self.neurons):
             neuron.scope_name = f"Neuron {j}"
-        self._act_float = ACTIVATIONS[activation][1]
+        self._act = ACTIVATIONS[activation]
         self.scope_name = "Layer"
 
     def forward(self, x: Input) -> list[Value]:
@@ -165,19 +139,24 @@ class Layer(Module):
         return self._value_forward(_as_values(x, self.nin, "Layer"))
 
     def _value_forward(self, xs: list[Value]) -> list[Value]:
-        # The inputs' numbers are read once for all neurons, and each neuron call gets a fresh
-        # scope of its own (one picture cluster per call), set on its nodes without opening a block.
-        x_data = list(map(_DATA, xs))
-        layer_scope = current_scope()
-        return [
-            neuron._value_forward(xs, x_data, _scope_inside(neuron.scope_name, layer_scope))
-            for neuron in self.neurons
-        ]
+        # The inputs' numbers are read once for all neurons (Op.apply takes numbers known already,
+        # and the activation's constants: leaky_relu's default slope), and each neuron call puts
+        # its two nodes into a Scope of its own: one cluster per call in the pictures.
+        x_data = [x.data for x in xs]
+        act, layer_scope = self._act, current_scope()
+        outs = []
+        for neuron in self.neurons:
+            # without opening a block per neuron, as `with scope(...)` would, for a third of the cost
+            inside = Scope(neuron.scope_name, layer_scope)
+            w, b = neuron.w, neuron.b
+            s = _DOT.apply((*w, *xs, b), [*map(_DATA, w), *x_data, b.data], inside)
+            outs.append(s if act is None else act.apply((s,), [s.data, *act.defaults], inside))
+        return outs
 
     def _float_forward(self, xs: list[float]) -> list[float]:
         # Neuron._float_forward written out for all neurons at once: a call per neuron costs ~10%
         sums = [sum(map(mul, map(_DATA, n.w), xs)) + n.b.data for n in self.neurons]
-        return sums if self._act_float is None else list(map(self._act_float, sums))
+        return sums if self._act is None else list(map(self._act.forward, sums))
 
     def __repr__(self) -> str:
         return f"Layer({self.nin} -> {self.nout}, activation={self.activation!r})"
@@ -270,7 +249,7 @@ class MLP(Module):
         else:
             out = _as_values(x, self.nin, "MLP")
             for i, layer in enumerate(self.layers):
-                with Scope(layer.scope_name):
+                with scope(layer.scope_name):
                     out = layer._value_forward(out)
                 if i < len(self.dropouts):
                     out = self.dropouts[i](out)

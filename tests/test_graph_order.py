@@ -27,8 +27,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 import autograd
-from autograd import Value
-from autograd.engine import _backward_lock, _topological_order
+from autograd import Value, topological_order
 
 pytestmark = pytest.mark.graph_order
 
@@ -103,8 +102,7 @@ def on_floats(graph):
 
 
 def walk(root: Value) -> list[Value]:
-    with _backward_lock:  # the walk marks nodes in a slot backward shares
-        return _topological_order(root)
+    return topological_order(root)
 
 
 def assert_topological(order: list[Value], root: Value) -> None:

@@ -10,8 +10,8 @@ from _reference import finite_differences, matches_finite_differences, matches_t
 
 from autograd import Value, backward_steps, dot, scope
 from autograd import sum as vsum
+from autograd import topological_order as _topological_order
 from autograd.draw import _FOCUS
-from autograd.engine import _topological_order
 from autograd.steps import backward_trace, save_gif, save_steps, steps_slider
 
 pytestmark = pytest.mark.graph
