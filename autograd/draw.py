@@ -708,17 +708,24 @@ _NUMBER_FIRST = {"rsub": "-", "rdiv": "/", "rpow": "**"}
 
 
 def _op_text(v: Value) -> str:
-    """What v's op oval says: the op with its number, read like the expression without the Value.
+    """What v's op oval says: the op with its numbers, read like the expression without the Value.
 
-    x * 2 -> "* 2",  x + 0.5 -> "+ 0.5",  2 - x -> "2 -",  2 ** x -> "2 **";  x ** 2 keeps its
-    name "**2", which holds the exponent already. An op between Values is just its name.
+    x * 2 -> "* 2",  x ** 2 -> "** 2",  2 - x -> "2 -",  2 ** x -> "2 **",  x.leaky_relu(0.1) ->
+    "leaky_relu slope=0.1" (a named op names its constants). An op between Values is its name.
     """
-    c = v.constant
-    if c is None or v.op.startswith("**"):
-        return v.op
-    if v.op in _NUMBER_FIRST:
-        return f"{_fmt_number(c)} {_NUMBER_FIRST[v.op]}"
-    return f"{v.op} {_fmt_number(c)}"
+    c, op = v.constant, str(v.op)
+    if c is None:
+        return op
+    constants = c if type(c) is tuple else (c,)
+    if op in _NUMBER_FIRST:
+        return f"{_fmt_number(constants[0])} {_NUMBER_FIRST[op]}"
+    if not op.isidentifier():  # an operator: "* 2"
+        return f"{op} {' '.join(map(_fmt_number, constants))}"
+    names = getattr(v.op, "parameters", ())[-len(constants) :]  # an Op names its arguments; the constants are last
+    if len(names) != len(constants):
+        names = ("",) * len(constants)
+    shown = (f"{name}={_fmt_number(k)}" if name else _fmt_number(k) for name, k in zip(names, constants))
+    return " ".join([op, *shown])
 
 
 def _fmt_number(c: float) -> str:

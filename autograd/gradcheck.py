@@ -1,7 +1,10 @@
 """`gradcheck`: test a function's gradients against central finite differences.
 
-The tool for checking an op you wrote yourself: if your local derivative is wrong,
-backward() disagrees with (f(x + eps) - f(x - eps)) / (2 eps), and gradcheck says where.
+The tool for checking an op you wrote yourself: if its local derivative is wrong, backward()
+disagrees with (f(x + eps) - f(x - eps)) / (2 eps), and gradcheck says where. With order=2 it
+checks the second derivatives too, which only an op whose derivative rule works on Values has
+right: a rule written with `math.cos` instead of `autograd.functions.cos`, or a node made by
+hand, has first derivatives that pass and second derivatives that do not.
 """
 
 from __future__ import annotations
@@ -9,13 +12,13 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 
+from autograd.backprop import grad
 from autograd.modes import no_grad
-from autograd.value import Value
-from autograd.value import to_float as _to_float
+from autograd.value import Value, to_float
 
 
 class GradcheckError(AssertionError):
-    """backward() and finite differences disagree for one input."""
+    """A derivative from the engine and its finite-difference estimate disagree."""
 
 
 def gradcheck(
@@ -24,39 +27,59 @@ def gradcheck(
     eps: float = 1e-6,
     atol: float = 1e-5,
     rtol: float = 1e-4,
+    order: int = 1,
 ) -> bool:
     """Check every d f / d input_i from backward() against a central finite difference.
 
     `f` is called as f(*values) with one Value per number in `inputs` and must return a Value.
-    Input i passes where |analytic - numeric| <= atol + rtol * |numeric|. Returns True, or
-    raises GradcheckError naming the first input that fails with both numbers.
+    A derivative passes where |engine - numeric| <= atol + rtol * |numeric|. With order=2, also
+    every second derivative d2f / dx_i dx_j from `grad(..., create_graph=True)` against central
+    differences of the first derivatives. Returns True, or raises GradcheckError naming the
+    first input (or pair of inputs) that fails, with both numbers.
     """
     if isinstance(inputs, (str, bytes)) or not isinstance(inputs, Sequence):
         raise TypeError(f"gradcheck: inputs must be a sequence of numbers, got {type(inputs).__name__}")
-    point = [_to_float(x, f"gradcheck inputs[{i}]") for i, x in enumerate(inputs)]
-    eps = _to_float(eps, "gradcheck eps")
+    point = [to_float(x, f"gradcheck inputs[{i}]") for i, x in enumerate(inputs)]
+    eps = to_float(eps, "gradcheck eps")
     if not eps > 0.0:
         raise ValueError(f"gradcheck: eps must be positive, got {eps!r}")
-    atol, rtol = _to_float(atol, "gradcheck atol"), _to_float(rtol, "gradcheck rtol")
+    atol, rtol = to_float(atol, "gradcheck atol"), to_float(rtol, "gradcheck rtol")
     if not (atol >= 0.0 and rtol >= 0.0):
         raise ValueError(f"gradcheck: atol and rtol must be non-negative, got atol={atol!r}, rtol={rtol!r}")
+    if order not in (1, 2) or type(order) is not int:
+        raise ValueError(f"gradcheck: order must be 1 or 2, got {order!r}")
     if not callable(f):
         raise TypeError(f"gradcheck: f must be a function of {len(point)} Values, got {type(f).__name__}")
 
-    values = [Value(x) for x in point]
-    out = _call(f, values)
-    out.backward()
-    analytic = [v.grad for v in values]
+    def close(engine: float, numeric: float) -> bool:
+        return abs(engine - numeric) <= atol + rtol * abs(numeric) or (math.isinf(numeric) and engine == numeric)
 
+    def allowed(engine: float, numeric: float) -> str:
+        return f"difference {abs(engine - numeric):.3g}, allowed {atol + rtol * abs(numeric):.3g}"
+
+    first = _first_derivatives(f, point)
     for i, x in enumerate(point):
-        numeric = (_evaluate(f, point, i, x + eps) - _evaluate(f, point, i, x - eps)) / (2 * eps)
-        error = abs(analytic[i] - numeric)
-        if not error <= atol + rtol * abs(numeric) and not (math.isinf(numeric) and analytic[i] == numeric):
-            raise GradcheckError(
-                f"gradcheck: input {i} (x = {x!r}): backward() gives {analytic[i]!r}, "
-                f"finite differences give {numeric!r} (difference {error:.3g}, "
-                f"allowed {atol + rtol * abs(numeric):.3g})"
-            )
+        numeric = (_value(f, _moved(point, i, x + eps)) - _value(f, _moved(point, i, x - eps))) / (2 * eps)
+        engine = first[i]
+        if not close(engine, numeric):
+            raise GradcheckError(f"gradcheck: input {i} (x = {x!r}): backward() gives {engine!r}, "
+                                 f"finite differences give {numeric!r} ({allowed(engine, numeric)})")
+    if order == 1:
+        return True
+
+    values = [Value(x) for x in point]
+    gradients = grad(_call(f, values), values, create_graph=True)  # first derivatives as Values
+    for i, g in enumerate(gradients):
+        second = [d.data for d in grad(g, values)]  # d/dx_j of d f / dx_i
+        for j, x in enumerate(point):
+            up, down = (_first_derivatives(f, _moved(point, j, x + h)) for h in (eps, -eps))
+            numeric = (up[i] - down[i]) / (2 * eps)
+            engine = second[j]
+            if not close(engine, numeric):
+                raise GradcheckError(
+                    f"gradcheck: second derivative d2f/dx{i}dx{j} at inputs {point!r}: grad(create_graph=True) "
+                    f"gives {engine!r}, finite differences of the first derivatives give {numeric!r} "
+                    f"({allowed(engine, numeric)}); is the derivative rule written with autograd.functions, not math?")
     return True
 
 
@@ -67,9 +90,20 @@ def _call(f: Callable[..., Value], values: list[Value]) -> Value:
     return out
 
 
+def _first_derivatives(f: Callable[..., Value], point: list[float]) -> list[float]:
+    """d f / d x_i at `point` from backward(), one per input."""
+    values = [Value(x) for x in point]
+    _call(f, values).backward()
+    return [v.grad for v in values]
+
+
 @no_grad()
-def _evaluate(f: Callable[..., Value], point: list[float], i: int, x_i: float) -> float:
-    """f at `point` with input i moved to x_i (no graph is recorded)."""
+def _value(f: Callable[..., Value], point: list[float]) -> float:
+    """f at `point` (no graph is recorded)."""
+    return _call(f, [Value(x) for x in point]).data
+
+
+def _moved(point: list[float], i: int, x_i: float) -> list[float]:
     moved = list(point)
     moved[i] = x_i
-    return _call(f, [Value(x) for x in moved]).data
+    return moved

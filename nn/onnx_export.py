@@ -5,7 +5,7 @@ An exported MLP is the layer sequence of nn/layout.py, one operator per step:
 
     input   "input", shape (batch, nin)                the batch size is left open
     Gemm    input @ weight^T + bias                    for each layer; weight as in the state_dict
-    Relu | Tanh | Sigmoid | Max(x, 0.01 x)             after each hidden layer (none for "linear")
+    Relu | Tanh | Sigmoid | Max(x, 0.01 x) | softplus  after each hidden layer (none for "linear")
     output  "output", shape (batch, nout)
 
 The weights are named as in `model.state_dict()` (`layers.0.weight`, ...). Dropout is left out:
@@ -37,7 +37,8 @@ IR_VERSION = 8  # the file format version that goes with opset 17 (onnxruntime 1
 # chainrule activation name (a key of nn.ACTIVATIONS) -> the ONNX operator computing it. leaky_relu is
 # max(x, 0.01 x) rather than ONNX's LeakyRelu, whose alpha is stored as a 32-bit float: 0.01 would become
 # 0.0099999998, off by 2e-8 relative, where the float64 file is otherwise exact to rounding.
-ONNX_ACTIVATIONS: dict[str, str] = {"relu": "Relu", "tanh": "Tanh", "sigmoid": "Sigmoid", "leaky_relu": "Max"}
+ONNX_ACTIVATIONS: dict[str, str] = {"relu": "Relu", "tanh": "Tanh", "sigmoid": "Sigmoid", "leaky_relu": "Max",
+                                    "softplus": "Add"}
 _DTYPES = {"float64": ("DOUBLE", "d"), "float32": ("FLOAT", "f")}  # name -> (TensorProto type, struct code)
 
 
@@ -71,6 +72,8 @@ def export_onnx(model: Module, path: str | os.PathLike, *, dtype: str = "float64
     if "leaky_relu" in (step for kind, step in steps if kind == "activation"):
         slope = _pack([LEAKY_RELU_SLOPE], dtype)
         weights.append(helper.make_tensor("leaky_relu_slope", elem_type, [], slope, raw=True))
+    if "softplus" in (step for kind, step in steps if kind == "activation"):
+        weights.append(helper.make_tensor("one", elem_type, [], _pack([1.0], dtype), raw=True))
 
     nodes = []
     flowing, i = "input", -1  # the name of the tensor flowing on; the index of the current Linear
@@ -88,6 +91,14 @@ def export_onnx(model: Module, path: str | os.PathLike, *, dtype: str = "float64
             if step == "leaky_relu":  # max(x, slope x) is leaky_relu(x) for 0 < slope < 1
                 nodes.append(helper.make_node("Mul", [flowing, "leaky_relu_slope"], [f"scaled_{i}"], name=f"Mul_{i}"))
                 inputs.append(f"scaled_{i}")
+            elif step == "softplus":  # relu(x) + log(1 + e^-|x|): onnxruntime has no Softplus for float64
+                inputs = [f"relu_{i}", f"log_{i}"]
+                nodes += [helper.make_node("Relu", [flowing], [f"relu_{i}"], name=f"Relu_{i}"),
+                          helper.make_node("Abs", [flowing], [f"abs_{i}"], name=f"Abs_{i}"),
+                          helper.make_node("Neg", [f"abs_{i}"], [f"neg_{i}"], name=f"Neg_{i}"),
+                          helper.make_node("Exp", [f"neg_{i}"], [f"exp_{i}"], name=f"Exp_{i}"),
+                          helper.make_node("Add", [f"exp_{i}", "one"], [f"sum_{i}"], name=f"Sum_{i}"),
+                          helper.make_node("Log", [f"sum_{i}"], [f"log_{i}"], name=f"Log_{i}")]
             node = helper.make_node(op, inputs, [f"{step}_{i}"], name=f"{op}_{i}")
         else:
             continue  # Dropout: the identity at inference

@@ -46,7 +46,13 @@ def _torch_activations(torch: Any) -> dict[str, Callable[[], Any]]:
         "tanh": torch.nn.Tanh,
         "sigmoid": torch.nn.Sigmoid,
         "leaky_relu": lambda: torch.nn.LeakyReLU(LEAKY_RELU_SLOPE),
+        # PyTorch's softplus is x itself above `threshold` (20 by default, 2e-9 away from log(1 + e^x));
+        # 700 keeps its exact form wherever e^x is a float
+        "softplus": lambda: torch.nn.Softplus(beta=1.0, threshold=SOFTPLUS_THRESHOLD),
     }
+
+
+SOFTPLUS_THRESHOLD = 700.0
 
 
 def to_torch(model: Module, dtype: torch.dtype | None = None) -> torch.nn.Sequential:
@@ -163,6 +169,9 @@ def _read_sequential(torch: Any, layers: list) -> tuple[list[int], str, float]:
             if type(layers[j]) is torch.nn.LeakyReLU and layers[j].negative_slope != LEAKY_RELU_SLOPE:
                 raise ValueError(f"{where(j)} has negative_slope={layers[j].negative_slope!r}; chainrule's "
                                  f"leaky_relu has slope {LEAKY_RELU_SLOPE!r}")
+            if type(layers[j]) is torch.nn.Softplus and layers[j].beta != 1.0:
+                raise ValueError(f"{where(j)} has beta={layers[j].beta!r}; chainrule's softplus is log(1 + e^x), "
+                                 f"beta 1")
             j += 1
         if j < len(layers) and type(layers[j]) is torch.nn.Dropout:
             block["dropout"] = (float(layers[j].p), j)

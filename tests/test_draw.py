@@ -137,8 +137,10 @@ NUMBER_OPS = {
     "x / 2": (lambda x: x / 2, "/ 2"),
     "2 / x": (lambda x: 2 / x, "2 /"),
     "2 ** x": (lambda x: 2**x, "2 **"),
-    "x ** 2": (lambda x: x**2, "**2"),  # the exponent is in the op's name already
-    "x ** 0.5": (lambda x: x**0.5, "**0.5"),
+    "x ** 2": (lambda x: x**2, "** 2"),
+    "x ** 0.5": (lambda x: x**0.5, "** 0.5"),
+    "x.leaky_relu(0.1)": (lambda x: x.leaky_relu(0.1), "leaky_relu slope=0.1"),
+    "x.leaky_relu()": (lambda x: x.leaky_relu(), "leaky_relu slope=0.01"),
 }
 
 

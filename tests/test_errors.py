@@ -2,8 +2,9 @@
 
 log of x <= 0, sqrt of x < 0, negative base ** non-integer   -> ValueError naming op and value
 division by zero, 0 ** negative                              -> ZeroDivisionError naming the op
-exp too large for a float                                    -> OverflowError naming op and value
 a str, None, bool, list or complex next to any operator      -> TypeError
+(A result too large for a float is inf, and NaN or inf inputs give IEEE results, as in PyTorch:
+tests/test_op_table.py checks those against PyTorch for every op.)
 """
 
 from __future__ import annotations
@@ -35,18 +36,16 @@ DOMAIN_ERRORS = [
     pytest.param(lambda x, z: x.log(), ValueError, ["log", "-2.0"], id="log(negative)"),
     pytest.param(lambda x, z: z.log(), ValueError, ["log", "0.0"], id="log(0)"),
     pytest.param(lambda x, z: x.sqrt(), ValueError, ["sqrt", "-2.0"], id="sqrt(negative)"),
-    pytest.param(lambda x, z: x**0.5, ValueError, ["**0.5", "-2.0", "0.5"], id="negative**0.5"),
+    pytest.param(lambda x, z: x**0.5, ValueError, ["**", "-2.0", "0.5"], id="negative**0.5"),
     pytest.param(lambda x, z: x ** Value(1.5), ValueError, ["**", "-2.0", "1.5"], id="negative**Value(1.5)"),
     pytest.param(lambda x, z: (-8) ** (z + 1 / 3), ValueError, ["**", "-8.0"], id="constant-negative**Value"),
     pytest.param(lambda x, z: x / z, ZeroDivisionError, ["/"], id="x/0"),
     pytest.param(lambda x, z: 1 / z, ZeroDivisionError, ["/"], id="1/Value(0)"),
     pytest.param(lambda x, z: x / 0, ZeroDivisionError, ["/"], id="x/constant-0"),
-    pytest.param(lambda x, z: z**-1, ZeroDivisionError, ["**-1"], id="0**-1"),
-    pytest.param(lambda x, z: z**-0.5, ZeroDivisionError, ["**-0.5"], id="0**-0.5"),
+    pytest.param(lambda x, z: z**-1, ZeroDivisionError, ["**", "-1.0"], id="0**-1"),
+    pytest.param(lambda x, z: z**-0.5, ZeroDivisionError, ["**", "-0.5"], id="0**-0.5"),
     pytest.param(lambda x, z: z ** (x / 4), ZeroDivisionError, ["**"], id="0**Value(negative)"),
     pytest.param(lambda x, z: 0 ** (x * 1), ZeroDivisionError, ["**"], id="constant-0**Value(negative)"),
-    pytest.param(lambda x, z: (x * -500).exp(), OverflowError, ["exp", "1000.0"], id="exp(1000)"),
-    pytest.param(lambda x, z: (x * -5).exp() ** 100, OverflowError, ["**100"], id="pow-overflow"),
 ]
 
 
@@ -69,14 +68,6 @@ def test_after_a_domain_error_the_operands_are_unchanged(expression, error, word
     with pytest.raises(error):
         expression(x, z)
     assert (_state(x), _state(z)) == before
-
-
-@pytest.mark.parametrize("x", [math.inf, -math.inf])
-@pytest.mark.parametrize("op", ["sin", "cos"])
-def test_sin_and_cos_of_infinity_raise_value_error_naming_op_and_value(op, x):
-    with pytest.raises(ValueError, match=op) as raised:
-        getattr(Value(x), op)()
-    assert repr(x) in str(raised.value)
 
 
 # ---- wrong types next to an operator ---------------------------------------------------------
@@ -121,7 +112,7 @@ def test_in_place_operators_with_a_non_number_raise_type_error_and_keep_the_valu
 
 
 @pytest.mark.parametrize(
-    "bad_slope", [pytest.param(v, id=type(v).__name__) for v in ("0.1", None, True, 1j, Value(0.1))]
+    "bad_slope", [pytest.param(v, id=type(v).__name__) for v in ("0.1", None, True, 1j, [0.1])]
 )
 def test_leaky_relu_slope_must_be_a_real_number(bad_slope):
     with pytest.raises(TypeError, match="slope"):

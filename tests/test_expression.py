@@ -67,8 +67,9 @@ def test_names_are_listed_in_order_of_first_appearance_once_each():
 
 def test_a_constant_exponent_is_the_engines_power_by_a_number():
     x = Value(3.0, label="x")
-    assert parse("x ** 2").evaluate({"x": x}).op == "**2"
-    assert parse("x ** -1").evaluate({"x": x}).op == "**-1"
+    for text, exponent in (("x ** 2", 2.0), ("x ** -1", -1.0)):
+        y = parse(text).evaluate({"x": x})
+        assert (y.op, y.inputs, y.constant) == ("**", (x,), exponent)
     assert parse("x ** y").evaluate({"x": x, "y": 2.0}).op == "**"
 
 

@@ -116,7 +116,7 @@ def test_gradcheck_reports_the_first_wrong_input():
 
 def test_gradcheck_catches_a_wrong_rule_inside_the_engine(monkeypatch):
     # break tanh's local derivative the way a typo would: 1 + tanh^2 instead of 1 - tanh^2
-    monkeypatch.setattr(Value, "_d_tanh", staticmethod(lambda x, out: (1 + out * out,)))
+    monkeypatch.setattr(autograd.OPS["tanh"], "derivative", lambda x, out: (1 + out * out,))
     with pytest.raises(GradcheckError, match="input 0"):
         gradcheck(lambda x: x.tanh(), [0.5])
 

@@ -305,13 +305,13 @@ UNARY_OP_NAMES = [
     (lambda x: abs(x), "abs"),
     (lambda x: x.sin(), "sin"),
     (lambda x: x.cos(), "cos"),
-    (lambda x: x**2, "**2"),
-    (lambda x: x**-1, "**-1"),
-    (lambda x: x**0.5, "**0.5"),
+    (lambda x: x**2, "**"),
+    (lambda x: x**-1, "**"),
+    (lambda x: x**0.5, "**"),
 ]
 
 
-@pytest.mark.parametrize(("make", "op"), UNARY_OP_NAMES, ids=[op for _, op in UNARY_OP_NAMES])
+@pytest.mark.parametrize(("make", "op"), UNARY_OP_NAMES, ids=[f"{op}#{i}" for i, (_, op) in enumerate(UNARY_OP_NAMES)])
 def test_unary_op_records_its_name_and_its_one_input(make, op):
     x = Value(2.0)
     y = make(x)
@@ -331,7 +331,7 @@ def test_unary_op_records_its_name_and_its_one_input(make, op):
         (lambda x: x / 7, "/", 1 / 7),
         (lambda x: 7 / x, "rdiv", -7 / 4),
         (lambda x: 7**x, "rpow", 49 * math.log(7)),
-        (lambda x: x**7, "**7", 7 * 2.0**6),
+        (lambda x: x**7, "**", 7 * 2.0**6),
     ],
     ids=["x+c", "c+x", "x-c", "c-x", "x*c", "c*x", "x/c", "c/x", "c**x", "x**c"],
 )
