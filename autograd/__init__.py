@@ -12,10 +12,11 @@ forward beside its derivative), `backprop.py` (the chain rule), then `modes.py` 
 and `gradcheck.py`. `functions.py` has the functions to write derivative rules with.
 """
 
+from autograd.anomaly import AnomalyError
 from autograd.backprop import GraphCycleError, grad, topological_order
 from autograd.draw import draw_dot
 from autograd.gradcheck import GradcheckError, gradcheck
-from autograd.modes import Scope, current_scope, is_grad_enabled, no_grad, scope
+from autograd.modes import Scope, current_scope, detect_anomaly, is_grad_enabled, no_grad, scope
 from autograd.op import Op
 from autograd.ops import OPS, dot, sum
 from autograd.steps import backward_steps
@@ -23,6 +24,7 @@ from autograd.value import Value
 
 __all__ = [
     "OPS",
+    "AnomalyError",
     "GradcheckError",
     "GraphCycleError",
     "Op",
@@ -30,6 +32,7 @@ __all__ = [
     "Value",
     "backward_steps",
     "current_scope",
+    "detect_anomaly",
     "dot",
     "draw_dot",
     "grad",

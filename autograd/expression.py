@@ -1,8 +1,9 @@
 """Safe expressions: "tanh(x*w + b)" to a graph of Values, without eval.
 
 The text is parsed with Python's `ast` and only a whitelist is accepted: numbers, names,
-+ - * / ** (and unary + -), parentheses, and calls of the engine's functions with one argument
-(`leaky_relu` takes an optional constant slope). Anything else (attributes, subscripts,
++ - * / ** (and unary + -), parentheses, and calls of the engine's functions of one value, which
+are read from the op table (`autograd.ops.FUNCTIONS`): the first argument is an expression, the
+others (leaky_relu's slope) constant numbers. Anything else (attributes, subscripts,
 comparisons, strings, keywords, lambdas, ...) is refused with an ExpressionError that says
 what and where. Nothing in the text is ever executed: the tree is walked by our own loop.
 
@@ -19,22 +20,13 @@ import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+from autograd import ops
+from autograd.op import Op
 from autograd.value import Value
 
 MAX_LENGTH = 10_000  # characters; a command-line expression, not a program
 
-FUNCTIONS: dict[str, Callable[..., Value]] = {
-    "tanh": Value.tanh,
-    "exp": Value.exp,
-    "log": Value.log,
-    "sqrt": Value.sqrt,
-    "sigmoid": Value.sigmoid,
-    "relu": Value.relu,
-    "leaky_relu": Value.leaky_relu,
-    "sin": Value.sin,
-    "cos": Value.cos,
-    "abs": Value.__abs__,
-}
+FUNCTIONS: Mapping[str, Op] = ops.FUNCTIONS  # exp, log, tanh, leaky_relu, softplus, ...: one place says which
 
 _BINARY = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**"}
 _HINTS = {
@@ -176,17 +168,25 @@ def _call(node: ast.Call, where: Callable[[], str]) -> None:
     name = node.func.id
     if name not in FUNCTIONS:
         raise ExpressionError(f"unknown function {name!r}{where()}; known: {', '.join(FUNCTIONS)}")
+    op = FUNCTIONS[name]
+    constants = op.parameters[1:]  # after x: leaky_relu's slope
     if node.keywords:
         keyword = node.keywords[0].arg
         given = f"{keyword or '*'}={_source(node.keywords[0].value)}".replace("*=", "**")
-        hint = "; the slope is given by position: leaky_relu(x, 0.1)" if name == "leaky_relu" else ""
+        example = ", ".join(["x", *("0.1" for _ in constants)])
+        hint = f"; the {' and '.join(constants)} is given by position: {name}({example})" if constants else ""
         raise ExpressionError(f"{name}() takes no keyword arguments, got {given}{where()}{hint}")
-    most = 2 if name == "leaky_relu" else 1
-    if not 1 <= len(node.args) <= most or any(isinstance(a, ast.Starred) for a in node.args):
-        takes = "one argument and an optional constant slope" if most == 2 else "exactly one argument"
+    most, least = len(op.parameters), len(op.parameters) - len(op.defaults)
+    if not least <= len(node.args) <= most or any(isinstance(a, ast.Starred) for a in node.args):
+        if most == 1:
+            takes = "exactly one argument"
+        else:
+            optional = "an optional " if least == 1 else ""
+            takes = f"one argument and {optional}constant {' and '.join(constants)}"
         raise ExpressionError(f"{name}() takes {takes}{where()}")
-    if len(node.args) == 2 and _number(node.args[1]) is None:
-        raise ExpressionError(f"the slope of leaky_relu must be a number{where()}")
+    for name_of, arg in zip(constants, node.args[1:]):
+        if _number(arg) is None:
+            raise ExpressionError(f"the {name_of} of {name} must be a number{where()}")
 
 
 def _number(node: ast.expr) -> float | None:
@@ -281,7 +281,4 @@ def _apply(node: ast.AST, results: Mapping[ast.AST, Value | float], bound: Mappi
     argument = results[node.args[0]]
     if not isinstance(argument, Value):
         argument = Value(argument)
-    fn = FUNCTIONS[node.func.id]
-    if len(node.args) == 2:
-        return fn(argument, _number(node.args[1]))
-    return fn(argument)
+    return FUNCTIONS[node.func.id](argument, *(_number(arg) for arg in node.args[1:]))

@@ -26,6 +26,7 @@ import inspect
 import numbers
 from collections.abc import Callable, Sequence
 
+from autograd import anomaly
 from autograd.modes import Scope, _get_mode
 from autograd.value import Value, to_float
 
@@ -112,7 +113,8 @@ class Op(str):
         node.label = ""
         node.scope = scope
         node._mark = None
-        if not inputs or not _get_mode()[0]:  # made of numbers only, or under no_grad: a leaf
+        recording = _get_mode()[0]
+        if not inputs or not recording:  # made of numbers only, or under no_grad: a leaf
             node.op = ""
             node.inputs = node.local_grads = ()
             node.constant = None
@@ -128,6 +130,8 @@ class Op(str):
         else:  # a constant is not an input: the node keeps the local derivatives of its inputs only
             node.local_grads = local_grads[: len(inputs)]
             node.constant = numbers[-1] if len(numbers) == len(inputs) + 1 else tuple(numbers[len(inputs) :])
+        if recording is not True:  # under detect_anomaly: remember where the node was made, check it
+            anomaly.made(node, numbers)
         return node
 
     def _arguments(self, args: tuple) -> tuple[tuple, list[float]]:

@@ -100,12 +100,15 @@ def _power(a: float, b: float) -> float:
 
 def _d_power(a, b, out) -> tuple:
     """d/da a^b = b a^(b-1)  (0 for b = 0, also at a = 0 where it would be 0 * inf),
-    d/db a^b = a^b ln(a)  (0 at a = 0 for b >= 0; NaN for a < 0, where a^b is real at integer b only)"""
+    d/db a^b = a^b ln(a)  (0 at a = 0 for b >= 0, a^b * -inf below; NaN for a < 0, where a^b
+    is real at integer b only)"""
     d_base = b * functions.power(a, b - 1) if float(b) != 0.0 else 0.0
     if float(a) > 0.0:
         d_exponent = out * functions.log(a)
+    elif float(a) == 0.0:
+        d_exponent = 0.0 if float(b) >= 0.0 else out * -inf  # ln 0 = -inf
     else:
-        d_exponent = 0.0 if float(a) == 0.0 and float(b) >= 0.0 else nan
+        d_exponent = nan
     return (d_base, d_exponent)
 
 
@@ -160,8 +163,8 @@ log = Op("log", _log,
 log1p = Op("log1p", _log1p,
            lambda x, out: (1 / (1 + x),), torch="log1p")  # d/dx ln(1 + x) = 1/(1 + x)
 
-sqrt = Op("sqrt", _sqrt,
-          lambda x, out: (0.5 / out if float(out) != 0.0 else inf,), torch="sqrt")  # 1 / (2 sqrt(x))
+sqrt = Op("sqrt", _sqrt,  # d/dx sqrt(x) = 1 / (2 sqrt(x)): +-inf at +-0
+          lambda x, out: (0.5 / out if float(out) != 0.0 else math.copysign(inf, float(out)),), torch="sqrt")
 
 tanh = Op("tanh", math.tanh,
           lambda x, out: (1 - out * out,), torch="tanh")  # d/dx tanh x = 1 - tanh(x)^2
@@ -172,11 +175,11 @@ sigmoid = Op("sigmoid", _sigmoid,
 softplus = Op("softplus", _softplus,
               lambda x, out: (functions.sigmoid(x),), torch="nn.functional.softplus")  # d/dx ln(1 + e^x)
 
-relu = Op("relu", lambda x: 0.0 if x <= 0.0 else x,  # (NaN stays NaN)
+relu = Op("relu", lambda x: 0.0 if x <= 0.0 else x,  # (NaN stays NaN, and passes its gradient, as in PyTorch)
           lambda x, out: (0.0 if float(x) <= 0.0 else 1.0,), torch="relu")  # 1 for x > 0, else 0
 
 leaky_relu = Op("leaky_relu", lambda x, slope=0.01: slope * x if x <= 0.0 else x,  # PyTorch's default slope
-                lambda x, slope, out: (slope, x) if float(x) <= 0.0 else (1.0, 0.0),
+                lambda x, slope, out: (1.0, 0.0) if float(x) > 0.0 else (slope, x),
                 torch="nn.functional.leaky_relu")  # d/dx: 1 for x > 0, else slope; d/dslope: x or 0
 
 absolute = Op("abs", abs,

@@ -116,3 +116,11 @@ def torch_mlp(torch, model):
         return x
 
     return layers, forward
+
+
+def torch_counterpart(torch, op):
+    """The PyTorch function an op's declaration names (`Op(..., torch="nn.functional.softplus")`)."""
+    fn = torch
+    for part in op.torch.split("."):
+        fn = getattr(fn, part)
+    return fn

@@ -40,6 +40,17 @@ def printed_gradients(out: str) -> dict[str, float]:
 
 
 
+def test_every_function_of_the_op_table_works_on_the_command_line(capsys, torch):
+    # the functions are read from autograd.ops.FUNCTIONS: softplus and log1p came with the op table
+    status, out, err = run(capsys, "softplus(x) + log1p(x) * leaky_relu(x, 0.2)", "x=0.3")
+    assert (status, err) == (0, "")
+    t = torch.tensor(0.3, dtype=torch.float64, requires_grad=True)
+    f = torch.nn.functional
+    y = f.softplus(t) + torch.log1p(t) * f.leaky_relu(t, 0.2)
+    (expected,) = torch.autograd.grad(y, t)
+    assert printed_gradients(out) == {"x": matches_torch(expected.item())}
+
+
 # ---- good commands ---------------------------------------------------------------------------
 
 GOOD = [

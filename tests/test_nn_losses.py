@@ -93,6 +93,14 @@ def test_each_binary_cross_entropy_term_matches_pytorch(torch, z, target):
     assert v.grad == pytest.approx(grad, rel=1e-12, abs=1e-16)
 
 
+@pytest.mark.parametrize(("z", "target"), [(40.0, 1), (-40.0, 0), (700.0, 1), (-36.5, 0)])
+def test_a_tiny_binary_cross_entropy_keeps_every_digit(z, target):
+    # -log sigmoid(40) = log(1 + e^-40) = 4.248e-18: written with softplus, no digit is lost
+    # (max(z, 0) - z t + log(1 + e^-|z|) would subtract 40 from 40 and give 0)
+    exact = math.log1p(math.exp(-abs(z)))
+    assert binary_cross_entropy_with_logits([Value(z)], [target]).data == pytest.approx(exact, rel=1e-15)
+
+
 def test_binary_cross_entropy_gradient_matches_finite_differences():
     zs, targets = [-2.0, -0.3, 0.4, 3.0], [0, 1, 0.25, 1]
     check = values(zs)

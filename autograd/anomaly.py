@@ -1,0 +1,67 @@
+"""`detect_anomaly`'s checks: find the first NaN or infinity, and say which op made it and where.
+
+Inside `with autograd.detect_anomaly():` (autograd/modes.py) every node remembers the line of
+the program that made it, and two things are checked:
+- forward: an op whose output is NaN or infinite raises AnomalyError at once;
+- backward: the chain rule is run with a check of every share it passes to an input
+  (local derivative x gradient), so an infinite local derivative times a zero gradient (NaN),
+  or an overflow, is named at the node where it happened.
+Outside the block none of this runs.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import sys
+import weakref
+
+from autograd.value import Value
+
+
+class AnomalyError(FloatingPointError):
+    """Under detect_anomaly: an op's output, or a gradient flowing back through it, is NaN or infinite."""
+
+
+# node -> "file:line" of the program line that made it (only nodes made under detect_anomaly)
+_made_at: weakref.WeakKeyDictionary[Value, str] = weakref.WeakKeyDictionary()
+
+# Frames in these folders are chainrule's own; the line to report is the first one outside them.
+_OURS = tuple(os.path.dirname(os.path.dirname(__file__)) + os.sep + package + os.sep for package in ("autograd", "nn"))
+
+
+def made(node: Value, numbers: list[float]) -> None:
+    """A node was made under detect_anomaly: remember where, and check its number."""
+    frame = sys._getframe(1)
+    while frame is not None and frame.f_code.co_filename.startswith(_OURS):
+        frame = frame.f_back
+    _made_at[node] = f"{frame.f_code.co_filename}:{frame.f_lineno}" if frame is not None else "(unknown)"
+    if not math.isfinite(node.data):
+        raise AnomalyError(f"detect_anomaly: {_describe(node)} computed {node.data!r} "
+                           f"from {', '.join(map(repr, numbers))}")
+
+
+def chain_rule(root: Value, order: list[Value], into_grad: bool) -> None:
+    """backprop's chain rule, checking every share a node passes to an input."""
+    for node in order:
+        node._grad_buffer = 0.0
+    root._grad_buffer = 1.0
+    for node in reversed(order):
+        g = node._grad_buffer
+        if into_grad:
+            node.grad += g
+        for position, (inp, local) in enumerate(zip(node.inputs, node.local_grads)):
+            share = local * g
+            if not math.isfinite(share):
+                raise AnomalyError(
+                    f"detect_anomaly: in backward, {_describe(node)} passes {share!r} to its input {position} "
+                    f"(local derivative {local!r} x gradient {g!r}); its inputs are "
+                    f"{', '.join(repr(v.data) for v in node.inputs)}")
+            inp._grad_buffer += share
+
+
+def _describe(node: Value) -> str:
+    where = _made_at.get(node, "a line outside detect_anomaly")
+    scope = f" (in {'/'.join(node.scope.path)})" if node.scope is not None else ""
+    label = f" {node.label!r}" if node.label else ""
+    return f"the '{node.op}' node{label} made at {where}{scope}"
