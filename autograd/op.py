@@ -23,8 +23,8 @@ keeps only the local derivatives of its inputs.
 from __future__ import annotations
 
 import inspect
-import numbers
 from collections.abc import Callable, Sequence
+from numbers import Real
 
 from autograd import anomaly
 from autograd.modes import Scope, _get_mode
@@ -86,11 +86,11 @@ class Op(str):
         if n != self._arity or type(a) is not Value:
             inputs, numbers = self._arguments(args)
         elif n == 1:
-            inputs, numbers = args, [a.data]
+            inputs, numbers = args, (a.data,)
         elif n == 2 and type(args[1]) is Value:
-            inputs, numbers = args, [a.data, args[1].data]
+            inputs, numbers = args, (a.data, args[1].data)
         elif n == 2 and type(args[1]) is float:
-            inputs, numbers = args[:1], [a.data, args[1]]
+            inputs, numbers = args[:1], (a.data, args[1])
         else:
             inputs, numbers = self._arguments(args)
         return self.apply(inputs, numbers, _get_mode()[1])
@@ -187,7 +187,7 @@ def _signature(forward: Callable[..., float]) -> tuple[tuple[str, ...], tuple[fl
 
 
 def _result(out: object, op: Op) -> float:
-    if isinstance(out, numbers.Real) and not isinstance(out, bool):
+    if isinstance(out, Real) and not isinstance(out, bool):
         return float(out)
     raise TypeError(f"{op}: forward must return a real number, got {type(out).__name__}: {_short(out)}")
 

@@ -11,7 +11,7 @@ import threading
 
 import pytest
 
-from autograd import Value, current_scope, is_grad_enabled, no_grad, scope
+from autograd import Scope, Value, current_scope, is_grad_enabled, no_grad, scope
 
 pytestmark = pytest.mark.modes
 
@@ -467,3 +467,17 @@ def test_an_open_scope_cannot_be_entered_again():
 def test_a_scope_name_must_be_a_str():
     with pytest.raises(TypeError, match="int"):
         scope(3)
+
+
+def test_a_scope_made_inside_a_parent_without_a_block_names_its_path():
+    layer = Scope("Layer 0")
+    neuron = Scope("Neuron 3", layer)  # as nn's Layer makes one per neuron call, without opening it
+    assert neuron.path == ("Layer 0", "Neuron 3")
+    with neuron:  # opened, it lives where it is opened
+        assert current_scope() is neuron
+    assert neuron.path == ("Neuron 3",)
+
+
+def test_a_scope_parent_must_be_a_scope():
+    with pytest.raises(TypeError, match="parent must be a Scope"):
+        Scope("x", "Layer 0")

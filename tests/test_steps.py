@@ -261,3 +261,19 @@ def test_a_frames_text_for_notebooks_is_its_caption():
     n = len(frames) - 1
     for k, frame in enumerate(frames):
         assert repr(frame).startswith(f"<Picture: Backprop, step {k} of {n}: ")
+
+
+def test_a_graph_too_large_for_step_pictures_is_refused_before_any_work():
+    import time
+
+    from autograd.draw import GraphTooLargeError
+
+    x = Value(0.5)
+    y = x
+    for _ in range(100_000):  # 300,000 nodes: tracing and drawing every step would take minutes
+        y = (y * 1.0001 + 0.0001).tanh()
+    start = time.process_time()
+    with pytest.raises(GraphTooLargeError, match="more than 500 nodes"):
+        backward_steps(y)
+    assert time.process_time() - start < 0.1  # it counted 501 nodes and stopped
+    assert x.grad == 0.0
