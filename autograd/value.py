@@ -105,8 +105,8 @@ def to_float(x: object, what: str) -> float:
         try:
             return float(x)
         except OverflowError:
-            digits = f"about {int(x.bit_length() * 0.30103) + 1} digits" if isinstance(x, int) else repr(x)
-            raise OverflowError(f"{what} is too large for a float (an int of {digits})") from None
+            shown = f"an int of about {int(x.bit_length() * 0.30103) + 1} digits" if isinstance(x, int) else repr(x)
+            raise OverflowError(f"{what} is too large for a float ({shown})") from None
     if isinstance(x, Value):
         raise TypeError(f"{what} must be a real number, got a Value; use the Value itself or its .data")
     raise TypeError(f"{what} must be a real number, got {type(x).__name__}: {x!r:.60}")
