@@ -230,7 +230,7 @@ def _plots(model, history: History, X_train, y_train, X_val, y_val, train_acc, v
 
 def _neuron_picture(model: MLP, point: tuple[float, float], out: Path, written: list) -> None:
     """Draw the first neuron of the first layer that is active on `point`, with d(output)/d(node)."""
-    from autograd.draw import draw_dot
+    from autograd import draw_dot
 
     layer = model.layers[0]
     x = [Value(point[0], label="x0"), Value(point[1], label="x1")]
