@@ -1,4 +1,4 @@
-"""nn: neurons, layers, MLPs, losses, optimizers, toy data sets, a training loop, and the way out to PyTorch and ONNX.
+"""nn: neurons, layers, MLPs, losses, optimizers, toy data, training and its diagnostics, PyTorch and ONNX.
 
     >>> from nn import MLP
     >>> model = MLP(2, [16, 16, 1], seed=0)    # 2 inputs, two hidden ReLU layers, 1 linear output
@@ -7,6 +7,7 @@
 """
 
 from nn.data import make_circles, make_moons, make_spiral, make_xor, train_val_split
+from nn.diagnostics import plot_diagnostics
 from nn.io import load, save
 from nn.layers import ACTIVATIONS, MLP, Dropout, Layer, Neuron
 from nn.live import LivePlot
@@ -48,6 +49,7 @@ __all__ = [
     "make_xor",
     "mse_loss",
     "plot_decision_boundary",
+    "plot_diagnostics",
     "plot_history",
     "save",
     "to_torch",
