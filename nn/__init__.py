@@ -12,6 +12,7 @@ from nn.io import load, save
 from nn.layers import ACTIVATIONS, MLP, Dropout, Layer, Neuron
 from nn.live import LivePlot
 from nn.losses import binary_cross_entropy_with_logits, cross_entropy, hinge_loss, mse_loss
+from nn.lr_finder import LRFinderResult, lr_find
 from nn.module import Module
 from nn.onnx_export import export_onnx
 from nn.optim import SGD, Adam, Optimizer, RMSprop, clip_grad_norm
@@ -27,6 +28,7 @@ __all__ = [
     "Dropout",
     "History",
     "Layer",
+    "LRFinderResult",
     "LivePlot",
     "Module",
     "Neuron",
@@ -43,6 +45,7 @@ __all__ = [
     "from_torch",
     "hinge_loss",
     "load",
+    "lr_find",
     "make_circles",
     "make_moons",
     "make_spiral",
