@@ -17,6 +17,7 @@ from nn.module import Module
 from nn.onnx_export import export_onnx
 from nn.optim import SGD, Adam, Optimizer, RMSprop, clip_grad_norm
 from nn.plots import plot_decision_boundary, plot_history
+from nn.sanity import SanityReport, sanity_check
 from nn.torch_bridge import from_torch, to_torch
 from nn.train import History, TrainingRun, accuracy, evaluate, fit
 
@@ -34,6 +35,7 @@ __all__ = [
     "Neuron",
     "Optimizer",
     "RMSprop",
+    "SanityReport",
     "TrainingRun",
     "accuracy",
     "binary_cross_entropy_with_logits",
@@ -54,6 +56,7 @@ __all__ = [
     "plot_decision_boundary",
     "plot_diagnostics",
     "plot_history",
+    "sanity_check",
     "save",
     "to_torch",
     "train_val_split",
