@@ -35,7 +35,8 @@ import copy
 import math
 import os
 from collections.abc import Sequence
-from operator import attrgetter
+from itertools import repeat
+from operator import attrgetter, sub
 from typing import Any
 
 from autograd import Value
@@ -48,7 +49,7 @@ HEALTHY_UPDATE_RATIO = 1e-3  # the guide line of the update-ratio plots
 SATURATED_TANH = 0.97  # |tanh| beyond it is saturated
 SATURATED_SIGMOID = (0.03, 0.97)  # sigmoid outside it is saturated
 _DEAD_CAN_DIE = ("relu", "leaky_relu")  # activations whose units die: no gradient for s <= 0 (relu), or ~0
-_DATA = attrgetter("data")
+_DATA, _GRAD = attrgetter("data"), attrgetter("grad")
 
 
 def diagnosed_layers(model: Module) -> list[Layer]:
@@ -100,7 +101,7 @@ class LayerStatsRecorder:
     """What `fit(..., diagnostics=True)` uses: it measures every step and sums up every epoch.
 
     fit calls, in this order: `start()` once; per epoch `begin_epoch()`, then per step
-    `before_step()` (after backward, before clipping and the optimizer step) and `after_step()`,
+    `before_step()` (after backward, before clipping) and `after_step()` (after the optimizer step),
     then `end_epoch(history)`, which appends the epoch's statistics; `stop()` at the end, always
     (it puts the layers back as they were).
     """
@@ -135,16 +136,19 @@ class LayerStatsRecorder:
         self._reset_sums()
         for recording in self._recordings:
             recording.rows = []
+        # the parameters before the epoch's first step (a callback may have changed them since the last)
+        self._before = [list(map(_DATA, params)) for params in self._params]
 
     def before_step(self) -> None:
         for i, params in enumerate(self._params):
-            self._grad_norms[i] += math.hypot(*[p.grad for p in params])  # hypot: no overflow on the squares
-        self._before = [list(map(_DATA, params)) for params in self._params]
+            self._grad_norms[i] += math.hypot(*map(_GRAD, params))  # hypot: no overflow on the squares
 
     def after_step(self) -> None:
         for i, (params, before) in enumerate(zip(self._params, self._before)):
-            change = _std([p.data - b for p, b in zip(params, before)])
+            after = list(map(_DATA, params))
+            change = _std(list(map(sub, after, before)))
             self._ratios[i] += 0.0 if change == 0.0 else change / _std(before)  # x / 0 is inf here
+            self._before[i] = after  # within an epoch nothing but the optimizer changes the parameters
         self._steps += 1
 
     def end_epoch(self, history: History) -> None:
@@ -176,7 +180,7 @@ def _std(xs: Sequence[float]) -> float:
     if not xs:
         return math.nan
     m = sum(xs) / len(xs)
-    return math.sqrt(sum((x - m) * (x - m) for x in xs) / len(xs))
+    return math.hypot(*map(sub, xs, repeat(m))) / math.sqrt(len(xs))  # hypot: sqrt of the sum of squares, in C
 
 
 def _dead_fraction(activation: str, rows: list[list[float]]) -> float:

@@ -207,6 +207,17 @@ def test_the_gradient_norm_is_read_before_clipping():
     assert h1.layer_stats[0][0]["update_ratio"] < h2.layer_stats[0][0]["update_ratio"] / 100
 
 
+def test_only_the_optimizer_step_counts_as_an_update_not_a_callback_between_epochs():
+    model = MLP(2, [4, 1], seed=0)
+
+    def scale_weights(epoch, logs):
+        for p in model.parameters():
+            p.data *= 10.0
+
+    history = train(model, epochs=2, optimizer=SGD(model.parameters(), lr=0.0), callbacks=[scale_weights])
+    assert [stats["update_ratio"] for epoch in history.layer_stats for stats in epoch] == [0.0] * 4
+
+
 def test_only_training_samples_are_recorded_not_validation():
     X, y = moons()
     model = MLP(2, [5, 1], seed=0)
