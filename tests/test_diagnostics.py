@@ -10,6 +10,9 @@ from __future__ import annotations
 import copy
 import math
 import statistics
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -346,3 +349,14 @@ def test_fit_live_with_diagnostics_draws_them_in_the_notebook(monkeypatch):
     train(MLP(2, [5, 1], seed=0), epochs=2, live=LivePlot(interval=0))
     assert len(shown) == len(drawn) == 3  # epoch 1, epoch 2, the final picture
     assert all(names[-3:] == ["grad_norm_panel", "update_ratio_panel", "units_panel"] for names in drawn)
+
+
+# ---- the cost benchmark does not rot ---------------------------------------------------------------------
+
+
+@pytest.mark.bench
+def test_the_cost_benchmark_runs_in_quick_mode():
+    script = Path(__file__).resolve().parent.parent / "benchmarks" / "diagnostics_cost.py"
+    done = subprocess.run([sys.executable, str(script), "--quick"], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.count("| MLP(") == 4 and "diagnostics cost at most 30% more per epoch" in done.stdout
