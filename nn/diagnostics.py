@@ -241,24 +241,32 @@ def _names(history: History) -> list[str]:
 def draw_layer_stat(ax: Any, history: History, key: str, legend: bool = True, epochs: int | None = None) -> None:
     """Draw one statistic per layer over the epochs on `ax`: `key` is one of STATS.
 
-    grad_norm and update_ratio are drawn on a log axis (a value of 0 has no place there: a layer
-    whose value is 0 every epoch says so in the legend), the update ratio with a dotted line at
-    1e-3; the fractions on 0..1.
+    grad_norm and update_ratio are drawn on a log axis, the update ratio with a dotted line at
+    1e-3; a value of exactly 0 has no place on a log axis and is marked x on its bottom edge (a
+    layer whose value is 0 every epoch also says so in the legend). The fractions are on 0..1.
     """
     if key not in STATS:
         raise ValueError(f"draw_layer_stat: key must be one of {', '.join(STATS)}, got {key!r}")
     _check_history(history, "draw_layer_stat")
     x = list(range(1, len(history.layer_stats) + 1))
+    zeros_seen = False
     for i, (name, colour) in enumerate(zip(_names(history), _colours(len(_names(history))))):
         ys = [epoch[i][key] for epoch in history.layer_stats]
         if key in _LOG:
-            if all(not y > 0.0 for y in ys):
+            zeros = [e for e, v in zip(x, ys) if v == 0.0]
+            if zeros:
+                zeros_seen = True  # x in data, y in axes coordinates: the bottom edge
+                ax.plot(zeros, [0.0] * len(zeros), "x", color=colour, transform=ax.get_xaxis_transform(),
+                        clip_on=False, markersize=5)
+            if len(zeros) == len(ys):
                 name += ": 0 every epoch"
             ys = [y if y > 0.0 else math.nan for y in ys]
         ax.plot(x, ys, color=colour, label=name, marker="o" if len(x) == 1 else None, markersize=3)
     if key in _LOG:
         ax.set_yscale("log")
         _plain_log_labels(ax)
+        if zeros_seen:
+            ax.plot([], [], "x", color="black", label="x on the bottom edge: exactly 0")
     if key == "update_ratio":
         ax.axhline(HEALTHY_UPDATE_RATIO, color="grey", linestyle=":", linewidth=1.2, label="1e-3: healthy")
     if key in ("dead_fraction", "saturated_fraction"):
