@@ -306,7 +306,9 @@ def test_plot_diagnostics_draws_every_statistic_and_a_histogram_per_layer(tmp_pa
     history = train(MLP(2, [6, 5, 1], seed=0), epochs=3)
     path = tmp_path / "diagnostics.png"
     fig = plot_diagnostics(history, path)
-    assert path.read_bytes()[:8] == PNG_HEADER
+    png = path.read_bytes()
+    assert png[:8] == PNG_HEADER
+    assert int.from_bytes(png[16:20], "big") == 2 * fig.get_figwidth() * fig.dpi  # sharp on high-density screens
     titles = [ax.get_title() for ax in fig.get_axes() if ax.get_visible()]
     assert len(titles) == 6 + 3  # six statistics, three histograms
     ratio = next(ax for ax in fig.get_axes() if ax.get_title().startswith("update"))
