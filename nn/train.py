@@ -80,7 +80,7 @@ class History:
     # the layers' names as pictures show them, and every layer's outputs in the last epoch
     layer_stats: list[list[dict[str, float]]] = field(default_factory=list)
     layer_names: list[str] = field(default_factory=list)
-    last_activations: list[list[float]] = field(default_factory=list)
+    last_activations: list[list[float]] = field(default_factory=list, repr=False)  # thousands of numbers
 
     @property
     def epochs(self) -> int:

@@ -34,7 +34,7 @@ from nn import (
     mse_loss,
     plot_diagnostics,
 )
-from nn.diagnostics import DIAGNOSTICS_PANELS, STATS
+from nn.diagnostics import DIAGNOSTICS_PANELS, STATS, draw_layer_stat
 from nn.live import default_panels
 
 pytestmark = pytest.mark.diagnostics
@@ -314,6 +314,19 @@ def test_plot_diagnostics_draws_every_statistic_and_a_histogram_per_layer(tmp_pa
     ratio = next(ax for ax in fig.get_axes() if ax.get_title().startswith("update"))
     assert ratio.get_yscale() == "log"
     assert any(list(line.get_ydata()) == [1e-3, 1e-3] for line in ratio.get_lines())  # the guide line
+
+
+def test_a_history_prints_without_the_thousands_of_recorded_outputs():
+    history = train(MLP(2, [6, 1], seed=0), epochs=1)
+    assert len(history.last_activations[0]) == 240 and "last_activations" not in repr(history)
+
+
+def test_draw_layer_stat_names_an_unknown_statistic():
+    from matplotlib.figure import Figure
+
+    history = train(MLP(2, [3, 1], seed=0), epochs=1)
+    with pytest.raises(ValueError, match="key must be one of grad_norm, .*activation_std, got 'gradient'"):
+        draw_layer_stat(Figure().add_subplot(), history, "gradient")
 
 
 def test_plot_diagnostics_needs_a_history_with_layer_statistics():
