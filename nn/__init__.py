@@ -1,4 +1,4 @@
-"""nn: neurons, layers, MLPs, losses, optimizers, toy data sets, a training loop, and the way out to PyTorch and ONNX.
+"""nn: neurons, layers, MLPs, losses, optimizers, toy data, training and its diagnostics, PyTorch and ONNX.
 
     >>> from nn import MLP
     >>> model = MLP(2, [16, 16, 1], seed=0)    # 2 inputs, two hidden ReLU layers, 1 linear output
@@ -7,14 +7,17 @@
 """
 
 from nn.data import make_circles, make_moons, make_spiral, make_xor, train_val_split
+from nn.diagnostics import plot_diagnostics
 from nn.io import load, save
 from nn.layers import ACTIVATIONS, MLP, Dropout, Layer, Neuron
 from nn.live import LivePlot
 from nn.losses import binary_cross_entropy_with_logits, cross_entropy, hinge_loss, mse_loss
+from nn.lr_finder import LRFinderResult, lr_find
 from nn.module import Module
 from nn.onnx_export import export_onnx
 from nn.optim import SGD, Adam, Optimizer, RMSprop, clip_grad_norm
 from nn.plots import plot_decision_boundary, plot_history
+from nn.sanity import SanityReport, sanity_check
 from nn.torch_bridge import from_torch, to_torch
 from nn.train import History, TrainingRun, accuracy, evaluate, fit
 
@@ -26,11 +29,13 @@ __all__ = [
     "Dropout",
     "History",
     "Layer",
+    "LRFinderResult",
     "LivePlot",
     "Module",
     "Neuron",
     "Optimizer",
     "RMSprop",
+    "SanityReport",
     "TrainingRun",
     "accuracy",
     "binary_cross_entropy_with_logits",
@@ -42,13 +47,16 @@ __all__ = [
     "from_torch",
     "hinge_loss",
     "load",
+    "lr_find",
     "make_circles",
     "make_moons",
     "make_spiral",
     "make_xor",
     "mse_loss",
     "plot_decision_boundary",
+    "plot_diagnostics",
     "plot_history",
+    "sanity_check",
     "save",
     "to_torch",
     "train_val_split",

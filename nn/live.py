@@ -4,9 +4,10 @@
 function `panel(ax, run)` that draws one matplotlib Axes from the running fit (`run` is a
 `nn.TrainingRun`: the model, the data and the history so far). The default panels are the loss
 and the accuracy per epoch, training and validation, and, for a model with two inputs and one
-output, the decision boundary with the data. Other panels (say, statistics per layer) are
-functions of the same shape: `LivePlot(panels=[loss_panel, accuracy_panel, my_panel])`, and
-`default_panels` is where a feature adds panels of its own to `fit(..., live=True)`.
+output, the decision boundary with the data; with `fit(..., diagnostics=True)` also statistics
+per layer (nn.diagnostics). Other panels are functions of the same shape:
+`LivePlot(panels=[loss_panel, accuracy_panel, my_panel])`, and `default_panels` is where a
+feature adds panels of its own to `fit(..., live=True)`.
 
 In a notebook the figure is one output, replaced in place (an IPython display handle), so a
 saved notebook holds exactly one picture of the training: its final state, as a PNG. Outside
@@ -71,10 +72,16 @@ _WAIT_PER_DRAW = 3  # after a redraw, train at least 3 times as long as it took:
 
 
 def default_panels(run: TrainingRun) -> list[Panel]:
-    """Loss and accuracy, and the decision boundary when the model maps two inputs to one score."""
+    """Loss and accuracy, and the decision boundary when the model maps two inputs to one score;
+    with fit(diagnostics=True) also the gradient norm, the update ratio and the dead or saturated
+    units per layer (nn.diagnostics)."""
     panels: list[Panel] = [loss_panel, accuracy_panel]
     if _maps_a_plane_to_one_score(run):
         panels.append(boundary_panel)
+    if run.history.layer_stats:
+        from nn.diagnostics import DIAGNOSTICS_PANELS  # it imports nn.train, as this module does
+
+        panels += DIAGNOSTICS_PANELS
     return panels
 
 

@@ -15,6 +15,7 @@ negative).
 
 from __future__ import annotations
 
+import copy
 import math
 from collections.abc import Iterable
 
@@ -65,6 +66,21 @@ class Optimizer:
 
     def step(self) -> None:
         raise NotImplementedError
+
+    def _snapshot(self) -> dict:
+        """A copy of everything the optimizer holds: options (lr, ...) and running state (momentum
+        buffers, moving averages, step count). The parameters themselves are referred to, not copied."""
+        return copy.deepcopy(vars(self), self._same_parameters())
+
+    def _restore(self, snapshot: dict) -> None:
+        """Put the optimizer back to `snapshot` (from _snapshot()), bit for bit; the snapshot stays usable."""
+        state = copy.deepcopy(snapshot, self._same_parameters())
+        vars(self).clear()  # an attribute made after the snapshot (a buffer made on the first step) goes too
+        vars(self).update(state)
+
+    def _same_parameters(self) -> dict[int, object]:
+        # deepcopy's memo: each parameter (and the list of them) "copies" to itself
+        return {id(p): p for p in [*self.params, self.params]}
 
     def __repr__(self) -> str:
         options = ", ".join(f"{k}={v!r}" for k, v in vars(self).items() if type(v) in (float, tuple))

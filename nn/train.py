@@ -76,6 +76,11 @@ class History:
     val_accuracy: list[float] = field(default_factory=list)
     best_epoch: int | None = None  # epoch (0-based) with the lowest validation loss
     stopped_early: bool = False  # True when early stopping or a callback ended training
+    # fit(diagnostics=True) only (see nn.diagnostics): per epoch, one dict of statistics per layer,
+    # the layers' names as pictures show them, and every layer's outputs in the last epoch
+    layer_stats: list[list[dict[str, float]]] = field(default_factory=list)
+    layer_names: list[str] = field(default_factory=list)
+    last_activations: list[list[float]] = field(default_factory=list, repr=False)  # thousands of numbers
 
     @property
     def epochs(self) -> int:
@@ -125,6 +130,7 @@ def fit(
     progress: bool = True,
     seed: int = 0,
     live: bool | LivePlot = False,
+    diagnostics: bool = False,
 ) -> History:
     """Train `model` on (X, y) with `optimizer` to reduce `loss_fn(outputs, targets)`.
 
@@ -140,7 +146,9 @@ def fit(
     `progress` shows a progress bar (in Jupyter a line of text, which a saved notebook keeps in its
     finished state). `live=True` (or a `LivePlot`) redraws one figure of the training in place in
     Jupyter as the epochs go by: loss, accuracy, and for a model with two inputs and one output its
-    decision boundary (outside Jupyter it does nothing).
+    decision boundary (outside Jupyter it does nothing). `diagnostics=True` records statistics per
+    layer in `history.layer_stats` (gradient norm, update ratio, dead and saturated units, output
+    mean and std; see nn.diagnostics), which the live view then shows too.
     """
     _check_data(X, y, "training data")
     check_int(epochs, "fit: epochs", 0)  # up to sys.maxsize: 10**400 is refused, naming epochs
@@ -157,6 +165,9 @@ def fit(
     min_delta = check_real(min_delta, "fit: min_delta", 0.0)
     if clip_norm is not None:
         check_real(clip_norm, "fit: clip_norm", 0.0)
+    if not isinstance(diagnostics, bool):
+        raise TypeError(f"fit: diagnostics must be True or False, got {type(diagnostics).__name__}")
+    recorder = _recorder(model) if diagnostics else None
     callbacks = [*callbacks, *_live_view(live, callbacks)]
     params = model.parameters()
     history = History()
@@ -168,8 +179,12 @@ def fit(
     size = batch_size or len(X)
     bar = _progress_bar(epochs, progress)
     try:
+        if recorder is not None:
+            recorder.start()
         for epoch in range(epochs):
             model.train()
+            if recorder is not None:
+                recorder.begin_epoch()
             if batch_size is not None:
                 rng.shuffle(order)
             total_loss, outputs_all, targets_all = 0.0, [], []
@@ -182,15 +197,21 @@ def fit(
                     raise TypeError(f"fit: loss_fn must return a Value, got {type(loss).__name__}")
                 optimizer.zero_grad()
                 loss.backward()
+                if recorder is not None:
+                    recorder.before_step()  # the gradients as backward made them, and the parameters
                 if clip_norm is not None:
                     clip_grad_norm(params, clip_norm)
                 optimizer.step()
+                if recorder is not None:
+                    recorder.after_step()
                 total_loss += loss.data * len(batch)
                 outputs_all += [_detach(o) for o in outputs]
                 targets_all += targets
             logs = {"loss": total_loss / len(order), "accuracy": accuracy(outputs_all, targets_all)}
             history.loss.append(logs["loss"])
             history.accuracy.append(logs["accuracy"])
+            if recorder is not None:
+                recorder.end_epoch(history)
             stop = False
             if validation is not None:
                 logs["val_loss"], logs["val_accuracy"] = evaluate(model, validation[0], validation[1], loss_fn)
@@ -214,6 +235,8 @@ def fit(
         _each(callbacks, "on_train_end", run)  # the live view shows where training was stopped
         raise
     finally:
+        if recorder is not None:
+            recorder.stop()  # the layers as they were, also after an error
         if bar is not None:
             bar.close()
     _each(callbacks, "on_train_end", run)  # before the best weights come back: it shows the last epoch
@@ -238,6 +261,12 @@ def _each(callbacks: Sequence[Callback], method: str, run: TrainingRun) -> None:
         hook = getattr(callback, method, None)
         if hook is not None:
             hook(run)
+
+
+def _recorder(model: Module):  # -> nn.diagnostics.LayerStatsRecorder
+    from nn.diagnostics import LayerStatsRecorder  # it imports this module
+
+    return LayerStatsRecorder(model)
 
 
 def _live_view(live: bool | LivePlot, callbacks: Sequence[Callback]) -> list[LivePlot]:

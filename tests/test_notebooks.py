@@ -33,6 +33,7 @@ COURSE = [
     "05_optimizers",
     "06_higher_order_derivatives",
     "07_backprop_step_by_step",
+    "08_diagnosing_training",
     "09_from_chainrule_to_pytorch",
 ]
 MAX_BYTES = 2_000_000
