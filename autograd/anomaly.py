@@ -35,10 +35,20 @@ def made(node: Value, numbers: list[float]) -> None:
     frame = sys._getframe(1)
     while frame is not None and frame.f_code.co_filename.startswith(_OURS):
         frame = frame.f_back
-    _made_at[node] = f"{frame.f_code.co_filename}:{frame.f_lineno}" if frame is not None else "(unknown)"
+    _made_at[node] = _place(frame.f_code.co_filename, frame.f_lineno) if frame is not None else "(unknown)"
     if not math.isfinite(node.data):
         raise AnomalyError(f"detect_anomaly: {_describe(node)} computed {node.data!r} "
                            f"from {', '.join(map(repr, numbers))}")
+
+
+def _place(filename: str, line: int) -> str:
+    """"file:line", or "Cell In[3], line 7" for code typed into a Jupyter cell, as IPython names it."""
+    shell = getattr(sys.modules.get("IPython"), "get_ipython", lambda: None)()
+    if shell is not None:
+        name = shell.compile.format_code_name(filename)  # None for a file that is not a cell
+        if name is not None:
+            return f"{name[0]} {name[1]}, line {line}"
+    return f"{filename}:{line}"
 
 
 def chain_rule(root: Value, order: list[Value], into_grad: bool) -> None:

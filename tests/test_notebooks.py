@@ -196,6 +196,12 @@ draw_dot(y)""",
     """X, labels = make_moons(n=20, noise=0.1, seed=0)
 model = MLP(2, [4, 1], seed=0)
 history = fit(model, X, labels, hinge_loss, Adam(model.parameters(), lr=0.05), epochs=3, live=True)""",
+    """from autograd import AnomalyError, detect_anomaly
+with detect_anomaly():
+    try:
+        Value(float("inf")) - float("inf")
+    except AnomalyError as error:
+        print(error)""",
 ]
 
 
@@ -209,6 +215,8 @@ def test_refreshing_a_notebook_twice_writes_the_same_bytes(tmp_path):
     assert path.read_bytes() == first
     nb = _read(path)
     assert nb.metadata.widgets and all(cell.outputs for cell in _code_cells(nb)[1:])
+    # detect_anomaly names a cell as IPython does, not by its kernel's temporary file (a new name each run)
+    assert "made at Cell In[6], line 4" in _code_cells(nb)[-1].outputs[0].text
 
 
 def test_code_hash_changes_when_a_code_cell_changes_and_only_then():
