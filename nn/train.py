@@ -21,6 +21,7 @@ from autograd import Value, no_grad
 from nn._numbers import check_int, check_real, to_float
 from nn.module import Module
 from nn.optim import Optimizer, clip_grad_norm
+from nn.schedulers import LRScheduler
 
 if TYPE_CHECKING:
     from nn.live import LivePlot
@@ -125,6 +126,7 @@ def fit(
     progress: bool = True,
     seed: int = 0,
     live: bool | LivePlot = False,
+    scheduler: LRScheduler | None = None,
 ) -> History:
     """Train `model` on (X, y) with `optimizer` to reduce `loss_fn(outputs, targets)`.
 
@@ -140,7 +142,8 @@ def fit(
     `progress` shows a progress bar (in Jupyter a line of text, which a saved notebook keeps in its
     finished state). `live=True` (or a `LivePlot`) redraws one figure of the training in place in
     Jupyter as the epochs go by: loss, accuracy, and for a model with two inputs and one output its
-    decision boundary (outside Jupyter it does nothing).
+    decision boundary (outside Jupyter it does nothing). `scheduler` (StepLR, CosineAnnealingLR,
+    LinearLR, made for this `optimizer`) steps once at the end of every epoch, after the callbacks.
     """
     _check_data(X, y, "training data")
     check_int(epochs, "fit: epochs", 0)  # up to sys.maxsize: 10**400 is refused, naming epochs
@@ -157,6 +160,7 @@ def fit(
     min_delta = check_real(min_delta, "fit: min_delta", 0.0)
     if clip_norm is not None:
         check_real(clip_norm, "fit: clip_norm", 0.0)
+    _check_scheduler(scheduler, optimizer)
     callbacks = [*callbacks, *_live_view(live, callbacks)]
     params = model.parameters()
     history = History()
@@ -204,6 +208,8 @@ def fit(
                     stop = patience is not None and waited >= patience
             for callback in callbacks:
                 stop = bool(callback(epoch, dict(logs))) or stop
+            if scheduler is not None:
+                scheduler.step()  # the next epoch's learning rate
             if bar is not None:
                 bar.set_postfix({_SHORT[k]: f"{v:.3f}" for k, v in logs.items()}, refresh=False)
                 bar.update(1)
@@ -238,6 +244,16 @@ def _each(callbacks: Sequence[Callback], method: str, run: TrainingRun) -> None:
         hook = getattr(callback, method, None)
         if hook is not None:
             hook(run)
+
+
+def _check_scheduler(scheduler: object, optimizer: Optimizer) -> None:
+    if scheduler is None:
+        return
+    if not isinstance(scheduler, LRScheduler):
+        raise TypeError(f"fit: scheduler must be an nn learning-rate scheduler (StepLR, ...), "
+                        f"got {type(scheduler).__name__}")
+    if scheduler.optimizer is not optimizer:
+        raise ValueError("fit: the scheduler was made for another optimizer than the one fit is given")
 
 
 def _live_view(live: bool | LivePlot, callbacks: Sequence[Callback]) -> list[LivePlot]:
