@@ -20,7 +20,7 @@ from nn.onnx_export import export_onnx
 from nn.optim import SGD, Adam, Optimizer, RMSprop, clip_grad_norm
 from nn.plots import plot_decision_boundary, plot_history
 from nn.rnn import RNN
-from nn.schedulers import CosineAnnealingLR, LinearLR, LRScheduler, StepLR
+from nn.schedulers import ChainedScheduler, CosineAnnealingLR, LinearLR, LRScheduler, StepLR
 from nn.torch_bridge import from_torch, to_torch
 from nn.train import History, TrainingRun, accuracy, evaluate, fit
 
@@ -30,6 +30,7 @@ __all__ = [
     "RNN",
     "SGD",
     "Adam",
+    "ChainedScheduler",
     "CosineAnnealingLR",
     "Dropout",
     "History",

@@ -1,5 +1,7 @@
 """Learning-rate schedules with PyTorch's semantics (torch.optim.lr_scheduler): StepLR, CosineAnnealingLR, LinearLR.
 
+ChainedScheduler steps several of them as one (a warm-up, then cosine annealing).
+
 A scheduler changes its optimizer's `lr` once per epoch. Call `scheduler.step()` after the
 epoch's optimizer steps (`fit(..., scheduler=...)` does it for you):
 
@@ -14,8 +16,8 @@ As in PyTorch:
   `start_factor * lr`; the others leave lr as it is) and records the optimizer's starting lr as
   `optimizer.initial_lr` (kept by a second scheduler of the same optimizer) and in `base_lrs`.
 - Each rule changes the *current* lr by a factor (it is "chainable"): two schedulers stepping
-  one optimizer multiply their factors, as PyTorch's ChainedScheduler does, and a change you
-  make to `optimizer.lr` by hand carries on. On its own, each follows the closed form in its
+  one optimizer multiply their factors (`ChainedScheduler([warm_up, cosine])` steps both), and
+  a change you make to `optimizer.lr` by hand carries on. On its own, each follows the closed form in its
   docstring (to rounding: the tests compare 50 epochs with PyTorch to 1e-12).
 - `get_last_lr()` is a list with one learning rate per parameter group (chainrule's optimizers
   have one group, so it is `[optimizer.lr]`), and `last_epoch` counts the steps.
@@ -24,8 +26,9 @@ As in PyTorch:
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
-from nn._numbers import check_int, check_real
+from nn._numbers import check_int, check_real, show
 from nn.optim import Optimizer
 
 
@@ -144,3 +147,39 @@ class LinearLR(LRScheduler):
             return lr
         # factor(epoch) / factor(epoch - 1), with factor(e) = start + (end - start) * e / total
         return lr * (1.0 + (end - start) / (total * start + (epoch - 1) * (end - start)))
+
+
+class ChainedScheduler(LRScheduler):
+    """Several schedulers of one optimizer stepped as one: `step()` steps each, in order.
+
+    Their factors multiply, as in PyTorch's ChainedScheduler. A warm-up followed by cosine
+    annealing, for example:
+
+        warm_up = LinearLR(optimizer, start_factor=0.1, total_iters=5)
+        cosine = CosineAnnealingLR(optimizer, T_max=50)
+        fit(..., scheduler=ChainedScheduler([warm_up, cosine]))
+    """
+
+    def __init__(self, schedulers: Sequence[LRScheduler]) -> None:
+        if isinstance(schedulers, (LRScheduler, str)) or not isinstance(schedulers, Sequence) or not schedulers:
+            raise TypeError(f"ChainedScheduler: schedulers must be a non-empty list of schedulers, "
+                            f"got {show(schedulers)}")
+        for i, s in enumerate(schedulers):
+            if not isinstance(s, LRScheduler):
+                raise TypeError(f"ChainedScheduler: schedulers[{i}] must be a scheduler, got {type(s).__name__}")
+            if s.optimizer is not schedulers[0].optimizer:
+                raise ValueError(f"ChainedScheduler: schedulers[{i}] changes another optimizer than schedulers[0]; "
+                                 "chained schedulers must share one")
+        # no step 0 here: each scheduler took its own when it was made
+        self.schedulers = list(schedulers)
+        self.optimizer = schedulers[0].optimizer
+        self._last_lr = [self.optimizer.lr]
+
+    def step(self) -> None:
+        """Step every scheduler once, in order."""
+        for s in self.schedulers:
+            s.step()
+        self._last_lr = [self.optimizer.lr]
+
+    def __repr__(self) -> str:
+        return f"ChainedScheduler([{', '.join(map(repr, self.schedulers))}])"

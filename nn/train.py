@@ -143,7 +143,8 @@ def fit(
     finished state). `live=True` (or a `LivePlot`) redraws one figure of the training in place in
     Jupyter as the epochs go by: loss, accuracy, and for a model with two inputs and one output its
     decision boundary (outside Jupyter it does nothing). `scheduler` (StepLR, CosineAnnealingLR,
-    LinearLR, made for this `optimizer`) steps once at the end of every epoch, after the callbacks.
+    LinearLR or ChainedScheduler, made for this `optimizer`) steps once at the end of every epoch,
+    after the callbacks.
     """
     _check_data(X, y, "training data")
     check_int(epochs, "fit: epochs", 0)  # up to sys.maxsize: 10**400 is refused, naming epochs

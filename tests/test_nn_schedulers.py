@@ -12,7 +12,7 @@ import math
 import pytest
 
 from autograd import Value
-from nn import MLP, SGD, Adam, CosineAnnealingLR, LinearLR, StepLR, fit, make_moons, mse_loss
+from nn import MLP, SGD, Adam, ChainedScheduler, CosineAnnealingLR, LinearLR, StepLR, fit, make_moons, mse_loss
 from nn.schedulers import LRScheduler
 
 pytestmark = pytest.mark.nn
@@ -105,6 +105,47 @@ def test_warm_up_then_cosine_chained_on_one_optimizer_equals_pytorch(torch):
     ours = our_rates(make(nn), 0.1)
     assert ours == pytest.approx(torch_rates(torch, make(torch.optim.lr_scheduler), 0.1), **LR_TOL)
     assert ours[0] == pytest.approx(0.02) and max(ours) < 0.1
+
+
+def test_a_chained_scheduler_steps_each_of_its_schedulers_as_pytorchs_does(torch):
+    def make(lib):
+        def chained(opt):
+            parts = [lib.LinearLR(opt, start_factor=0.1, total_iters=8), lib.StepLR(opt, step_size=15, gamma=0.5)]
+            return [lib.ChainedScheduler(parts)]
+
+        return chained
+
+    import nn
+
+    assert our_rates(make(nn), 0.2) == pytest.approx(torch_rates(torch, make(torch.optim.lr_scheduler), 0.2),
+                                                     **LR_TOL)
+
+
+def test_fit_steps_a_chained_warm_up_and_cosine_once_per_epoch():
+    X, y = make_moons(n=8, noise=0.1, seed=0)
+    model = MLP(2, [2, 1], seed=0)
+    optimizer = SGD(model.parameters(), lr=0.1)
+    warm_up, cosine = LinearLR(optimizer, start_factor=0.5, total_iters=3), CosineAnnealingLR(optimizer, T_max=6)
+    chained = ChainedScheduler([warm_up, cosine])
+    fit(model, X, y, mse_loss, optimizer, epochs=6, progress=False, scheduler=chained)
+    assert warm_up.last_epoch == cosine.last_epoch == 6
+    assert chained.get_last_lr() == [optimizer.lr] and optimizer.lr == pytest.approx(0.0, abs=1e-15)
+
+
+@pytest.mark.parametrize(
+    ("schedulers", "error", "words"),
+    [
+        ([], TypeError, "a non-empty list of schedulers"),
+        ("warm-up", TypeError, "a non-empty list of schedulers"),
+        ([0.1], TypeError, r"schedulers\[0\] must be a scheduler, got float"),
+        ("two optimizers", ValueError, r"schedulers\[1\] changes another optimizer"),
+    ],
+)
+def test_a_bad_chain_is_refused_naming_the_problem(schedulers, error, words):
+    if schedulers == "two optimizers":
+        schedulers = [StepLR(our_optimizer(0.1), 2), StepLR(our_optimizer(0.1), 2)]
+    with pytest.raises(error, match=words):
+        ChainedScheduler(schedulers)
 
 
 def test_a_learning_rate_changed_by_hand_carries_on_as_in_pytorch(torch):
