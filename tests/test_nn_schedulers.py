@@ -83,6 +83,22 @@ def test_fifty_epochs_of_learning_rates_equal_pytorchs(torch, schedule):
 
 
 @pytest.mark.parametrize("schedule", SCHEDULES, ids=[ids(s) for s in SCHEDULES])
+def test_get_last_lr_and_the_state_after_each_step_equal_pytorchs(torch, schedule):
+    cls, kwargs, lr = schedule
+    t_opt = torch_optimizer(torch, lr)
+    theirs = getattr(torch.optim.lr_scheduler, cls.__name__)(t_opt, **kwargs)
+    o = our_optimizer(lr)
+    ours = cls(o, **kwargs)
+    assert o.initial_lr == t_opt.param_groups[0]["initial_lr"] and ours.base_lrs == theirs.base_lrs
+    for _ in range(EPOCHS):
+        assert ours.get_last_lr() == pytest.approx(theirs.get_last_lr(), **LR_TOL)
+        assert ours.last_epoch == theirs.last_epoch
+        t_opt.step()
+        theirs.step()
+        ours.step()
+
+
+@pytest.mark.parametrize("schedule", SCHEDULES, ids=[ids(s) for s in SCHEDULES])
 def test_the_schedules_follow_their_closed_forms(schedule):
     cls, kwargs, lr = schedule
     o = {**{"gamma": 0.1, "eta_min": 0.0, "start_factor": 1 / 3, "end_factor": 1.0, "total_iters": 5}, **kwargs}
