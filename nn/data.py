@@ -1,8 +1,9 @@
-"""Toy 2-D classification data sets, and a train/validation split. No dependencies.
+"""Toy data sets (2-D classification, a 1-D regression), and train/validation and train/test splits. No dependencies.
 
 Every function draws from its own `random.Random(seed)`: the same seed gives the same points on
 every run and platform, whatever else the program does with the global `random` module.
 Points are returned as a list of (x1, x2) float pairs, labels as a list of ints, shuffled.
+(The real data set, the handwritten digits, is `nn.load_digits` in nn/digits.py.)
 """
 
 from __future__ import annotations
@@ -114,6 +115,31 @@ def make_spiral(
     return _finish(points, labels, 0.0, rng)
 
 
+def make_sine(n: int = 100, noise: float = 0.1, seed: int = 0) -> tuple[list[float], list[float]]:
+    """A 1-D regression task: n points x uniform in [-pi, pi], targets sin(x) plus Gaussian noise.
+
+    Returns (X, y): X a list of n floats (a bare number is an input of a model with nin == 1),
+    y the n targets sin(x) + N(0, noise^2), in the order they were drawn.
+    """
+    n, noise, rng = _check_n(n), _check_noise(noise), _rng(seed)
+    X = [rng.uniform(-math.pi, math.pi) for _ in range(n)]
+    return X, [math.sin(x) + rng.gauss(0.0, noise) for x in X]
+
+
+def _split(X: Sequence, y: Sequence, fraction: float, seed: int, what: str) -> tuple[list, list, list, list]:
+    """Shuffle the pairs by seed; the first round(n * fraction) (at least 1, at most n - 1) go to the second part."""
+    if len(X) != len(y):
+        raise ValueError(f"X has {len(X)} samples but y has {len(y)}")
+    if len(X) < 2:
+        raise ValueError(f"a split needs at least 2 samples, got {len(X)}")
+    fraction = check_real(fraction, what, 0.0, 1.0, low_open=True, high_open=True)
+    order = list(range(len(X)))
+    _rng(seed).shuffle(order)
+    n_held_out = min(max(round(len(X) * fraction), 1), len(X) - 1)
+    kept, held_out = order[n_held_out:], order[:n_held_out]
+    return [X[i] for i in kept], [y[i] for i in kept], [X[i] for i in held_out], [y[i] for i in held_out]
+
+
 def train_val_split(
     X: Sequence, y: Sequence, val_fraction: float = 0.2, seed: int = 0
 ) -> tuple[list, list, list, list]:
@@ -121,13 +147,17 @@ def train_val_split(
 
     Returns (X_train, y_train, X_val, y_val); both parts get at least one sample.
     """
-    if len(X) != len(y):
-        raise ValueError(f"X has {len(X)} samples but y has {len(y)}")
-    if len(X) < 2:
-        raise ValueError(f"a split needs at least 2 samples, got {len(X)}")
-    val_fraction = check_real(val_fraction, "val_fraction", 0.0, 1.0, low_open=True, high_open=True)
-    order = list(range(len(X)))
-    _rng(seed).shuffle(order)
-    n_val = min(max(round(len(X) * val_fraction), 1), len(X) - 1)
-    train, val = order[n_val:], order[:n_val]
-    return [X[i] for i in train], [y[i] for i in train], [X[i] for i in val], [y[i] for i in val]
+    return _split(X, y, val_fraction, seed, "val_fraction")
+
+
+def train_test_split(
+    X: Sequence, y: Sequence, test_fraction: float = 0.2, seed: int = 0
+) -> tuple[list, list, list, list]:
+    """Shuffle the pairs (X[i], y[i]) by `seed` and set round(n * test_fraction) of them aside for testing.
+
+    Returns (X_train, y_train, X_test, y_test), in the order of `train_val_split` (scikit-learn's
+    function of this name returns X_train, X_test, y_train, y_test). Both parts get at least one
+    sample; the same seed always gives the same split. The test part is for the final measure
+    only: choose settings with a validation split of the training part.
+    """
+    return _split(X, y, test_fraction, seed, "test_fraction")

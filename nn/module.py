@@ -1,7 +1,8 @@
 """`Module`: the base of every network piece: parameters, gradients reset, train/eval mode, a scope.
 
 A Module finds its parameters by itself, the way PyTorch's does: every attribute that is a
-`Value`, a Module, or a list/tuple of those is walked in the order the attributes were set.
+`Value`, a Module, a list/tuple of those, or a matrix (a list of equally long lists of Values,
+such as an RNN's `weight_hh`) is walked in the order the attributes were set.
 So a Neuron that sets `self.w` then `self.b` lists its weights, then its bias, and a user's own
 Module needs no registration code.
 """
@@ -60,17 +61,22 @@ class Module:
     def _items(self) -> Iterator[Module | Value]:
         for _, member in self._named_members():
             if isinstance(member, list):
-                yield from member
+                for v in member:
+                    if isinstance(v, list):  # a row of a matrix
+                        yield from v
+                    else:
+                        yield v
             else:
                 yield member
 
-    def _named_members(self) -> Iterator[tuple[str, Module | Value | list[Value]]]:
+    def _named_members(self) -> Iterator[tuple[str, Module | Value | list[Value] | list[list[Value]]]]:
         """(name, member) for every attribute holding Modules or Values, in attribute order.
 
         The one walk that both parameters() and state_dict() read: a Module or a Value is a
         member under its attribute name; a list or tuple made only of Values is one member (a
-        vector, as a 1-d tensor is in PyTorch); the Modules and Values of any other list or
-        tuple are members under `name.0`, `name.1`, ... (as in a PyTorch ModuleList).
+        vector, as a 1-d tensor is in PyTorch), and so is a list of equally long, non-empty lists
+        of Values (a matrix, row by row, as a 2-d tensor); the Modules and Values of any other
+        list or tuple are members under `name.0`, `name.1`, ... (as in a PyTorch ModuleList).
         """
         for name, attr in vars(self).items():
             if isinstance(attr, (Module, Value)):
@@ -78,6 +84,8 @@ class Module:
             elif isinstance(attr, (list, tuple)):
                 if attr and all(isinstance(a, Value) for a in attr):
                     yield name, list(attr)
+                elif _is_matrix(attr):
+                    yield name, [list(row) for row in attr]
                 else:
                     for i, a in enumerate(attr):
                         if isinstance(a, (Module, Value)):
@@ -87,7 +95,8 @@ class Module:
         """Every parameter's number by name, in PyTorch's names and shapes: a snapshot in plain floats.
 
         The names follow the attributes, as PyTorch's do: a Value attribute `scale` is the key
-        `scale` (a float), a list of Values `w` the key `w` (a list of floats), a Module attribute
+        `scale` (a float), a list of Values `w` the key `w` (a list of floats), a matrix of Values
+        `weight_hh` the key `weight_hh` (a list of rows of floats), a Module attribute
         `head` gives `head.weight`, ..., a list of Modules `layers` gives `layers.0.weight`, ...
         A Layer is stored as PyTorch stores a `torch.nn.Linear(nin, nout)`: `weight`, nout rows of
         nin floats (row j holds neuron j's weights), and `bias`, nout floats. A Neuron is stored as
@@ -142,3 +151,10 @@ class Module:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
+
+
+def _is_matrix(rows: list | tuple) -> bool:
+    """True for a non-empty list of equally long, non-empty lists (or tuples) made only of Values."""
+    if not rows or not all(isinstance(row, (list, tuple)) and row for row in rows):
+        return False
+    return len({len(row) for row in rows}) == 1 and all(isinstance(v, Value) for row in rows for v in row)

@@ -67,6 +67,10 @@ def _entries(module: Module, prefix: str = "") -> list[_Entry]:
         elif isinstance(member, Value):
             if id(member) not in covered:
                 entries.append(_Entry(prefix + name, [member], ()))
+        elif member and isinstance(member[0], list):  # a matrix, stored row by row
+            flat = [v for row in member for v in row]
+            if not all(id(v) in covered for v in flat):
+                entries.append(_Entry(prefix + name, flat, (len(member), len(member[0]))))
         elif not all(id(v) in covered for v in member):
             entries.append(_Entry(prefix + name, member, (len(member),)))
     return entries

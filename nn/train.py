@@ -21,6 +21,7 @@ from autograd import Value, no_grad
 from nn._numbers import check_int, check_real, to_float
 from nn.module import Module
 from nn.optim import Optimizer, clip_grad_norm
+from nn.schedulers import LRScheduler
 
 if TYPE_CHECKING:
     from nn.live import LivePlot
@@ -131,6 +132,7 @@ def fit(
     seed: int = 0,
     live: bool | LivePlot = False,
     diagnostics: bool = False,
+    scheduler: LRScheduler | None = None,
 ) -> History:
     """Train `model` on (X, y) with `optimizer` to reduce `loss_fn(outputs, targets)`.
 
@@ -148,7 +150,9 @@ def fit(
     Jupyter as the epochs go by: loss, accuracy, and for a model with two inputs and one output its
     decision boundary (outside Jupyter it does nothing). `diagnostics=True` records statistics per
     layer in `history.layer_stats` (gradient norm, update ratio, dead and saturated units, output
-    mean and std; see nn.diagnostics), which the live view then shows too.
+    mean and std; see nn.diagnostics), which the live view then shows too. `scheduler` (StepLR,
+    CosineAnnealingLR, LinearLR or ChainedScheduler, made for this `optimizer`) steps once at the
+    end of every epoch, after the callbacks.
     """
     _check_data(X, y, "training data")
     check_int(epochs, "fit: epochs", 0)  # up to sys.maxsize: 10**400 is refused, naming epochs
@@ -168,6 +172,7 @@ def fit(
     if not isinstance(diagnostics, bool):
         raise TypeError(f"fit: diagnostics must be True or False, got {type(diagnostics).__name__}")
     recorder = _recorder(model) if diagnostics else None
+    _check_scheduler(scheduler, optimizer)
     callbacks = [*callbacks, *_live_view(live, callbacks)]
     params = model.parameters()
     history = History()
@@ -225,6 +230,8 @@ def fit(
                     stop = patience is not None and waited >= patience
             for callback in callbacks:
                 stop = bool(callback(epoch, dict(logs))) or stop
+            if scheduler is not None:
+                scheduler.step()  # the next epoch's learning rate
             if bar is not None:
                 bar.set_postfix({_SHORT[k]: f"{v:.3f}" for k, v in logs.items()}, refresh=False)
                 bar.update(1)
@@ -267,6 +274,14 @@ def _recorder(model: Module):  # -> nn.diagnostics.LayerStatsRecorder
     from nn.diagnostics import LayerStatsRecorder  # it imports this module
 
     return LayerStatsRecorder(model)
+def _check_scheduler(scheduler: object, optimizer: Optimizer) -> None:
+    if scheduler is None:
+        return
+    if not isinstance(scheduler, LRScheduler):
+        raise TypeError(f"fit: scheduler must be an nn learning-rate scheduler (StepLR, ...), "
+                        f"got {type(scheduler).__name__}")
+    if scheduler.optimizer is not optimizer:
+        raise ValueError("fit: the scheduler was made for another optimizer than the one fit is given")
 
 
 def _live_view(live: bool | LivePlot, callbacks: Sequence[Callback]) -> list[LivePlot]:

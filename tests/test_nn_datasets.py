@@ -1,4 +1,4 @@
-"""Toy data sets and the train/validation split: shapes, geometry, balance, determinism by seed."""
+"""Toy data sets and the train/validation and train/test splits: shapes, geometry, balance, determinism by seed."""
 
 from __future__ import annotations
 
@@ -8,11 +8,12 @@ from collections import Counter
 
 import pytest
 
-from nn import make_circles, make_moons, make_spiral, make_xor, train_val_split
+from nn import make_circles, make_moons, make_sine, make_spiral, make_xor, train_test_split, train_val_split
 
 pytestmark = pytest.mark.nn
 
 MAKERS = [make_moons, make_circles, make_xor, make_spiral]
+ALL_MAKERS = [*MAKERS, make_sine]
 
 
 @pytest.mark.parametrize("make", MAKERS)
@@ -23,13 +24,13 @@ def test_points_are_float_pairs_and_labels_are_ints(make):
     assert all(type(label) is int for label in y)
 
 
-@pytest.mark.parametrize("make", MAKERS)
+@pytest.mark.parametrize("make", ALL_MAKERS)
 def test_the_same_seed_gives_the_same_data_and_another_seed_other_data(make):
     assert make(n=50, seed=3) == make(n=50, seed=3)
     assert make(n=50, seed=3)[0] != make(n=50, seed=4)[0]
 
 
-@pytest.mark.parametrize("make", MAKERS)
+@pytest.mark.parametrize("make", ALL_MAKERS)
 def test_data_ignores_and_leaves_alone_the_global_random_state(make):
     random.seed(0)
     first = make(n=40, seed=5)
@@ -159,6 +160,39 @@ def test_a_seed_must_be_an_int():
         make_moons(seed="0")
 
 
+# ---- make_sine: 1-D regression -----------------------------------------------------------------
+
+
+def test_sine_inputs_are_floats_in_one_period_and_targets_are_their_sines():
+    X, y = make_sine(n=200, noise=0.0, seed=0)
+    assert len(X) == len(y) == 200
+    assert all(type(x) is float and -math.pi <= x <= math.pi for x in X)
+    assert y == [math.sin(x) for x in X]
+    assert min(X) < -3.0 and max(X) > 3.0  # the whole period is covered
+
+
+def test_sine_noise_is_gaussian_of_the_given_standard_deviation():
+    X, y = make_sine(n=4000, noise=0.2, seed=1)
+    residuals = [t - math.sin(x) for x, t in zip(X, y)]
+    mean = sum(residuals) / len(residuals)
+    std = math.sqrt(sum((r - mean) ** 2 for r in residuals) / len(residuals))
+    assert abs(mean) < 0.02 and std == pytest.approx(0.2, rel=0.05)
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "words"),
+    [
+        (lambda: make_sine(n=0), ValueError, "n must be an int >= 1, got 0"),
+        (lambda: make_sine(noise=-1.0), ValueError, "noise must be a finite number >= 0, got -1.0"),
+        (lambda: make_sine(seed=None), TypeError, "seed must be an int"),
+    ],
+)
+def test_make_sine_names_a_bad_argument(call, error, words):
+    with pytest.raises(error) as raised:
+        call()
+    assert words in str(raised.value)
+
+
 # ---- train/validation split --------------------------------------------------------------------
 
 
@@ -189,3 +223,27 @@ def test_both_parts_get_at_least_one_sample():
 def test_bad_splits_raise_value_errors(X, y, fraction):
     with pytest.raises(ValueError):
         train_val_split(X, y, val_fraction=fraction)
+
+
+# ---- train/test split ------------------------------------------------------------------------------
+
+
+def test_train_test_split_sets_the_fraction_aside_and_keeps_pairs_together():
+    X, y = [[float(i)] for i in range(100)], list(range(100))
+    X_train, y_train, X_test, y_test = train_test_split(X, y, test_fraction=0.25, seed=3)
+    assert (len(X_train), len(y_train), len(X_test), len(y_test)) == (75, 75, 25, 25)
+    assert all(x == [float(t)] for x, t in zip(X_train + X_test, y_train + y_test))
+    assert sorted(y_train + y_test) == y
+
+
+def test_train_test_split_is_deterministic_by_seed_with_a_default_of_a_fifth():
+    X, y = list(range(50)), list(range(50))
+    assert train_test_split(X, y) == train_test_split(X, y, test_fraction=0.2, seed=0)
+    assert len(train_test_split(X, y)[2]) == 10
+    assert train_test_split(X, y, seed=1) != train_test_split(X, y, seed=2)
+
+
+@pytest.mark.parametrize("fraction", [0.0, 1.0, -0.1, math.nan])
+def test_train_test_split_names_a_bad_fraction(fraction):
+    with pytest.raises(ValueError, match="test_fraction must be a finite number in"):
+        train_test_split([1, 2, 3], [1, 2, 3], test_fraction=fraction)

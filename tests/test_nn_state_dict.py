@@ -78,6 +78,20 @@ def test_a_users_module_is_named_after_its_attributes():
     assert state["scale"] == 2.0 and state["offsets"] == [0.5, -0.5, 1.5]
 
 
+def test_a_matrix_attribute_is_found_row_by_row_and_stored_as_a_2d_tensor():
+    class Bilinear(Module):  # x^T W y with W a list of rows of Values, as an RNN's weight_hh
+        def __init__(self) -> None:
+            self.W = [[Value(1.0), Value(2.0), Value(3.0)], [Value(4.0), Value(5.0), Value(6.0)]]
+
+    model = Bilinear()
+    assert model.parameters() == [v for row in model.W for v in row]
+    assert model.state_dict() == {"W": [[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]}
+    model.load_state_dict({"W": [[0.5] * 3, [0.25] * 3]})
+    assert [v.data for row in model.W for v in row] == [0.5] * 3 + [0.25] * 3
+    with pytest.raises(ValueError, match=r"'W' must have shape \(2, 3\)"):
+        model.load_state_dict({"W": [[0.5] * 2, [0.25] * 2]})
+
+
 def test_the_state_holds_every_parameter_once():
     for model in (MLP(3, [5, 1, 4], seed=0), TwoHeads(), Layer(1, 1, seed=0), Neuron(1, seed=0)):
         for i, p in enumerate(model.parameters()):

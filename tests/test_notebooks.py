@@ -35,6 +35,11 @@ COURSE = [
     "07_backprop_step_by_step",
     "08_diagnosing_training",
     "09_from_chainrule_to_pytorch",
+    "10_backprop_through_time",
+    "11_residual_connections_and_normalisation",
+    "12_regression_and_universal_approximation",
+    "13_handwritten_digits",
+    "14_exercises_write_your_own_op",
 ]
 MAX_BYTES = 2_000_000
 IMAGE_TYPES = ("image/png", "image/svg+xml")

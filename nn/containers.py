@@ -1,0 +1,128 @@
+"""`Sequential` and `Residual`: modules made of modules, to build deep plain and residual networks.
+
+    Sequential(a, b, c)(x) = c(b(a(x)))
+    Residual(f)(x)         = x + f(x)
+
+A residual connection adds a block's input to its output. Going back, the gradient reaching
+x is d(loss)/d(out) * (1 + f'(x)): the 1 comes from the identity path, so however small f'(x)
+gets in a deep stack, the gradient still reaches the first layers undiminished. Deep networks
+(ResNets, transformers) are stacks of such blocks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+
+from autograd import Value
+from nn._numbers import is_real
+from nn.layers import MLP, Dropout, Layer, Neuron, _as_values
+from nn.module import Module
+from nn.normalization import LayerNorm
+
+
+def _widths(module: Module) -> tuple[int | None, int | None]:
+    """(inputs, outputs) of a module where they are known from its construction, else None."""
+    if isinstance(module, Layer):
+        return module.nin, module.nout
+    if isinstance(module, Neuron):
+        return module.nin, 1
+    if isinstance(module, MLP):
+        return module.nin, module.nouts[-1]
+    if isinstance(module, LayerNorm):
+        return module.n, module.n
+    if isinstance(module, Residual):
+        return module.width, module.width
+    if isinstance(module, Sequential):
+        return module.nin, module.nout
+    return None, None
+
+
+def _check_module(module: object, what: str) -> Module:
+    if not isinstance(module, Module):
+        raise TypeError(f"{what} must be an nn Module (a Layer, LayerNorm, Residual, ...), got {type(module).__name__}")
+    return module
+
+
+class Sequential(Module):
+    """The modules applied one after the other; `seq(x)` is the output of the last.
+
+    `seq[i]`, `len(seq)` and `for m in seq` reach the modules (kept in `seq.layers`, so the
+    parameters are named `layers.0.weight`, ... as in an MLP). Where two neighbours' widths are
+    known (a Layer's nin and nout, ...) and do not fit, making the Sequential is a ValueError.
+    """
+
+    def __init__(self, *modules: Module) -> None:
+        if not modules:
+            raise ValueError("Sequential needs at least one module")
+        for i, m in enumerate(modules):
+            _check_module(m, f"Sequential: module {i}")
+        nin = width = None  # the width flowing between the modules, where known
+        for i, m in enumerate(modules):
+            if isinstance(m, Dropout):  # keeps the width, whatever it is
+                continue
+            m_in, m_out = _widths(m)
+            if width is not None and m_in is not None and m_in != width:
+                raise ValueError(f"Sequential: module {i}, {m!r}, takes {m_in} inputs, "
+                                 f"but the module before it gives {width} outputs")
+            if nin is None and width is None:
+                nin = m_in  # the first module that says its width says the Sequential's
+            width = m_out
+        self.nin, self.nout = nin, width
+        self.layers = list(modules)
+        self.scope_name = "Sequential"
+
+    def forward(self, x: object) -> object:
+        for module in self.layers:
+            x = module(x)
+        return x
+
+    def __len__(self) -> int:
+        return len(self.layers)
+
+    def __getitem__(self, i: int) -> Module:
+        return self.layers[i]
+
+    def __iter__(self) -> Iterator[Module]:
+        return iter(self.layers)
+
+    def __repr__(self) -> str:
+        inside = "".join(f"\n  {m!r}," for m in self.layers)
+        return f"Sequential({inside}\n)"
+
+
+class Residual(Module):
+    """x + module(x), element by element; the module must give as many outputs as it takes inputs.
+
+    A module whose widths are known when it is made (a Layer(4, 3)) is checked then; any other
+    when it is called. Either way a mismatch is a ValueError naming both widths.
+    """
+
+    def __init__(self, module: Module) -> None:
+        self.module = _check_module(module, "Residual: module")
+        nin, nout = _widths(module)
+        if nin is not None and nout is not None and nin != nout:
+            raise ValueError(f"Residual: x + module(x) needs as many outputs as inputs, but {module!r} "
+                             f"takes {nin} inputs and gives {nout} outputs")
+        self.width = nin if nin is not None else nout
+        self.scope_name = "Residual"
+
+    def forward(self, x: Sequence[Value | float] | Value | float) -> list[Value] | Value:
+        """The sum x + module(x): a list of Values, or one Value when the module gives one."""
+        if isinstance(x, Value) or is_real(x):
+            xs = _as_values(x, 1, "Residual")
+        elif isinstance(x, Sequence) and not isinstance(x, (str, bytes)):
+            xs = _as_values(x, len(x), "Residual")
+        else:
+            raise TypeError(f"Residual input must be a list of numbers or Values, got {type(x).__name__}")
+        if self.width is not None and len(xs) != self.width:
+            raise ValueError(f"Residual: {self.module!r} takes {self.width} inputs, got {len(xs)}")
+        out = self.module(xs)  # the same Values go through the module and around it
+        outs = [out] if isinstance(out, Value) else list(out)
+        if len(outs) != len(xs):
+            raise ValueError(f"Residual: x + module(x) needs as many outputs as inputs, but {self.module!r} "
+                             f"took {len(xs)} inputs and gave {len(outs)} outputs")
+        total = [a + b for a, b in zip(xs, outs)]
+        return total[0] if isinstance(out, Value) else total
+
+    def __repr__(self) -> str:
+        return f"Residual({self.module!r})"
