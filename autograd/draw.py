@@ -525,8 +525,14 @@ def _collapse_rule(collapse: int | str | Iterable[str] | None) -> Callable[[Scop
 
 
 def _name_matches(name: str, wanted: str) -> bool:
-    """'Neuron' matches 'Neuron', 'Neuron 3' and 'Neuron[3]', but not 'Neurons'."""
-    return name == wanted or (name.startswith(wanted) and not name[len(wanted)].isalpha())
+    """'Neuron' matches 'Neuron', 'Neuron 3' and 'Neuron[3]', but not 'Neurons'; 'Neuron 1' not
+    'Neuron 10', and 't=' every time step 't=0', 't=1', ... (a word or number is matched whole)."""
+    if name == wanted:
+        return True
+    if not name.startswith(wanted):
+        return False
+    after = name[len(wanted)]
+    return not after.isalpha() and not (wanted[-1:].isalnum() and after.isalnum())
 
 
 def _boxes(order: list[Value], home: Mapping[Value, Scope | None], collapses) -> dict[Value, Scope | None]:

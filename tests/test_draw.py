@@ -812,3 +812,15 @@ def test_a_render_that_cannot_write_names_the_file_and_leaves_nothing(dot_progra
         draw_dot(neuron()[0]).render(outfile=tmp_path / where, format="svg")
     assert info.value.filename == str(tmp_path / where)  # the file asked for, not a temporary name
     assert sorted(p.name for p in tmp_path.rglob("*")) == ["a_dir", "a_file"]
+
+
+def test_collapse_by_a_numbered_name_takes_that_number_whole():
+    x = Value(0.5, label="x")
+    for t in range(12):  # scopes t=0 ... t=11, as an RNN unrolled over 12 steps makes
+        with autograd.scope(f"t={t}"):
+            x = (x * 0.9).tanh()
+    boxes = sorted(text(a).split(" ")[0] for n, a in nodes(draw_dot(x, collapse="t=1").source).items()
+                   if n.startswith("s"))
+    assert boxes == ["t=1"]  # not t=10 and t=11
+    every_step = [n for n in nodes(draw_dot(x, collapse="t=").source) if n.startswith("s")]
+    assert len(every_step) == 12
