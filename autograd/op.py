@@ -28,9 +28,7 @@ from numbers import Real
 
 from autograd import anomaly
 from autograd.modes import Scope, _get_mode
-from autograd.value import Value, to_float
-
-Number = float | int
+from autograd.value import Number, Value, to_float
 
 
 class Op(str):
