@@ -124,10 +124,10 @@ def _load(path: Path) -> Module:
 
 def _write_state_dict(model: Module, out: Path, dtype: str) -> None:
     """torch.save(nn.to_torch(model).state_dict()) into `out`, atomically like nn.save."""
-    from nn.io import _write_atomically
+    from autograd.files import write_file
     from nn.torch_bridge import _import_torch, to_torch
 
     torch = _import_torch("chainrule export -o *.pt")
     buffer = io.BytesIO()  # serialised in memory first, so a failure leaves no half-written file
     torch.save(to_torch(model, dtype=getattr(torch, dtype)).state_dict(), buffer)
-    _write_atomically(out, buffer.getvalue(), "chainrule export")
+    write_file(out, buffer.getvalue(), "chainrule export")

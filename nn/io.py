@@ -14,15 +14,13 @@ single Value, so a small file cannot claim a model that fills the memory.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import math
 import os
-import secrets
 import stat
-from pathlib import Path
 from typing import Any
 
+from autograd.files import kind_of, write_file
 from nn._numbers import check_real, show
 from nn.layers import ACTIVATIONS, MLP, Layer, Neuron
 from nn.module import Module
@@ -56,19 +54,9 @@ def _to_dict(model: Module) -> dict[str, Any]:
     raise TypeError(f"save: can save a Neuron, Layer or MLP, got {type(model).__name__}")
 
 
-_NOT_FILES = (
-    (stat.S_ISDIR, "a directory"),
-    (stat.S_ISFIFO, "a FIFO (named pipe)"),
-    (stat.S_ISCHR, "a character device"),
-    (stat.S_ISBLK, "a block device"),
-    (stat.S_ISSOCK, "a socket"),
-)
-
-
 def _require_regular_file(mode: int, path: object) -> None:
     if not stat.S_ISREG(mode):
-        kind = next((name for test, name in _NOT_FILES if test(mode)), "something else")
-        raise ValueError(f"{path}: is {kind}, not a regular file; a model is a file written by nn.save")
+        raise ValueError(f"{path}: is {kind_of(mode)}, not a regular file; a model is a file written by nn.save")
 
 
 def save(model: Module, path: str | os.PathLike) -> None:
@@ -97,68 +85,7 @@ def save(model: Module, path: str | os.PathLike) -> None:
         raise ValueError("save: the model has a NaN or infinite weight; JSON cannot hold it exactly") from None
     if len(encoded) > MAX_BYTES:
         raise ValueError(f"save: the model takes {len(encoded)} bytes; a model file holds at most {MAX_BYTES}")
-    _write_atomically(path, encoded, "save")
-
-
-def _write_atomically(path: str | os.PathLike, data: bytes, who: str) -> None:
-    """Write `data` to `path` the way `save` promises (its docstring): a temporary file in the
-    same folder renamed over the target, through a symlink to its target, keeping an existing
-    file's mode and owner, leaving no temporary file behind. `who` names the caller in errors."""
-    target = Path(os.path.realpath(path))  # through every symlink: the link itself stays as it is
-    try:
-        old = os.stat(target)
-    except FileNotFoundError:
-        old = None
-    if old is not None:
-        _require_regular_file(old.st_mode, path)
-        if not os.access(target, os.W_OK):
-            raise PermissionError(f"{who}: {path} is read-only; it was left as it is")
-    token = f"{os.getpid()}.{secrets.token_hex(4)}.tmp"
-    name = f".{target.name}.{token}"
-    if len(os.fsencode(name)) > 255:  # a long valid name must not make the temporary name too long
-        name = f".chainrule.{token}"
-    tmp = str(target.with_name(name))
-    try:
-        # An existing file may be private: its temporary copy starts private too (0o600), and
-        # gets the old file's bits below. A new one gets 0o666 less the umask, like open(path, "w").
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0),
-                     0o666 if old is None else 0o600)  # fmt: skip
-        try:
-            if old is not None:
-                _keep_owner_and_mode(fd, old)
-            view = memoryview(data)
-            while view:  # os.write may write less than asked
-                view = view[os.write(fd, view) :]
-            os.fsync(fd)  # the bytes are on disk before the name points at them
-        finally:
-            os.close(fd)
-        os.replace(tmp, target)
-    except BaseException as error:
-        if not isinstance(error, FileExistsError):  # else the name was someone else's: not ours to remove
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-        if isinstance(error, OSError) and error.filename in (tmp, str(target)):  # name the user's path
-            raise type(error)(error.errno, error.strerror, str(path)) from None
-        raise
-    _sync_folder(target.parent)
-
-
-def _keep_owner_and_mode(fd: int, old: os.stat_result) -> None:
-    if hasattr(os, "fchown") and (old.st_uid, old.st_gid) != (os.geteuid(), os.getegid()):
-        with contextlib.suppress(OSError):  # only root may give a file away; then it becomes ours
-            os.fchown(fd, old.st_uid, old.st_gid)
-    if hasattr(os, "fchmod"):
-        os.fchmod(fd, stat.S_IMODE(old.st_mode))  # after chown, which may clear set-id bits
-
-
-def _sync_folder(folder: Path) -> None:
-    """Flush the folder's entry for the new file, so the rename itself survives a power cut."""
-    with contextlib.suppress(OSError, AttributeError):  # not every system can open a folder
-        fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+    write_file(path, encoded, "save")
 
 
 # ---- loading: every field checked; any surprise is a ValueError naming it -------------------

@@ -26,7 +26,7 @@ import os
 import struct
 from typing import Any
 
-from nn.io import _write_atomically
+from autograd.files import write_file
 from nn.layers import MLP
 from nn.layout import LEAKY_RELU_SLOPE, Linear, standard_layers
 from nn.module import Module
@@ -117,7 +117,7 @@ def export_onnx(model: Module, path: str | os.PathLike, *, dtype: str = "float64
                               doc_string=repr(model))
     proto.ir_version = IR_VERSION
     onnx.checker.check_model(proto, full_check=True)  # our own graph: a failure here is a bug in this file
-    _write_atomically(path, proto.SerializeToString(), "export_onnx")
+    write_file(path, proto.SerializeToString(), "export_onnx")
 
 
 def _prefix(model: Module, i: int) -> str:
