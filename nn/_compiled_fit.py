@@ -11,11 +11,16 @@ each Dropout layer from its own generator in the order the eager step draws them
 counts recorded once per shape), so the same seed gives the same masks with or without compile.
 The parameters get `.grad` as `loss.backward()` would give it (after `zero_grad`, the gradient
 added to 0.0), and the optimizer steps as usual: same numbers, bit for bit.
+
+The first step of each shape runs eagerly and is recorded; the program takes over from the
+second, whose numbers differ: autograd.compile checks that first replay against an eager run, so
+a model or loss that branches on a number raises TraceMismatchError instead of training wrongly.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 
 import autograd
 from autograd import Value, no_grad
@@ -49,7 +54,7 @@ def _rebuild(shape: Shape, leaves: Iterator) -> object:
 
 
 class _Program:
-    """One compiled step for one batch shape, with the dropout draws it takes as inputs."""
+    """One compiled step (or forward pass) for one batch shape, and the dropout draws it takes as inputs."""
 
     def __init__(self, fast: autograd.Compiled, plan: list[tuple[Dropout, int]], outputs: list[Shape]) -> None:
         self.fast, self.plan, self.outputs = fast, plan, outputs
@@ -64,7 +69,7 @@ class _Program:
 
 
 class CompiledFit:
-    """The compiled programs of one `fit` run: training steps and evaluations, one per shape."""
+    """The compiled programs of one `fit` run: training steps and evaluations, one per batch shape."""
 
     def __init__(self, model: Module, loss_fn: Callable, optimizer: Optimizer, params: list[Value]) -> None:
         self.model, self.loss_fn, self.optimizer, self.params = model, loss_fn, optimizer, params
@@ -72,82 +77,88 @@ class CompiledFit:
 
     def train_step(self, xs: Sequence, targets: Sequence) -> tuple[float, list]:
         """One step's forward and backward: sets every parameter's .grad as zero_grad() and
-        loss.backward() would; returns the loss and the outputs (as numbers)."""
-        program, inputs = self._program(xs, targets, training=True)
-        factors = program.factors()
-        values, grads = program.fast.value_and_grad(*self._parameters(), *inputs, *factors)
+        loss.backward() do; returns the loss and the outputs (as numbers)."""
+        key = (True, tuple(map(_shape, xs)), tuple(map(_shape, targets)))
+        inputs = _numbers(targets, _numbers(xs, []))
+        program = self._programs.get(key)
+        if program is None:
+            return self._first_step(key, xs, targets, inputs)
+        values, grads = program.fast.value_and_grad(*self._parameters(), *inputs, *program.factors())
         self.optimizer.zero_grad()
         for p, g in zip(self.params, grads):
-            p.grad += g  # as backward adds its sum to the 0.0 zero_grad left
+            p.grad += g  # as backward adds its sum to the 0.0 that zero_grad left
         return values[0], program.outputs_of(values[1:])
 
     def evaluate(self, X: Sequence, y: Sequence) -> tuple[float, float]:
-        """(loss, accuracy) on (X, y), in eval mode, as nn.evaluate computes them."""
-        from nn.train import accuracy  # nn.train imports this module
+        """(loss, accuracy) on (X, y) in eval mode, the same numbers as nn.evaluate gives."""
+        from nn.train import accuracy, evaluate  # nn.train imports this module
 
+        key = (False, tuple(map(_shape, X)), ())
         was_training = self.model.training
-        self.model.eval()
+        self.model.eval()  # also for the program's first replay, which autograd.compile checks against eager
         try:
-            program, inputs = self._program(X, (), training=False)
-            outputs = program.outputs_of(program.fast(*self._parameters(), *inputs))
-            with no_grad():
-                return self.loss_fn(outputs, list(y)).data, accuracy(outputs, y)
+            program = self._programs.get(key)
+            if program is None:
+                self._programs[key] = self._record(key, _numbers(X, []), [])
+                return evaluate(self.model, X, y, self.loss_fn)
+            outputs = program.outputs_of(program.fast(*self._parameters(), *_numbers(X, [])))
         finally:
             self.model.train(was_training)
+        with no_grad():
+            return self.loss_fn(outputs, list(y)).data, accuracy(outputs, y)
 
     def _parameters(self) -> list[float]:
         return [p.data for p in self.params]
 
-    def _program(self, xs: Sequence, targets: Sequence, training: bool) -> tuple[_Program, list[float]]:
-        """The program for this shape of batch (recorded the first time), and the batch's numbers."""
-        x_shapes, t_shapes = tuple(map(_shape, xs)), tuple(map(_shape, targets))
-        inputs = _numbers(targets, _numbers(xs, []))
-        key = (training, x_shapes, t_shapes)
-        program = self._programs.get(key)
-        if program is None:
-            program = self._programs[key] = self._record(x_shapes, t_shapes, inputs, training)
-        return program, inputs
+    def _first_step(self, key: tuple, xs: Sequence, targets: Sequence, inputs: list[float]) -> tuple[float, list]:
+        """The eager step fit takes without compile, noting the dropout draws; then the step recorded."""
+        plan: list[tuple[Dropout, int]] = []
+        factors: list[float] = []
 
-    def _record(self, x_shapes: tuple, t_shapes: tuple, inputs: list[float], training: bool) -> _Program:
+        def draw(dropout: Dropout, n: int) -> list[float]:
+            plan.append((dropout, n))
+            factors.extend(dropout._draw(n))
+            return factors[len(factors) - n :]
+
+        with _given(draw):
+            outputs = [self.model(x) for x in xs]
+        loss = self.loss_fn(outputs, targets)
+        if not isinstance(loss, Value):
+            raise TypeError(f"fit: loss_fn must return a Value, got {type(loss).__name__}")
+        self._programs[key] = self._record(key, inputs, factors, plan)
+        self.optimizer.zero_grad()  # (after the recording, whatever it did to .grad)
+        loss.backward()
+        return loss.data, [_floats(o) for o in outputs]
+
+    def _record(self, key: tuple, inputs: list[float], factors: list[float],
+                plan: list[tuple[Dropout, int]] = ()) -> _Program:
+        """The step (training) or the forward pass (eval) for this key, compiled."""
+        training, x_shapes, t_shapes = key
         model, loss_fn, n_params = self.model, self.loss_fn, len(self.params)
+        output_shapes: list[Shape] = []
 
         def step(*leaves: Value) -> tuple[Value, ...]:
             rest = iter(leaves[n_params:])
             xs = [_rebuild(shape, rest) for shape in x_shapes]
             ts = [_rebuild(shape, rest) for shape in t_shapes]
-            token = _GIVEN_FACTORS.set(lambda dropout, n: [next(rest) for _ in range(n)])  # the rest
-            try:
-                outputs = [model(x) for x in xs]
-                if not training:
-                    return tuple(_values(outputs, []))
-                loss = loss_fn(outputs, ts)
-            finally:
-                _GIVEN_FACTORS.reset(token)
-            if not isinstance(loss, Value):
-                raise TypeError(f"fit: loss_fn must return a Value, got {type(loss).__name__}")
-            return (loss, *_values(outputs, []))
+            with _given(lambda dropout, n: [next(rest) for _ in range(n)]):  # the inputs after the targets
+                nested = [model(x) for x in xs]
+            output_shapes[:] = map(_shape, nested)
+            outs = _values(nested, [])
+            return (loss_fn(nested, ts), *outs) if training else tuple(outs)
 
-        plan, outputs = self._dropout_plan(x_shapes, inputs)
-        factors = [1.0] * sum(n for _, n in plan)  # any numbers: the program only needs to see them as inputs
         fast = autograd.compile(step, *self.params, *inputs, *factors, wrt=list(range(n_params)))
-        return _Program(fast, plan, [_shape(o) for o in outputs])
+        return _Program(fast, list(plan), output_shapes)
 
-    def _dropout_plan(self, x_shapes: tuple, inputs: list[float]) -> tuple[list[tuple[Dropout, int]], list]:
-        """Which Dropout layers draw how many factors, in call order, and the outputs: one forward pass
-        that draws nothing (each layer's generator is left as it was)."""
-        plan: list[tuple[Dropout, int]] = []
 
-        def count(dropout: Dropout, n: int) -> list[float]:
-            plan.append((dropout, n))
-            return [1.0] * n
-
-        leaves = iter(inputs)
-        token = _GIVEN_FACTORS.set(count)
-        try:
-            outputs = [self.model(_rebuild(shape, leaves)) for shape in x_shapes]
-        finally:
-            _GIVEN_FACTORS.reset(token)
-        return plan, outputs
+@contextmanager
+def _given(factors: Callable[[Dropout, int], list]) -> Iterator[None]:
+    """Every Dropout called inside takes its factors from `factors(dropout, n)`."""
+    token = _GIVEN_FACTORS.set(factors)
+    try:
+        yield
+    finally:
+        _GIVEN_FACTORS.reset(token)
 
 
 def _values(item: object, into: list[Value]) -> list[Value]:
@@ -158,3 +169,8 @@ def _values(item: object, into: list[Value]) -> list[Value]:
     else:
         into.append(item)
     return into
+
+
+def _floats(item: object) -> object:
+    """A model's output as numbers, nested as it is."""
+    return [_floats(element) for element in item] if isinstance(item, (list, tuple)) else float(item)
