@@ -41,8 +41,11 @@ def _shape(item: object) -> Shape:
 def _numbers(item: object, into: list[float]) -> list[float]:
     """Every number of item, depth first (a Value gives its .data)."""
     if isinstance(item, (list, tuple)):
-        for element in item:
-            _numbers(element, into)
+        if all(type(element) is float for element in item):  # the common case, a sample's inputs, at once
+            into += item
+        else:
+            for element in item:
+                _numbers(element, into)
     else:
         into.append(item.data if isinstance(item, Value) else float(item))
     return into

@@ -22,7 +22,7 @@ from autograd import OPS, Value
 pytestmark = pytest.mark.compile
 
 SPECIAL = [0.0, -0.0, 1.0, -1.0, 0.5, -2.5, 3.0, math.inf, -math.inf, math.nan, 1e308, -1e-310]
-ARGUMENTS = {"sum": 3, "dot": 5}
+ARGUMENTS = {"sum": 3, "dot": 5, "max": 3, "pick": 4}  # (pick: 3 values and an index)
 
 
 def bits(x: float) -> bytes:
