@@ -155,10 +155,10 @@ def fit(
     mean and std; see nn.diagnostics), which the live view then shows too. `scheduler` (StepLR,
     CosineAnnealingLR, LinearLR or ChainedScheduler, made for this `optimizer`) steps once at the
     end of every epoch, after the callbacks. `compile=True` records the training step once per
-    batch shape with `autograd.compile` and replays it as a program on floats (and the validation
-    pass likewise): the same gradients, weights and history as without it, to the last bit, in a
-    fraction of the time. The model and the loss must then compute the same ops whatever the
-    numbers (no Python `if` on a Value's number; the first replay checks it and raises
+    batch shape with `autograd.compile` and replays it as a program on floats: the same gradients,
+    weights and history as without it, to the last bit (validation stays eager: under no_grad it
+    computes on floats already). The model and the loss must then compute the same ops whatever
+    the numbers (no Python `if` on a Value's number; the first replay checks it and raises
     autograd.TraceMismatchError); the targets reach `loss_fn` as Values (inputs of the program).
     """
     _check_data(X, y, "training data")
@@ -236,8 +236,7 @@ def fit(
                 recorder.end_epoch(history)
             stop = False
             if validation is not None:
-                logs["val_loss"], logs["val_accuracy"] = (
-                    evaluate(model, *validation, loss_fn) if compiled is None else compiled.evaluate(*validation))
+                logs["val_loss"], logs["val_accuracy"] = evaluate(model, validation[0], validation[1], loss_fn)
                 history.val_loss.append(logs["val_loss"])
                 history.val_accuracy.append(logs["val_accuracy"])
                 if logs["val_loss"] < best_loss - min_delta:
