@@ -543,24 +543,39 @@ class Compiled:
                  many: bool, wrt: list[int]) -> None:
         self.function, self.inputs, self.graph, self.wrt = f, inputs, outputs[0], wrt
         self._outputs, self._many = outputs, many
-        program = _Program(outputs, inputs, input_names, wrt)
-        forward = program.forward_lines()
-        backward, grads = program.backward_lines()
-        values = [program.text[id(v)] for v in outputs]
-        value = f"({', '.join(values)},)" if many else values[0]
-        returned = [v for v in dict.fromkeys(values) if v in {t for _, t, _ in forward} | set(program.params)]
-        gradients = f"({', '.join(grads)}{',' if len(grads) == 1 else ''})"
-        self._namespace = program.namespace
-        self._forward_pieces = _assemble("forward", program.params, forward, value, returned)
-        self._pieces = _assemble("value_and_grad", program.params, forward + backward, f"{value}, {gradients}",
-                                 returned + grads)
+        self._program = _Program(outputs, inputs, input_names, wrt)
+        self._namespace = self._program.namespace
+        self._lines: list | None = None  # the forward lines, kept while one of the two programs is not written
+        self._forward_text: list[str] | None = None
+        self._text: list[str] | None = None
         self._forward = self._value_and_grad = None
         self._checked = self._grads_checked = False
+
+    def _pieces(self, backward: bool) -> list[str]:
+        """The source of `forward` (backward False) or `value_and_grad`, written on first use."""
+        if (self._text if backward else self._forward_text) is None:
+            program = self._program
+            if self._lines is None:
+                self._lines = program.forward_lines()
+            forward = self._lines
+            values = [program.text[id(v)] for v in self._outputs]
+            value = f"({', '.join(values)},)" if self._many else values[0]
+            returned = [v for v in dict.fromkeys(values) if v in {t for _, t, _ in forward} | set(program.params)]
+            if backward:
+                lines, grads = program.backward_lines()
+                gradients = f"({', '.join(grads)}{',' if len(grads) == 1 else ''})"
+                self._text = _assemble("value_and_grad", program.params, forward + lines, f"{value}, {gradients}",
+                                       returned + grads)
+            else:
+                self._forward_text = _assemble("forward", program.params, forward, value, returned)
+            if self._text is not None and self._forward_text is not None:
+                self._lines = None
+        return self._text if backward else self._forward_text
 
     @property
     def source(self) -> str:
         """The generated program: forward lines, then backward lines (`fast(...)` runs the forward ones)."""
-        return "".join(self._pieces)
+        return "".join(self._pieces(backward=True))
 
     def __str__(self) -> str:
         return self.source
@@ -582,7 +597,7 @@ class Compiled:
     def __call__(self, *numbers: float) -> float | tuple[float, ...]:
         xs = self._numbers(numbers)
         if self._forward is None:
-            self._forward = self._build(self._forward_pieces, "forward")
+            self._forward = self._build(self._pieces(backward=False), "forward")
         try:
             result = self._forward(*xs)
         except (ValueError, ArithmeticError):
@@ -597,7 +612,7 @@ class Compiled:
         """(value, [d value / d input for each input differentiated]) on plain floats."""
         xs = self._numbers(numbers)
         if self._value_and_grad is None:
-            self._value_and_grad = self._build(self._pieces, "value_and_grad")
+            self._value_and_grad = self._build(self._pieces(backward=True), "value_and_grad")
         try:
             value, grads = self._value_and_grad(*xs)
         except (ValueError, ArithmeticError):
