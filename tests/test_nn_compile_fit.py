@@ -58,19 +58,25 @@ def _train(compiled: bool, make_optimizer=OPTIMIZERS["Adam"], data=MOONS, loss_f
     model = MLP(len(X[0]), list(nouts), dropout=dropout, seed=1)
     params = model.parameters()
     optimizer = make_optimizer(params)
-    steps = []
-    step = optimizer.step
+    steps = _record_steps(optimizer)
+    options.setdefault("batch_size", 16)
+    history = fit(model, X, y, loss_fn, optimizer, epochs=3, progress=False, compile=compiled,
+                  scheduler=scheduler(optimizer) if scheduler else None, **options)
+    return steps, history, model
 
-    def recorded_step():  # the test's own record of each step, around the optimizer's
+
+def _record_steps(optimizer) -> list:
+    """A list that gets every step's gradients (before it) and weights (after it): the test's own
+    record, around the optimizer's step."""
+    steps, step, params = [], optimizer.step, optimizer.params
+
+    def recorded_step():
         steps.append(("grad", [p.grad for p in params]))
         step()
         steps.append(("data", [p.data for p in params]))
 
     optimizer.step = recorded_step
-    options.setdefault("batch_size", 16)
-    history = fit(model, X, y, loss_fn, optimizer, epochs=3, progress=False, compile=compiled,
-                  scheduler=scheduler(optimizer) if scheduler else None, **options)
-    return steps, history, model
+    return steps
 
 
 def _same_bits(a, b) -> bool:
@@ -140,17 +146,8 @@ def test_cross_entropy_on_shuffled_batches_replays_each_batchs_targets():
 
 def _train_module(compiled: bool, make_model, X, y, loss_fn):
     model = make_model()
-    params = model.parameters()
-    optimizer = Adam(params, lr=0.01)
-    steps = []
-    step = optimizer.step
-
-    def recorded_step():
-        steps.append([p.grad for p in params])
-        step()
-        steps.append([p.data for p in params])
-
-    optimizer.step = recorded_step
+    optimizer = Adam(model.parameters(), lr=0.01)
+    steps = _record_steps(optimizer)
     history = fit(model, X, y, loss_fn, optimizer, epochs=2, batch_size=4, progress=False, compile=compiled)
     return steps, history
 
