@@ -34,6 +34,7 @@ trace.
 from __future__ import annotations
 
 import builtins
+import contextlib
 import keyword
 import math
 import operator
@@ -41,7 +42,7 @@ import re
 import struct
 import sys
 import types
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 from autograd.backprop import grad as _eager_grad
 from autograd.backprop import topological_order
@@ -625,42 +626,37 @@ class Compiled:
 
     # ---- the check of the first replay ----------------------------------------------------------
 
-    def _eager(self, xs: list[float]) -> tuple[list[Value], list[Value]]:
-        """Run f eagerly on leaves holding xs (the input Values themselves, their numbers set for the run)."""
+    @contextlib.contextmanager
+    def _holding(self, xs: list[float]) -> Iterator[None]:
+        """The input Values hold xs inside the block (f may read the Values it closes over), as before after."""
         saved = [v.data for v in self.inputs]
-        leaves = []
         try:
             for v, x in zip(self.inputs, xs):
                 v.data = x
-            leaves = list(self.inputs)
-            result = _call_recording(self.function, leaves)
-            outputs, _ = _outputs(result)
-            return leaves, outputs
+            yield
         finally:
             for v, x in zip(self.inputs, saved):
                 v.data = x
 
+    def _eager(self, xs: list[float]) -> list[Value]:
+        """f run eagerly at xs: its output Values (a domain error raises the op's own, named error)."""
+        with self._holding(xs):
+            return _outputs(_call_recording(self.function, self.inputs))[0]
+
     def _check(self, xs: list[float], value: object, grads: Sequence[float] | None) -> None:
-        saved = [v.data for v in self.inputs]
-        try:
-            for v, x in zip(self.inputs, xs):
-                v.data = x
-            replay = _replay(self._outputs, self.inputs)
-            result = _call_recording(self.function, self.inputs)
-            outputs, _ = _outputs(result)
+        with self._holding(xs):  # (the input leaves of both graphs hold xs while they are compared)
+            replay = _replay(self._outputs)
+            outputs = self._eager(xs)
             _compare_graphs(self._outputs, outputs, self.inputs, replay)
             got = value if self._many else (value,)
             for i, (a, out) in enumerate(zip(got, outputs)):
                 if not _same(a, out.data):
                     raise TraceMismatchError(f"compiled output {i} is {a!r}, eager gives {out.data!r}")
-            if grads is not None:
-                eager = _eager_grad(outputs[0], [self.inputs[i] for i in self.wrt])
-                for i, a, b in zip(self.wrt, grads, eager):
-                    if not _same(a, b.data):
-                        raise TraceMismatchError(f"compiled gradient of input {i} is {a!r}, eager gives {b.data!r}")
-        finally:
-            for v, x in zip(self.inputs, saved):
-                v.data = x
+        if grads is not None:
+            eager = _eager_grad(outputs[0], [self.inputs[i] for i in self.wrt])
+            for i, a, b in zip(self.wrt, grads, eager):
+                if not _same(a, b.data):
+                    raise TraceMismatchError(f"compiled gradient of input {i} is {a!r}, eager gives {b.data!r}")
 
 
 def _call_recording(f: Callable, leaves: list[Value]) -> object:
@@ -681,7 +677,7 @@ def _outputs(result: object) -> tuple[list[Value], bool]:
     raise TypeError(f"compile: the function must return a Value or a tuple of Values, got {type(result).__name__}")
 
 
-def _replay(outputs: list[Value], inputs: list[Value]) -> dict[int, float]:
+def _replay(outputs: list[Value]) -> dict[int, float]:
     """Every node's number recomputed from the trace with the inputs' current numbers (op.forward per node)."""
     numbers: dict[int, float] = {}
     for out in outputs:
