@@ -370,7 +370,8 @@ class _Program:
     def _rules(self, node: Value) -> tuple:
         """(forward template, derivative templates or a fallback), cached per op, arity and constants."""
         op, n = node.op, len(node.inputs)
-        key = (op, n) if node.constant is None else (op, n, _constant_bits(node))  # (0.0 == -0.0: bits)
+        # by identity (an Op is a str: two ops of one name are equal), the constants by bits (0.0 == -0.0)
+        key = (id(op), n) if node.constant is None else (id(op), n, _constant_bits(node))
         found = self.templates.get(key)
         if found is not None:
             return found
@@ -718,7 +719,8 @@ def _compare_graphs(traced: list[Value], eager: list[Value], inputs: list[Value]
         t_index = {id(n): i for i, n in enumerate(t_order)}
         e_index = {id(n): i for i, n in enumerate(e_order)}
         for i, (a, b) in enumerate(zip(t_order, e_order)):
-            same = (a.op == b.op and len(a.inputs) == len(b.inputs) and _constant_bits(a) == _constant_bits(b)
+            same = ((a.op is b.op or a.op == b.op == "") and len(a.inputs) == len(b.inputs)
+                    and (a.constant is b.constant or _constant_bits(a) == _constant_bits(b))
                     and [t_index[id(v)] for v in a.inputs] == [e_index[id(v)] for v in b.inputs]
                     and (id(a) in input_ids) == (id(b) in input_ids) and (id(a) not in input_ids or a is b))
             traced_number = replay[id(a)]

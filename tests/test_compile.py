@@ -337,3 +337,10 @@ def test_a_program_cut_into_parts_gives_the_same_bits(monkeypatch, chunk):
         out.backward()
         assert same((value, grads), (out.data, [v.grad for v in leaves])) and bits(other) == bits(second.data)
         assert fast(*point) == (value, other) or math.isnan(value)
+
+
+def test_two_ops_of_one_name_are_two_ops_in_the_program():
+    double = Op("twice", lambda x: 2.0 * x, lambda x, out: (2.0,))
+    triple = Op("twice", lambda x: 3.0 * x, lambda x, out: (3.0,))  # the same name, another op
+    fast = autograd.compile(lambda x: double(x) + triple(x), 1.0)
+    assert fast.value_and_grad(2.0) == (10.0, [5.0])
