@@ -327,6 +327,8 @@ class _Program:
                     seen.add(id(node))
                     forward.append(node)
         self.order, self.forward_nodes = order, forward
+        # whether the program may be cut into parts: then every line notes the names it reads
+        self.parts = sum(1 + 2 * len(node.inputs) for node in forward) + 2 * len(inputs) + 2 > _CHUNK
         input_ids = {id(v): i for i, v in enumerate(inputs)}
         self.input_ids = input_ids
         self.text: dict[int, str] = {}  # node id -> its name, or its literal for a constant leaf
@@ -428,7 +430,7 @@ class _Program:
             name = text[id(node)]
             if node.label and node.label != name:
                 comment += f"  {_escaped(node.label)}"
-            uses = tuple(a for v, a in zip(node.inputs, args) if id(v) in variable)
+            uses = tuple(a for v, a in zip(node.inputs, args) if id(v) in variable) if self.parts else ()
             lines.append((f"{name} = {forward.format(*args)}  # {comment}", name, uses))
         return lines
 
@@ -454,7 +456,7 @@ class _Program:
             else:
                 grad_name[id(root)] = g = self.names.claim("d" + self.text[id(root)])
                 lines.append((f"{g} = 1.0  # d output / d output", g, ()))
-        text, variable = self.text, self.variable
+        text, variable, parts = self.text, self.variable, self.parts
         for node in reversed(self.order):
             if not node.inputs or id(node) not in needs:
                 continue
@@ -476,13 +478,13 @@ class _Program:
                 else:
                     template, read = derivative[k]
                     term = template.format(*args)
-                    uses = (*(args[i] for i in read if id(places[i]) in variable), g)
+                    uses = (*(args[i] for i in read if id(places[i]) in variable), g) if parts else ()
                 target = grad_name.get(id(v))
                 if target is None:
                     grad_name[id(v)] = target = self.names.claim("d" + text[id(v)])
                     lines.append((f"{target} = {term}  # {comment}", target, uses))
                 else:
-                    lines.append((f"{target} += {term}  # {comment}", target, (*uses, target)))
+                    lines.append((f"{target} += {term}  # {comment}", target, (*uses, target) if parts else ()))
         return lines, [grad_name[id(self.inputs[i])] for i in self.wrt]
 
 
@@ -570,8 +572,8 @@ class Compiled:
                                        returned + grads)
             else:
                 self._forward_text = _assemble("forward", program.params, forward, value, returned)
-            if self._text is not None and self._forward_text is not None:
-                self._lines = None
+            if self._text is not None and self._forward_text is not None:  # both written: free the notes
+                self._lines = self._program = None
         return self._text if backward else self._forward_text
 
     @property
