@@ -372,8 +372,11 @@ class _Program:
     def _rules(self, node: Value) -> tuple:
         """(forward template, derivative templates or a fallback), cached per op, arity and constants."""
         op, n = node.op, len(node.inputs)
-        # by identity (an Op is a str: two ops of one name are equal), the constants by bits (0.0 == -0.0)
-        key = (id(op), n) if node.constant is None else (id(op), n, _constant_bits(node))
+        # the op by identity (an Op is a str: two ops of one name are equal); a constant by its bits
+        # where == does not tell floats apart (0.0 == -0.0, NaN != NaN)
+        c = node.constant
+        plain = c is None or type(c) is float and c == c and c != 0.0
+        key = (id(op), n, c) if plain else (id(op), n, _constant_bits(node))
         found = self.templates.get(key)
         if found is not None:
             return found
