@@ -318,15 +318,8 @@ class _Program:
         self.templates: dict[tuple, tuple] = {}
         self.inputs, self.outputs, self.wrt = inputs, outputs, wrt
         root = outputs[0]
-        order = topological_order(root)
-        seen = {id(n) for n in order}
-        forward = list(order)
-        for out in outputs[1:]:
-            for node in topological_order(out):
-                if id(node) not in seen:
-                    seen.add(id(node))
-                    forward.append(node)
-        self.order, self.forward_nodes = order, forward
+        self.order = topological_order(root)  # backward() walks it backwards: so does the program
+        self.forward_nodes = forward = _reading_order(outputs)
         # whether the program may be cut into parts: then every line notes the names it reads
         self.parts = sum(1 + 2 * len(node.inputs) for node in forward) + 2 * len(inputs) + 2 > _CHUNK
         input_ids = {id(v): i for i, v in enumerate(inputs)}
@@ -489,6 +482,27 @@ class _Program:
                 else:
                     lines.append((f"{target} += {term}  # {comment}", target, (*uses, target) if parts else ()))
         return lines, [grad_name[id(self.inputs[i])] for i in self.wrt]
+
+
+def _reading_order(outputs: list[Value]) -> list[Value]:
+    """Every node behind the outputs, each after its inputs, and inputs in the order they are
+    written (x1 * w1 before x2 * w2): the order of the forward lines. (backward()'s order, which
+    the backward lines follow, visits the last input first.)"""
+    order: list[Value] = []
+    seen: set[int] = set()
+    for out in outputs:
+        stack = [(out, False)]
+        while stack:
+            node, inputs_done = stack.pop()
+            if inputs_done:
+                order.append(node)
+                continue
+            if id(node) in seen:
+                continue
+            seen.add(id(node))
+            stack.append((node, True))
+            stack.extend((v, False) for v in reversed(node.inputs) if id(v) not in seen)
+    return order
 
 
 def _assemble(name: str, params: list[str], lines: list[tuple[str, str | None, tuple]], returns: str,
