@@ -196,12 +196,16 @@ def _overfit_tiny_batch(model: Module, X: Sequence, y: Sequence, loss_fn: LossFn
 # ---- 3. gradients against finite differences -------------------------------------------------------
 
 
-def _parameter_names(module: Module, prefix: str = "") -> Iterator[tuple[str, Value]]:
+def _parameter_names(module: Module, prefix: str = "", seen: set[int] | None = None) -> Iterator[tuple[str, Value]]:
     """(name, parameter) in parameter order, named after the attributes (modules as PyTorch names
-    them, then the index in a list of Values): 'layers.0.neurons.3.w[1]'."""
+    them, then the index in a list of Values): 'layers.0.neurons.3.w[1]'. A module met before
+    (held twice, or holding its parent) is not walked again."""
+    seen = {id(module)} if seen is None else seen
     for name, member in module._named_members():
         if isinstance(member, Module):
-            yield from _parameter_names(member, f"{prefix}{name}.")
+            if id(member) not in seen:
+                seen.add(id(member))
+                yield from _parameter_names(member, f"{prefix}{name}.", seen)
         elif isinstance(member, list):
             for i, v in enumerate(member):
                 yield f"{prefix}{name}[{i}]", v
