@@ -122,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
         with tempfile.TemporaryFile(dir=out):  # can we write there? Better to know before training
             pass
         for name in PICTURES:  # a FIFO or a device in a picture's place is never written: say so now
-            require_regular_file(out / name, "chainrule demo")
+            require_regular_file(out / name, "cannot write a picture")
     except ValueError as e:
         _remove_if_empty(made)
         print(f"chainrule demo: error: {e}", file=sys.stderr)

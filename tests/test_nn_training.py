@@ -264,7 +264,7 @@ def test_two_threads_can_fit_one_shared_model_at_once():
                     start.wait()
                     fit(model, X, y, hinge_loss, SGD(model.parameters(), lr=0.01), epochs=1, batch_size=6,
                         progress=False)
-                except BaseException as error:  # noqa: BLE001 - collected and reported below
+                except BaseException as error:  # collected and reported below
                     errors.append(error)
 
             threads = [threading.Thread(target=train) for _ in range(2)]
