@@ -88,8 +88,8 @@ def main(argv: list[str] | None = None) -> int:
 def _fail(message: str, status: int) -> int:
     line = f"chainrule export: error: {' '.join(message.split())}"  # one line, always
     if len(line) > MAX_LINE:
-        half = (MAX_LINE - 5) // 2
-        line = f"{line[:half]} ... {line[-half:]}"
+        head = (MAX_LINE - 5) // 2
+        line = f"{line[:head]} ... {line[-(MAX_LINE - 5 - head):]}"
     print(line, file=sys.stderr)
     return status
 

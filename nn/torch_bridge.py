@@ -15,7 +15,9 @@ PyTorch is optional: `pip install 'chainrule[torch]'`.
 
 from __future__ import annotations
 
+import functools
 import math
+import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -107,7 +109,7 @@ def from_torch(module: torch.nn.Module) -> MLP:
     """An MLP computing what a `torch.nn.Sequential` (or a single `torch.nn.Linear`) computes.
 
     The Sequential must have the shape `to_torch` gives an MLP: Linear, then one activation
-    (ReLU, Tanh, Sigmoid, LeakyReLU(0.01) or Softplus(beta=1, threshold >= 34), each computing
+    (ReLU, Tanh, Sigmoid, LeakyReLU(0.01) or Softplus(beta=1, 34 <= threshold <= 709), each computing
     exactly what chainrule's does; or none), then optionally Dropout(p), then the next
     Linear, ..., and a last Linear with nothing after it. All hidden layers share one activation
     and one dropout p, and every Linear has a bias. Anything else raises an error naming the
@@ -137,6 +139,7 @@ def from_torch(module: torch.nn.Module) -> MLP:
     return model.train(module.training)
 
 
+@functools.cache
 def _softplus_is_x_from() -> float:
     """The smallest float from which chainrule's softplus is x itself (about 33.3: beyond it
     log(1 + e^-x) is below half an ulp of x); read from the engine's forward rule, by bisection."""
@@ -153,7 +156,8 @@ def _check_options(torch: Any, layer: Any, where: str) -> None:
 
     ReLU's `inplace` changes no number; LeakyReLU's `negative_slope` must be chainrule's; Softplus
     must have beta 1, and a `threshold` (above it PyTorch gives x itself) where log(1 + e^x) is x
-    in float64 anyway. Tanh and Sigmoid have no options.
+    in float64 anyway, and below which PyTorch's log1p(exp(x)) does not overflow. Tanh and Sigmoid
+    have no options.
     """
     if type(layer) is torch.nn.LeakyReLU and layer.negative_slope != LEAKY_RELU_SLOPE:
         raise ValueError(f"{where} has negative_slope={layer.negative_slope!r}; chainrule's "
@@ -161,12 +165,15 @@ def _check_options(torch: Any, layer: Any, where: str) -> None:
     if type(layer) is torch.nn.Softplus:
         if layer.beta != 1.0:
             raise ValueError(f"{where} has beta={layer.beta!r}; chainrule's softplus is log(1 + e^x), beta 1")
-        exact = _softplus_is_x_from()
-        if not layer.threshold >= exact:
+        exact, overflow = _softplus_is_x_from(), math.log(sys.float_info.max)
+        if not exact <= layer.threshold <= overflow:
+            why = (f"PyTorch gives x itself above it, where log(1 + e^x) is still larger (up to x = {exact:.4g})"
+                   if not layer.threshold > exact else
+                   f"below it PyTorch computes log(1 + e^x), which overflows to inf beyond x = {overflow:.6g}")
             raise ValueError(
-                f"{where} has threshold={layer.threshold!r}: PyTorch gives x itself above it, where log(1 + e^x) "
-                f"is still larger (up to x = {exact:.4g}), and chainrule's softplus is log(1 + e^x) everywhere; "
-                f"set its threshold to {math.ceil(exact)} or more (to_torch uses {SOFTPLUS_THRESHOLD:g}) to convert it"
+                f"{where} has threshold={layer.threshold!r}: {why}, and chainrule's softplus is log(1 + e^x) "
+                f"everywhere without overflow; set its threshold between {math.ceil(exact)} and {math.floor(overflow)} "
+                f"(to_torch uses {SOFTPLUS_THRESHOLD:g}) to convert it"
             )
 
 

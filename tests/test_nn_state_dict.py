@@ -313,3 +313,22 @@ def test_a_module_held_twice_without_a_cycle_keeps_both_names_as_in_pytorch():
     model.tail = model.head  # shared, not a cycle
     assert list(model.state_dict()) == ["head.weight", "head.bias", "tail.weight", "tail.bias"]
     assert list(model.modules()).count(model.head) == 1
+
+
+def test_a_wrong_shaped_array_is_refused_by_its_shape_before_it_is_turned_into_a_list():
+    import numpy as np
+
+    class Huge(np.ndarray):  # tolist() of a 5e7-element array takes seconds and gigabytes: it must not be called
+        def tolist(self):
+            raise AssertionError("tolist() called before the shape was checked")
+
+    model = MLP(2, [3, 1], seed=0)
+    before = numbers(model)
+    state = model.state_dict()
+    state["layers.0.weight"] = np.broadcast_to(np.zeros(1), (50_000_000,)).view(Huge)  # no memory behind it
+    with pytest.raises(ValueError, match=r"'layers.0.weight' must have shape \(3, 2\) .*got shape \(50000000,\)"):
+        model.load_state_dict(state)
+    assert numbers(model) == before
+    state["layers.0.weight"] = np.full((3, 2), 0.5)  # the right shape still loads
+    model.load_state_dict(state)
+    assert model.state_dict()["layers.0.weight"] == [[0.5, 0.5]] * 3
