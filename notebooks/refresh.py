@@ -12,7 +12,9 @@ Run twice on unchanged code, it writes the same bytes: no timings are recorded, 
 are numbered in the order the widgets were made, and a picture's text/plain that only says
 "<Figure size 600x400 with 1 Axes>" is left out (an image output needs no such stand-in).
 Anything else that changes from run to run (a memory address such as 0x7f3d26a0ee90 in an
-output) is reported, and the script exits with status 1.
+output) is reported, and the script exits with status 1. A path that is not a notebook file
+(a missing file, another suffix, not JSON, not valid nbformat) is one line, exit status 2,
+before any notebook runs.
 """
 
 from __future__ import annotations
@@ -150,6 +152,13 @@ def main(argv: list[str]) -> int:
     for path in paths:
         if path.suffix != ".ipynb" or not path.is_file():
             print(f"refresh: not a notebook file: {path}", file=sys.stderr)
+            return 2
+        try:  # all are read before any runs: a file that is no notebook is one line, not a traceback
+            nbformat.validate(nbformat.read(path, as_version=4))
+        except (OSError, ValueError, KeyError, TypeError, AttributeError, nbformat.ValidationError) as error:
+            reason = " ".join(str(error).split())  # NotJSONError (a ValueError) quotes the file: keep it short
+            print(f"refresh: not a notebook: {path}: {reason[:200]}{'...' if len(reason) > 200 else ''}",
+                  file=sys.stderr)
             return 2
     status = 0
     for path in paths:

@@ -233,3 +233,22 @@ def test_code_hash_changes_when_a_code_cell_changes_and_only_then():
     markdown.source += "\nOne more sentence."
     assert refresh.code_hash(edited_code) != refresh.code_hash(nb)
     assert refresh.code_hash(edited_text) == refresh.code_hash(nb)
+
+
+@pytest.mark.parametrize(("text", "words"), [("not json", "does not appear to be JSON"),
+                                             ('{"a": 1}', "missing a key: cells"),
+                                             ('{"cells": 3, "metadata": {}, "nbformat": 4, "nbformat_minor": 5}', "")])
+def test_refresh_on_a_file_that_is_not_a_notebook_is_one_line_and_exit_status_2(tmp_path, text, words):
+    import subprocess
+    import sys
+
+    good = tmp_path / "good.ipynb"
+    nbformat.write(new_notebook(cells=[new_code_cell("1 + 1")]), good)
+    bad = tmp_path / "bad.ipynb"
+    bad.write_text(text)
+    done = subprocess.run([sys.executable, str(NOTEBOOK_DIR / "refresh.py"), str(good), str(bad)],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and done.stdout == ""  # checked before any notebook runs: good.ipynb did not either
+    assert done.stderr.count("\n") == 1 and done.stderr.startswith(f"refresh: not a notebook: {bad}: ")
+    assert words in done.stderr and "Traceback" not in done.stderr
+    assert not _read(good).cells[0].outputs
