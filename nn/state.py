@@ -169,9 +169,9 @@ def _read(value: object, shape: tuple[int, ...], key: str, who: str) -> list[flo
             raise ValueError(f"{who}: {key!r} must have shape {_shape_text(shape)}, "
                              f"got shape {_shape_text(array_shape)}")
         value = tolist()
-    got = _shape(value)
-    if got != shape:
-        what = "a ragged nested list" if got is None else f"shape {_shape_text(got)}"
+    if not _fits(value, shape):
+        got = _outline(value)
+        what = "a ragged nested list" if got is None or got == shape else f"shape {_shape_text(got)}"
         raise ValueError(f"{who}: {key!r} must have shape {_shape_text(shape)}, got {what}")
     if len(shape) == 0:
         return [_number(value, f"{who}: {key!r}")]
@@ -188,16 +188,24 @@ def _as_shape(shape: object) -> tuple[int, ...] | None:
         return None
 
 
-def _shape(value: object, depth: int = 0) -> tuple[int, ...] | None:
-    """The shape of nested lists (a non-list is shape ()); None when ragged or deeper than 3."""
-    if not isinstance(value, (list, tuple)):
-        return ()
-    if depth == 3:
-        return None
-    inner = {_shape(x, depth + 1) for x in value}
-    if len(inner) > 1 or None in inner:
-        return None
-    return (len(value), *(inner.pop() if inner else ()))
+def _fits(value: object, shape: tuple[int, ...]) -> bool:
+    """Whether nested lists have exactly `shape` (a non-list is shape ()). It stops at the first
+    list of the wrong length, so a huge wrong value costs no more than the expected size."""
+    if not shape:
+        return not isinstance(value, (list, tuple))
+    return isinstance(value, (list, tuple)) and len(value) == shape[0] and all(_fits(x, shape[1:]) for x in value)
+
+
+def _outline(value: object) -> tuple[int, ...] | None:
+    """The shape of nested lists read along their first items (what an error shows): a few
+    steps, whatever the size; None when deeper than 3."""
+    dims: list[int] = []
+    while isinstance(value, (list, tuple)):
+        if len(dims) == 3:
+            return None
+        dims.append(len(value))
+        value = value[0] if value else None
+    return tuple(dims)
 
 
 def _shape_text(shape: tuple[int, ...]) -> str:

@@ -332,3 +332,17 @@ def test_a_wrong_shaped_array_is_refused_by_its_shape_before_it_is_turned_into_a
     state["layers.0.weight"] = np.full((3, 2), 0.5)  # the right shape still loads
     model.load_state_dict(state)
     assert model.state_dict()["layers.0.weight"] == [[0.5, 0.5]] * 3
+
+
+def test_a_wrong_length_list_is_refused_without_walking_its_items():
+    class Untouchable(list):  # a list of 5e7 floats took 13 s to walk before its length was compared
+        def __iter__(self):
+            raise AssertionError("the items were walked before the length was checked")
+
+    model = MLP(2, [3, 1], seed=0)
+    for bad, words in [(Untouchable([0.0] * 1000), r"got shape \(1000,\)"),
+                       ([[1.0, 2.0], Untouchable([0.0] * 1000), [1.0, 2.0]], "got a ragged nested list")]:
+        state = model.state_dict()
+        state["layers.0.weight"] = bad
+        with pytest.raises(ValueError, match=rf"'layers.0.weight' must have shape \(3, 2\) .*{words}"):
+            model.load_state_dict(state)
