@@ -121,7 +121,7 @@ def _initial_loss(model: Module, X: Sequence, y: Sequence, loss_fn: LossFn) -> C
         loss = _value(loss_fn(outputs, list(y)))
     scores = [v.data for out in outputs for v in (out if isinstance(out, list) else [out])]
     size = math.sqrt(sum(s * s for s in scores) / len(scores))
-    if loss_fn is mse_loss and math.isfinite(loss):
+    if loss_fn is mse_loss:
         return name, *_squared_error_at_start(loss, y, size)
     expected = _expected_loss(loss_fn, outputs, y)
     if expected is None:
@@ -130,7 +130,7 @@ def _initial_loss(model: Module, X: Sequence, y: Sequence, loss_fn: LossFn) -> C
     value, formula, meaning = expected
     formula = formula if formula == f"{value:.4g}" else f"{formula} = {value:.4g}"
     if not math.isfinite(loss):
-        return name, False, f"{loss} at initialisation: the forward pass already overflows or divides by zero"
+        return name, False, _overflows(loss)
     if abs(loss - value) <= TOLERANCE * value:
         return name, True, (f"{loss:.4g}, close to {formula}, the loss of {meaning}: "
                             f"the model starts unsure, as it should (outputs' RMS {size:.3g})")
@@ -144,6 +144,8 @@ def _initial_loss(model: Module, X: Sequence, y: Sequence, loss_fn: LossFn) -> C
 
 def _squared_error_at_start(loss: float, y: Sequence, size: float) -> tuple[bool, str]:
     """(passed, sentence) for mse_loss: the outputs' scale against the targets' (module docstring)."""
+    if not math.isfinite(loss):
+        return False, _overflows(loss)
     targets = [float(v) for t in y for v in (t if isinstance(t, (list, tuple)) else [t])]
     square = sum(t * t for t in targets) / len(targets)  # the loss of predicting 0
     mean = sum(targets) / len(targets)
@@ -162,6 +164,10 @@ def _squared_error_at_start(loss: float, y: Sequence, size: float) -> tuple[bool
     return True, (f"{loss:.4g}, between {MSE_SUSPICIOUS:.0%} of the targets' variance ({variance:.4g}) and "
                   f"{(1.0 + MSE_OUTPUT_SCALE) ** 2:g} mean(t^2) = {highest:.4g}: the outputs start at the targets' "
                   f"scale ({scales})")
+
+
+def _overflows(loss: float) -> str:
+    return f"{loss} at initialisation: the forward pass already overflows or divides by zero"
 
 
 def _expected_loss(loss_fn: LossFn, outputs: list, y: Sequence) -> tuple[float, str, str] | None:

@@ -203,3 +203,11 @@ def test_bad_arguments_are_named_and_nothing_changes(kwargs, error, words):
     with pytest.raises(error, match=words):
         sanity_check(**{"model": model, "X": X, "y": Y, "loss_fn": hinge_loss, **kwargs})
     assert bits(model) == before
+
+
+def test_an_infinite_initial_squared_error_fails():
+    Xs, ys = make_sine(n=20, noise=0.1, seed=0)
+    model = MLP(1, [4, 1], "tanh", seed=0)
+    model.layers[-1].neurons[0].b.data = 1e200  # its square overflows
+    name, passed, sentence = check(sanity_check(model, Xs, ys, mse_loss, verbose=False), "initial loss")
+    assert not passed and sentence.startswith("inf at initialisation")
