@@ -34,8 +34,8 @@ MAX_BYTES = 64 * 1024 * 1024
 # trains; `save` refuses a bigger model, so every file it writes loads again.
 MAX_PARAMETERS = 2_000_000
 # And at most this many layers: far deeper than a scalar engine trains (the course's deepest
-# network, in notebook 11, has 21), and every layer costs a few Modules and a graph node per neuron: a million
-# one-neuron layers are only 2 million parameters but took a minute and 2 GB to load.
+# network, in notebook 11, has 21). Each layer costs Modules and graph nodes of its own: a
+# million one-neuron layers are only 2 million parameters, but took a minute and 2 GB to load.
 MAX_LAYERS = 1000
 # An integer literal longer than this is larger than any float (1.8e308 has 309 digits).
 _MAX_DIGITS = 310
