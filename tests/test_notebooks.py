@@ -12,14 +12,18 @@ from __future__ import annotations
 
 import copy
 import importlib.util
+import io
 import re
 import uuid
 from pathlib import Path
 
 import nbformat
+import numpy as np
 import pytest
+from matplotlib.figure import Figure
 from nbclient.exceptions import CellExecutionError
 from nbformat.v4 import new_code_cell, new_notebook, new_output
+from PIL import Image
 
 pytestmark = pytest.mark.notebooks
 
@@ -233,3 +237,41 @@ def test_code_hash_changes_when_a_code_cell_changes_and_only_then():
     markdown.source += "\nOne more sentence."
     assert refresh.code_hash(edited_code) != refresh.code_hash(nb)
     assert refresh.code_hash(edited_text) == refresh.code_hash(nb)
+
+
+def _png(image) -> bytes:
+    out = io.BytesIO()
+    image.save(out, format="PNG")
+    return out.getvalue()
+
+
+def _plot_png(**style) -> bytes:
+    """A small matplotlib plot as a full-colour PNG, as the inline backend makes it."""
+    fig = Figure(figsize=(3, 2), dpi=100)
+    ax = fig.add_subplot()
+    ax.plot([0, 1, 2, 3], [1.0, 3.0, 2.0, 4.0], label="a curve", **style)
+    ax.legend()
+    out = io.BytesIO()
+    fig.savefig(out, format="png")
+    return out.getvalue()
+
+
+def test_saved_plots_get_a_palette_png_that_looks_the_same_and_is_smaller():
+    png = _plot_png(lw=2)
+    smaller = refresh.smaller_png(png)
+    before, after = Image.open(io.BytesIO(png)), Image.open(io.BytesIO(smaller))
+    assert after.mode == "P" and after.size == before.size
+    assert len(smaller) < len(png) / 2
+    difference = np.abs(np.asarray(before.convert("RGB"), dtype=int) - np.asarray(after.convert("RGB"), dtype=int))
+    assert (difference.max(axis=2) == 0).mean() > 0.98  # the background, the axes and the text: the same pixels
+    assert refresh.smaller_png(png) == smaller  # the same bytes every time: refresh.py stays byte-stable
+
+
+def test_pictures_whose_palette_would_show_are_kept_as_they_are():
+    ramp = np.linspace(0, 255, 512)
+    gradient = np.stack(np.broadcast_arrays(ramp[None, :], ramp[:, None], 255 - ramp[None, :]), axis=2)
+    smooth = _png(Image.fromarray(gradient.astype(np.uint8), "RGB"))  # 512x512 colours: a palette would band
+    assert refresh.smaller_png(smooth) == smooth
+    see_through = Image.new("RGBA", (64, 64), (255, 255, 255, 0))
+    assert refresh.smaller_png(_png(see_through)) == _png(see_through)  # its background is the viewer's
+    assert refresh.smaller_png(b"\x89PNG\r\n\x1a\n") == b"\x89PNG\r\n\x1a\n"  # not readable: left alone
