@@ -173,6 +173,32 @@ class Op(str):
 _new_value = object.__new__
 
 
+class _Blocked(float):
+    """The local derivative 0 of an input whose gradient the op stops: 0 times anything is 0."""
+
+    __slots__ = ()
+
+    def __mul__(self, other: object) -> float:  # even inf and NaN: PyTorch selects here, it does not multiply
+        return 0.0
+
+    __rmul__ = __mul__
+
+    def __reduce__(self) -> tuple:
+        return (_blocked, ())
+
+
+def _blocked() -> _Blocked:
+    return BLOCKED
+
+
+# A derivative rule returns BLOCKED, not 0.0, where the op passes no gradient at all, whatever
+# comes back: relu for x <= 0, d/da a**b for b = 0. The chain rule multiplies, and 0 * inf or
+# 0 * NaN would be NaN; PyTorch's backward of those ops selects (0 there), so BLOCKED * g is 0.
+# Everywhere else a 0 is a 0 (tanh'(inf) * inf is NaN in PyTorch too). It costs nothing where
+# the gradient flows: the chain rule's loop is the same, and only a blocked input calls __mul__.
+BLOCKED = _Blocked(0.0)
+
+
 def _signature(forward: Callable[..., float]) -> tuple[tuple[str, ...], tuple[float, ...], bool]:
     """The forward rule's parameter names, the defaults of its last ones, and whether it takes *args."""
     try:
