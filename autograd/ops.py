@@ -106,12 +106,10 @@ def _d_power(a, b, out) -> tuple:
     d/db a^b = a^b ln(a)  (0 at a = 0 for b >= 0, a^b * -inf below; NaN for a < 0, where a^b
     is real at integer b only)"""
     d_base = b * functions.power(a, b - 1) if float(b) != 0.0 else BLOCKED
-    if float(a) > 0.0:
-        d_exponent = out * functions.log(a)
-    elif float(a) == 0.0:
-        d_exponent = 0.0 if float(b) >= 0.0 else out * -inf  # ln 0 = -inf
-    else:
-        d_exponent = nan
+    if float(a) == 0.0 and float(b) >= 0.0:
+        d_exponent = 0.0  # PyTorch's choice, where 0 * ln 0 would be nan
+    else:  # ln 0 = -inf, ln a = nan for a < 0: IEEE arithmetic, and a node on Values (still d/da = 1/a)
+        d_exponent = out * functions._log_anywhere_of(a)
     return (d_base, d_exponent)
 
 
@@ -167,7 +165,7 @@ log1p = Op("log1p", _log1p,
            lambda x, out: (1 / (1 + x),), torch="log1p")  # d/dx ln(1 + x) = 1/(1 + x)
 
 sqrt = Op("sqrt", _sqrt,  # d/dx sqrt(x) = 1 / (2 sqrt(x)): +-inf at +-0
-          lambda x, out: (0.5 / out if float(out) != 0.0 else math.copysign(inf, float(out)),), torch="sqrt")
+          lambda x, out: (0.5 * functions.power(out, -1.0),), torch="sqrt")
 
 tanh = Op("tanh", math.tanh,
           lambda x, out: (1 - out * out,), torch="tanh")  # d/dx tanh x = 1 - tanh(x)^2

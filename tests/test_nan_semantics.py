@@ -17,6 +17,7 @@ import itertools
 import math
 
 import pytest
+from _reference import torch_of_every_argument
 
 import autograd
 from autograd import BLOCKED, OPS, Value
@@ -30,34 +31,9 @@ GRID = {1: [0.0, -0.0, -1.0, 1.0, inf, -inf, 30.0, -800.0], 2: [0.0, -0.0, 1.0, 
 ARGUMENTS = {"sum": 3, "dot": 5}  # how many arguments the ops of any number of arguments get here
 
 
-def _where_leaky_relu(torch, x, slope):
-    # PyTorch takes leaky_relu's slope as a number only; the same function written with torch.where
-    # differentiates both, and selects as the engine does (d/dslope is 0 for x > 0, and x elsewhere)
-    return torch.where(x > 0, x, slope * x)
-
-
-# The PyTorch functions of the ops whose declaration names none (or names one without a gradient
-# for every argument).
-REFERENCES = {
-    "sum": lambda torch, *xs: torch.stack(xs).sum(),
-    "dot": lambda torch, *xs: torch.dot(torch.stack(xs[:2]), torch.stack(xs[2:4])) + xs[4],
-    "leaky_relu": _where_leaky_relu,
-}
-
-
-def _reference(torch, op):
-    if str(op) in REFERENCES:
-        return lambda *args: REFERENCES[str(op)](torch, *args)
-    assert op.torch is not None, f"{op} has no PyTorch counterpart: name one in REFERENCES"
-    fn = torch
-    for part in op.torch.split("."):
-        fn = getattr(fn, part)
-    return fn
-
-
 def _torch_grads(torch, op, point, upstream: float) -> list[float]:
     tensors = [torch.tensor(x, dtype=torch.float64, requires_grad=True) for x in point]
-    out = _reference(torch, op)(*tensors)
+    out = torch_of_every_argument(torch, op)(*tensors)
     grads = torch.autograd.grad(out, tensors, grad_outputs=torch.tensor(upstream, dtype=torch.float64),
                                 allow_unused=True)
     return [0.0 if g is None else g.item() for g in grads]
