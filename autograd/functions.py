@@ -27,7 +27,9 @@ Real = float | Value
 
 
 def _same_kind(op: Op) -> Callable[..., Real]:
-    def function(x: Real, *constants: float) -> Real:
+    def function(x: Real, *constants: float, **by_name: float) -> Real:
+        if by_name:
+            constants = op.by_position((x, *constants), by_name)[1:]
         return op(x, *constants) if isinstance(x, Value) else op.forward(x, *constants)
 
     function.__name__ = function.__qualname__ = str(op)

@@ -73,9 +73,12 @@ class Op(str):
     def __reduce__(self) -> tuple:  # an Op is a str to pickle and copy, but made with its rules
         return (Op, (str(self), self.forward, self.derivative), {"torch": self.torch})
 
-    def __call__(self, *args: Value | Number) -> Value:
+    def __call__(self, *args: Value | Number, **by_name: Value | Number) -> Value:
         """Apply the op: a Value whose inputs are the Value arguments and whose constants are
-        the numbers after the last of them; numbers alone give a leaf Value."""
+        the numbers after the last of them; numbers alone give a leaf Value. An argument may be
+        given by the name the forward rule gives it: `leaky_relu(x, slope=0.2)`."""
+        if by_name:
+            args = self.by_position(args, by_name)
         # Sort the arguments into inputs and constants, and read the numbers. One Value, or two,
         # or a Value and a number, take a short way: the general one costs ~3x (why: the chain
         # and MLP of benchmarks/ are made of nothing else).
@@ -131,6 +134,31 @@ class Op(str):
         if recording is not True:  # under detect_anomaly: remember where the node was made, check it
             anomaly.made(node, numbers)
         return node
+
+    def by_position(self, args: tuple, by_name: dict[str, object]) -> tuple:
+        """The arguments in the forward rule's order, those given by name put in their places
+        and the defaults of those left out after them; a name the rule does not have, or an
+        argument given twice, is an error naming the op."""
+        for name in by_name:
+            if name not in self.parameters or self.variadic:
+                takes = f"its arguments are {', '.join(self.parameters)}" if not self.variadic else "it takes none"
+                raise TypeError(f"{self}() got an unexpected keyword argument {name!r} ({takes})")
+            if self.parameters.index(name) < len(args):
+                raise TypeError(f"{self}() got {name!r} twice, by position and by name")
+        first_default = len(self.parameters) - len(self.defaults)
+        placed, missing = list(args), []
+        for i in range(len(args), max(map(self.parameters.index, by_name)) + 1):
+            name = self.parameters[i]
+            if name in by_name:
+                placed.append(by_name[name])
+            elif i >= first_default:
+                placed.append(self.defaults[i - first_default])
+            else:
+                missing.append(name)
+        if missing:
+            raise TypeError(f"{self}() is missing {', '.join(map(repr, missing))} (its arguments are "
+                            f"{', '.join(self.parameters)})")
+        return tuple(placed)
 
     def _arguments(self, args: tuple) -> tuple[tuple, list[float]]:
         """(inputs, their numbers followed by the constants).

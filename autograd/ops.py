@@ -277,15 +277,15 @@ def _method(op: Op):
 
     else:
 
-        def method(self: Value, *constants: float) -> Value:
-            return op(self, *constants)
+        def method(self: Value, *constants: float, **by_name: float) -> Value:
+            return op(self, *constants, **by_name)
 
     method.__name__ = method.__qualname__ = str(op)
     method.__doc__ = f"{op}({', '.join(op.parameters)}) as a new Value: the op autograd.OPS[{str(op)!r}]."
     return method
 
 
-for _name, _op in FUNCTIONS.items():  # x.exp(), x.tanh(), x.leaky_relu(0.1), ...
+for _name, _op in FUNCTIONS.items():  # x.exp(), x.tanh(), x.leaky_relu(0.1), x.leaky_relu(slope=0.1), ...
     setattr(Value, _name, _method(_op))
 
 

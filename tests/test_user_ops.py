@@ -59,6 +59,17 @@ def test_a_constant_after_the_value_is_part_of_the_op_and_a_value_there_is_an_in
     assert gradcheck(lambda a, w: bump(a, w), [x, width], order=2)  # the width as a Value: an input
 
 
+def test_a_user_ops_constant_can_be_given_by_the_name_its_forward_rule_gives_it():
+    v = Value(0.3)
+    by_name, by_position = bump(v, width=0.5), bump(v, 0.5)
+    assert (by_name.data, by_name.inputs, by_name.constant) == (by_position.data, (v,), 0.5)
+    w = Value(0.5)
+    assert bump(v, width=w).inputs == (v, w)  # a Value by name is an input, as by position
+    assert bump(x=v).constant == 1.0  # the input by name too, the width its default
+    with pytest.raises(TypeError, match=r"bump\(\) got an unexpected keyword .*'wide' \(its arguments are x, width\)"):
+        bump(v, wide=0.5)
+
+
 def test_a_user_op_records_nothing_under_no_grad_and_remembers_its_scope():
     x = Value(0.5)
     with no_grad():
