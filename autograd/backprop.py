@@ -171,13 +171,8 @@ def _value_gradients(root: Value) -> dict[Value, Value | float]:
         if not node.inputs:
             continue
         g = grads[node]
-        rule = getattr(node.op, "derivative", None)  # an Op's; a name set by hand has none
-        if rule is not None:
-            c = node.constant
-            constants = c if type(c) is tuple else () if c is None else (c,)
-            local_grads = rule(*node.inputs, *constants, node)[: len(node.inputs)]
-        else:
-            local_grads = node.local_grads
+        rule = getattr(node.op, "derivative_on_values", None)  # an Op's; a name set by hand has none
+        local_grads = rule(node) if rule is not None else node.local_grads
         for inp, local in zip(node.inputs, local_grads):
             term = _times(local, g)
             grads[inp] = grads[inp] + term if inp in grads else term

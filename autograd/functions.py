@@ -68,8 +68,8 @@ def _log_of_floats(x: float) -> float:
 
 # The ops `**` and `log` with that arithmetic, for derivative rules: nodes of the same name and
 # derivative rule, which give inf or nan where the ops themselves refuse.
-_power_anywhere = Op(str(OPS["**"]), _power_of_floats, OPS["**"].derivative, torch=OPS["**"].torch)
-_log_anywhere = Op(str(OPS["log"]), _log_of_floats, OPS["log"].derivative, torch=OPS["log"].torch)
+_power_anywhere = Op(str(OPS["**"]), _power_of_floats, OPS["**"].derivative, torch="pow")._checked_by_the_tests()
+_log_anywhere = Op(str(OPS["log"]), _log_of_floats, OPS["log"].derivative, torch="log")._checked_by_the_tests()
 
 
 def _log_anywhere_of(x: Real) -> Real:

@@ -43,7 +43,6 @@ class Op(str):
     """
 
     forward: Callable[..., float]
-    derivative: Callable[..., tuple]
     torch: str | None
     parameters: tuple[str, ...]  # the forward rule's argument names, as pictures and errors show them
     defaults: tuple[float, ...]  # the values of its last arguments when a call leaves them out
@@ -59,9 +58,25 @@ class Op(str):
                 raise TypeError(f"Op {name!r}: {what} must be a function, got {type(rule).__name__}")
         op = super().__new__(cls, name)
         op.forward, op.derivative, op.torch = forward, derivative, torch
-        op.parameters, op.defaults, op.variadic = _signature(forward)
+        op.parameters, op.defaults, op.variadic = _signature(forward, name)
         op._arity = None if op.variadic else len(op.parameters)
         return op
+
+    @property
+    def derivative(self) -> Callable[..., tuple]:
+        """The derivative rule: `derivative(*xs, out)` -> one local derivative d(out)/d(x_i) per argument."""
+        return self._derivative
+
+    @derivative.setter
+    def derivative(self, rule: Callable[..., tuple]) -> None:
+        self._derivative = rule
+        self._local_grads = _checking(self)  # the rule, its every result checked
+
+    def _checked_by_the_tests(self) -> Op:
+        """Run the derivative rule as it is, unchecked: for the engine's own ops, which the test
+        suite checks from their declarations (a check at every node would cost ~5% of a step)."""
+        self._local_grads = self._derivative
+        return self
 
     @property
     def name(self) -> str:
@@ -71,7 +86,20 @@ class Op(str):
         return f"Op({str(self)!r})"
 
     def __reduce__(self) -> tuple:  # an Op is a str to pickle and copy, but made with its rules
-        return (Op, (str(self), self.forward, self.derivative), {"torch": self.torch})
+        state = {"torch": self.torch, "_local_grads": self._local_grads}  # (checked or not, as here)
+        return (Op, (str(self), self.forward, self.derivative), state)
+
+    def derivative_on_values(self, node: Value) -> tuple:
+        """The local derivatives of node's inputs as Values: the derivative rule run on the input
+        Values, its constants and the node itself (what `grad(..., create_graph=True)` needs)."""
+        c = node.constant
+        constants = c if type(c) is tuple else () if c is None else (c,)
+        arguments = (*node.inputs, *constants, node)
+        try:
+            local_grads = self.derivative(*arguments)
+        except Exception as error:
+            raise _naming(error, self, arguments, "derivative", on_values=True) from error
+        return _checked_grads(local_grads, self, len(arguments) - 1, on_values=True)[: len(node.inputs)]
 
     def __call__(self, *args: Value | Number, **by_name: Value | Number) -> Value:
         """Apply the op: a Value whose inputs are the Value arguments and whose constants are
@@ -104,10 +132,10 @@ class Op(str):
         opening a block for each. Nothing is checked: give the right numbers."""
         try:
             out = self.forward(*numbers)  # 1. the number
-        except (ValueError, ArithmeticError) as error:  # e.g. "math domain error": say which op, at which numbers
-            raise _naming(error, self, numbers) from None
+        except Exception as error:  # e.g. "math domain error": say which op, at which numbers
+            raise _naming(error, self, numbers, "forward") from error
         if type(out) is not float:
-            out = _result(out, self)
+            out = _result(out, self, numbers)
         node = _new_value(Value)  # __init__ would check the number, a float already: every slot is set here
         node.data = out
         node.grad = 0.0
@@ -120,9 +148,7 @@ class Op(str):
             node.inputs = node.local_grads = ()
             node.constant = None
             return node
-        local_grads = self.derivative(*numbers, out)  # 2. the local derivatives
-        if type(local_grads) is not tuple or len(local_grads) != len(numbers):
-            local_grads = _checked_grads(local_grads, self, len(numbers))
+        local_grads = self._local_grads(*numbers, out)  # 2. the local derivatives
         node.op = self  # 3. the node, keeping its inputs and their local derivatives
         node.inputs = inputs
         if len(numbers) == len(inputs):
@@ -227,37 +253,85 @@ def _blocked() -> _Blocked:
 BLOCKED = _Blocked(0.0)
 
 
-def _signature(forward: Callable[..., float]) -> tuple[tuple[str, ...], tuple[float, ...], bool]:
+def _signature(forward: Callable[..., float], name: str) -> tuple[tuple[str, ...], tuple[float, ...], bool]:
     """The forward rule's parameter names, the defaults of its last ones, and whether it takes *args."""
     try:
         params = list(inspect.signature(forward).parameters.values())
     except (TypeError, ValueError):  # a builtin without a signature: a function of one number
         return ("x",), (), False
     positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
-    defaults = tuple(float(p.default) for p in positional if p.default is not p.empty)
+    defaults = tuple(to_float(p.default, f"Op {name!r}: the default of {p.name}")
+                     for p in positional if p.default is not p.empty)
     return tuple(p.name for p in positional), defaults, any(p.kind is p.VAR_POSITIONAL for p in params)
 
 
-def _result(out: object, op: Op) -> float:
+def _result(out: object, op: Op, xs: Sequence[float]) -> float:
     if isinstance(out, Real) and not isinstance(out, bool):
-        return float(out)
+        try:
+            return float(out)
+        except OverflowError:
+            raise OverflowError(f"{op}({_numbers(xs)}): forward returned a number too large for a float: "
+                                f"{_short(out)}") from None
     raise TypeError(f"{op}: forward must return a real number, got {type(out).__name__}: {_short(out)}")
 
 
-def _checked_grads(local_grads: object, op: Op, n: int) -> tuple:
-    if isinstance(local_grads, (list, tuple)) and len(local_grads) == n:
-        return tuple(local_grads)
-    got = f"{len(local_grads)} values" if isinstance(local_grads, (list, tuple)) else type(local_grads).__name__
-    raise TypeError(f"{op}: derivative must return a tuple of {n} local derivative{'s' if n != 1 else ''} "
-                    f"(one per argument), got {got}")
+def _checking(op: Op) -> Callable[..., tuple]:
+    """op's derivative rule, with an error naming the op when it fails or returns anything but
+    one real number per argument (a numpy float is one: it becomes a float)."""
+    rule = op.derivative
+
+    def checked(*numbers: float) -> tuple:
+        try:
+            local_grads = rule(*numbers)
+        except Exception as error:
+            raise _naming(error, op, numbers, "derivative") from error
+        return _checked_grads(local_grads, op, len(numbers) - 1, on_values=False)
+
+    return checked
 
 
-def _naming(error: Exception, op: Op, xs: list[float]) -> Exception:
-    """The forward rule's error, its message starting with the op's name and the numbers it was given."""
+def _checked_grads(local_grads: object, op: Op, n: int, on_values: bool) -> tuple:
+    """local_grads as a tuple of n floats (or Values, on Values); anything else is an error saying what."""
+    if not isinstance(local_grads, (list, tuple)) or len(local_grads) != n:
+        got = (f"{len(local_grads)} values" if isinstance(local_grads, (list, tuple))
+               else f"{type(local_grads).__name__}: {_short(local_grads)}")
+        raise TypeError(f"{op}: derivative must return a tuple of {n} local derivative{'s' if n != 1 else ''} "
+                        f"(one per argument), got {got}")
+    checked = []
+    for i, g in enumerate(local_grads):
+        if type(g) is not float and not isinstance(g, _Blocked) and not (on_values and isinstance(g, Value)):
+            if not isinstance(g, Real) or isinstance(g, bool):
+                name = op.parameters[i] if i < len(op.parameters) else f"argument {i + 1}"
+                kind = "a real number or a Value" if on_values else "a real number"
+                raise TypeError(f"{op}: derivative must return {kind} for each argument, got for d(out)/d({name}) "
+                                f"{type(g).__name__}: {_short(g)}")
+            g = to_float(g, f"{op}: the derivative's d(out)/d(argument {i + 1})")  # a numpy float, an int
+        checked.append(g)
+    return tuple(checked)
+
+
+def _numbers(xs: Sequence[object]) -> str:
+    return ", ".join(repr(x.data) if isinstance(x, Value) else repr(x) for x in xs)
+
+
+def _naming(error: Exception, op: Op, xs: Sequence[object], rule: str, on_values: bool = False) -> Exception:
+    """The error a rule raised, its message naming the op, the numbers it was given and the rule."""
     message = str(error)
-    if message.startswith((f"{op}:", f"'{op}':")):  # the built-in ops name themselves already
+    if rule == "forward" and message.startswith((f"{op}:", f"'{op}':")):  # the built-in ops name themselves already
         return error
-    return type(error)(f"{op}({', '.join(map(repr, xs))}): {message}")
+    if rule == "forward":
+        text = f"{op}({_numbers(xs)}): {message} (in its forward rule)"
+    elif on_values and isinstance(error, TypeError):
+        text = (f"{op}: its derivative rule cannot run on Values, as grad(..., create_graph=True) runs it "
+                f"({type(error).__name__}: {message}); write it with plain arithmetic and autograd.functions "
+                f"(functions.cos(x), not math.cos(x)), and compare float(x), not x, in a condition")
+    else:
+        out = xs[-1].data if isinstance(xs[-1], Value) else xs[-1]
+        text = f"{op}({_numbers(xs[:-1])}): {message} (in its derivative rule, out = {out!r})"
+    try:
+        return type(error)(text)
+    except Exception:  # an exception class that wants other arguments
+        return RuntimeError(text)
 
 
 def _short(x: object) -> str:
