@@ -10,14 +10,19 @@ Calling an op, `softsign(v)`, makes a new `Value` in three beats:
     3. a node that keeps its inputs and those local derivatives (unless under `no_grad`).
 
 Backpropagation then needs nothing else from the op: the chain rule multiplies the stored
-local derivatives. For derivatives of derivatives (`grad(..., create_graph=True)`) the very
-same derivative rule is called again with Values instead of floats, so write it with plain
-arithmetic and `autograd.functions` (`cos(x)`, not `math.cos(x)`), which work on both.
+local derivatives. Where an op passes no gradient at all (relu for x <= 0), its rule returns
+`BLOCKED`, a 0 that stays 0 even times an infinite or NaN gradient, as PyTorch's backward does.
+For derivatives of derivatives (`grad(..., create_graph=True)`) the very same derivative rule
+is called again with Values instead of floats, so write it with plain arithmetic and
+`autograd.functions` (`cos(x)`, not `math.cos(x)`), which work on both. What a rule of your own
+returns is checked at every node (one real number per argument), and an error in a rule names
+the op and the rule.
 
 The arguments up to the last Value are the node's inputs (a number among them becomes a leaf
 Value of its own); the numbers after the last Value are the op's constants: `x * 2` is the op
 "*" with the one input x and the constant 2. A constant is never differentiated, so the node
-keeps only the local derivatives of its inputs.
+keeps only the local derivatives of its inputs. Any argument can be given by the name the
+forward rule gives it: `leaky_relu(x, slope=0.2)`.
 """
 
 from __future__ import annotations
@@ -133,7 +138,8 @@ class Op(str):
         try:
             out = self.forward(*numbers)  # 1. the number
         except Exception as error:  # e.g. "math domain error": say which op, at which numbers
-            raise _naming(error, self, numbers, "forward") from error
+            named = _naming(error, self, numbers, "forward")
+            raise named from (error if named is not error else None)
         if type(out) is not float:
             out = _result(out, self, numbers)
         node = _new_value(Value)  # __init__ would check the number, a float already: every slot is set here
@@ -315,7 +321,8 @@ def _numbers(xs: Sequence[object]) -> str:
 
 
 def _naming(error: Exception, op: Op, xs: Sequence[object], rule: str, on_values: bool = False) -> Exception:
-    """The error a rule raised, its message naming the op, the numbers it was given and the rule."""
+    """The error a rule raised, as one of its type whose message names the op, the numbers it was
+    given and the rule (the error itself when it names the op already, as the built-in ops do)."""
     message = str(error)
     if rule == "forward" and message.startswith((f"{op}:", f"'{op}':")):  # the built-in ops name themselves already
         return error
