@@ -52,6 +52,7 @@ def power(a: Real, b: Real) -> Real:
 
 
 def _power_of_floats(a: float, b: float) -> float:
+    a, b = float(a), float(b)  # (ints would give ints, and 0 ** -1 or 10 ** 400 no IEEE answer)
     odd = b % 2.0 == 1.0  # an odd integer power keeps the sign of the base
     try:
         out = a**b
@@ -75,5 +76,6 @@ _log_anywhere = Op(str(OPS["log"]), _log_of_floats, OPS["log"].derivative, torch
 def _log_anywhere_of(x: Real) -> Real:
     """ln x for floats and Values in IEEE arithmetic: -inf at 0, nan below (d/dx is still 1/x)."""
     return _log_anywhere(x) if isinstance(x, Value) else _log_of_floats(x)
+
 
 __all__ = [*FUNCTIONS, "power"]

@@ -14,7 +14,7 @@ import pytest
 from _reference import matches_finite_differences, matches_torch, torch_derivatives, torch_of_every_argument
 
 import autograd
-from autograd import OPS, Value
+from autograd import OPS, Value, functions
 
 pytestmark = pytest.mark.higher_order
 
@@ -254,3 +254,12 @@ def test_an_infinite_local_derivative_stays_in_the_graph_of_the_gradient():
     x = Value(0.0)
     (first,) = autograd.grad(x**0.5, [x], create_graph=True)
     assert first.data == math.inf and x in autograd.topological_order(first)
+
+
+@pytest.mark.parametrize(("a", "b"), [(0.0, -1.0), (-0.0, -1.0), (-0.0, -0.5), (0.0, -2.0), (-8.0, 1 / 3),
+                                      (10.0, 400.0), (-10.0, 401.0), (2, 3), (-0.0, 3.0)])
+def test_functions_power_is_pytorchs_pow_where_the_op_refuses_and_a_node_on_values(torch, a, b):
+    expected = torch.pow(torch.tensor(float(a), dtype=torch.float64), float(b)).item()
+    for got in (functions.power(a, b), functions.power(Value(a), b).data):
+        assert got == expected or (math.isnan(got) and math.isnan(expected))
+    assert functions.power(Value(a), b).op == "**"
