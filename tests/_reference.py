@@ -149,3 +149,12 @@ def torch_of_every_argument(torch, op):
         return lambda *args: _EVERY_ARGUMENT[str(op)](torch, *args)
     assert op.torch is not None, f"{op} has no PyTorch counterpart: name one in tests/_reference.py"
     return torch_counterpart(torch, op)
+
+
+# How many arguments the ops of any number of arguments (sum, dot) get in the tests
+_VARIADIC_ARGUMENTS = {"sum": 3, "dot": 5}
+
+
+def arity(op) -> int:
+    """The number of arguments the tests give op: its forward rule's, or a few for sum and dot."""
+    return _VARIADIC_ARGUMENTS[str(op)] if op.variadic else len(op.parameters)

@@ -11,7 +11,13 @@ import itertools
 import math
 
 import pytest
-from _reference import matches_finite_differences, matches_torch, torch_derivatives, torch_of_every_argument
+from _reference import (
+    arity,
+    matches_finite_differences,
+    matches_torch,
+    torch_derivatives,
+    torch_of_every_argument,
+)
 
 import autograd
 from autograd import OPS, Value, functions
@@ -185,7 +191,6 @@ def test_create_graph_touches_no_grad():
 
 EDGES = {1: [0.0, -0.0, 1.0, -1.0, math.inf, -math.inf, math.nan], 3: [0.0, math.inf, math.nan],
          2: [0.0, -0.0, 1.0, -1.0, 2.0, 0.5, -3.0, math.inf, -math.inf, math.nan], 5: [0.0, 1.0, math.inf]}
-ARGUMENTS = {"sum": 3, "dot": 5}  # how many arguments the ops of any number of arguments get here
 
 
 def _engine_hessian_of_op(op, point) -> list[list[float]]:
@@ -225,9 +230,9 @@ def _selected_by_pytorch(name: str, point: tuple[float, ...], row: int) -> bool:
 def test_second_derivatives_at_zeros_infinities_and_nan_are_pytorchs(torch, name):
     """Every op at every point of a grid of edges it is defined at: the whole Hessian, PyTorch's."""
     op = OPS[name]
-    arity = ARGUMENTS.get(name, len(op.parameters))
+    n = arity(op)
     wrong = []
-    for point in itertools.product(EDGES[arity], repeat=arity):
+    for point in itertools.product(EDGES[n], repeat=n):
         if name == "leaky_relu" and not math.isfinite(point[1]):
             continue  # a slope is a finite number
         try:

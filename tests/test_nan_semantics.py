@@ -17,7 +17,7 @@ import itertools
 import math
 
 import pytest
-from _reference import torch_of_every_argument
+from _reference import arity, torch_of_every_argument
 
 import autograd
 from autograd import BLOCKED, OPS, Value
@@ -28,7 +28,6 @@ inf, nan = math.inf, math.nan
 UPSTREAM = [inf, -inf, nan]
 GRID = {1: [0.0, -0.0, -1.0, 1.0, inf, -inf, 30.0, -800.0], 2: [0.0, -0.0, 1.0, -1.0, 2.0, 0.5, inf, -inf],
         3: [0.0, 1.0, inf], 5: [0.0, 1.0, inf]}
-ARGUMENTS = {"sum": 3, "dot": 5}  # how many arguments the ops of any number of arguments get here
 
 
 def _torch_grads(torch, op, point, upstream: float) -> list[float]:
@@ -62,8 +61,8 @@ def zero_derivative_points(torch) -> dict[str, list[tuple[float, ...]]]:
     """For each op, the points of the grid where PyTorch gives one of its inputs the gradient 0."""
     points = {}
     for name, op in OPS.items():
-        arity = ARGUMENTS.get(name, len(op.parameters))
-        points[name] = [point for point in itertools.product(GRID[arity], repeat=arity)
+        n = arity(op)
+        points[name] = [point for point in itertools.product(GRID[n], repeat=n)
                         if _defined(op, point) and 0.0 in _torch_grads(torch, op, point, 1.0)
                         and (name != "leaky_relu" or math.isfinite(point[1]))]  # a slope is a finite number
     return points

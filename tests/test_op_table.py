@@ -17,6 +17,7 @@ import math
 import pytest
 from _reference import (
     FD_STEP,
+    arity,
     finite_differences,
     matches_finite_differences,
     matches_torch,
@@ -31,13 +32,8 @@ from autograd.ops import FUNCTIONS
 pytestmark = pytest.mark.ops
 
 GRID = [-2.3, -0.7, 0.4, 1.9]  # away from every kink (0) and from the edges of the domains
-ARGUMENTS = {"sum": 3, "dot": 5}  # how many arguments the ops of any number of arguments get here
 # The arguments PyTorch takes as plain numbers only (leaky_relu's slope is not a tensor there)
 TORCH_NUMBERS_ONLY = {"leaky_relu": {1}}
-
-
-def _arity(op) -> int:
-    return ARGUMENTS[op] if op.variadic else len(op.parameters)
 
 
 def _inside(op, point: tuple[float, ...]) -> bool:
@@ -58,7 +54,7 @@ def _cases(torch_only: bool = False) -> list:
     for name, op in OPS.items():
         if torch_only and op.torch is None:
             continue
-        for point in itertools.product(GRID, repeat=_arity(op)):
+        for point in itertools.product(GRID, repeat=arity(op)):
             if _inside(op, point):
                 cases.append(pytest.param(op, point, id=f"{name}{point}"))
     return cases
