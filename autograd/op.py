@@ -91,7 +91,9 @@ class Op(str):
         return f"Op({str(self)!r})"
 
     def __reduce__(self) -> tuple:  # an Op is a str to pickle and copy, but made with its rules
-        state = {"torch": self.torch, "_local_grads": self._local_grads}  # (checked or not, as here)
+        state = {"torch": self.torch}
+        if self._local_grads is self._derivative:  # unchecked, as the built-in ops: the copy too
+            state["_local_grads"] = self._derivative
         return (Op, (str(self), self.forward, self.derivative), state)
 
     def derivative_on_values(self, node: Value) -> tuple:

@@ -228,3 +228,20 @@ def test_a_rule_that_cannot_run_on_values_fails_gradcheck_of_order_two_saying_wh
         gradcheck(step, [0.5], order=2)
     fixed = Op("step", lambda x: x * x if x > 0 else 0.0, lambda x, out: (2 * x if float(x) > 0 else 0.0,))
     assert gradcheck(fixed, [0.5], order=2)
+
+
+def _sine_rule(x, out):
+    return (cos(x),)
+
+
+def test_a_user_op_pickles_and_copies_with_its_checks_and_a_built_in_one_copies_without():
+    import copy
+    import pickle
+
+    sine = Op("sine", math.sin, _sine_rule)
+    again = pickle.loads(pickle.dumps(sine))
+    assert (again, again.forward, again.derivative) == (sine, math.sin, _sine_rule)
+    assert again(Value(0.3)).data == math.sin(0.3)
+    assert again._local_grads is not again.derivative  # still checked
+    tanh = copy.deepcopy(autograd.OPS["tanh"])
+    assert tanh._local_grads is tanh.derivative is autograd.OPS["tanh"].derivative
