@@ -168,10 +168,10 @@ def test_a_typical_mistake_gets_its_hint_and_a_picture(mistake, solved, tmp_path
     if task > 1:
         assert run_task(folder, TASKS[task - 2], 120).status == "passed"  # the mistake shows where it is made
     result = run_task(folder, TASKS[task - 1], 120)
-    assert result.status == "wrong", result
+    assert result.status == "failed", result
     assert hint in result.message and "expected" in result.message and "got" in result.message
-    png = Path(result.picture)
-    assert png.parent == folder / "pictures" and png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    png = folder / result.picture
+    assert result.picture.startswith("pictures/") and png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     # The same failure in this process, the picture's source kept: the red nodes, yours and chainrule's
     drawn = []
     real_draw = picture.draw
@@ -204,8 +204,8 @@ def _load(path: Path, folder: Path):
 def test_a_wrong_gradient_of_a_neuron_is_drawn_beside_chainrules(solved, tmp_path):
     folder = _with_mistake(solved, tmp_path / "ws", "tanh's derivative on the input")
     result = run_task(folder, find_task("neuron"), 120)
-    assert result.status == "wrong" and "not the input x" in result.message
-    assert Path(result.picture).is_file()
+    assert result.status == "failed" and "not the input x" in result.message
+    assert (folder / result.picture).is_file()
 
 
 # ---- workspaces that are not one ------------------------------------------------------------------
@@ -272,3 +272,11 @@ def test_a_wheel_of_the_project_ships_the_workspace_template_and_the_solutions(t
                 if p.is_file() and "__pycache__" not in p.parts}
     assert expected <= names
     assert {f"autograd/learn/solutions/{t.number}.md" for t in TASKS} <= names
+
+
+def test_an_error_while_importing_the_engine_is_one_line_naming_the_place(solved, tmp_path):
+    folder = changed(solved, tmp_path / "ws", "\nclass Value:\n", "\nundefined_name()\n\n\nclass Value:\n")
+    result = run_task(folder, find_task("1"), 120)
+    assert result.status == "error" and result.test == "importing the tests"
+    assert re.fullmatch(r"NameError: name 'undefined_name' is not defined \(mygrad/engine\.py, line \d+\)",
+                        result.message)

@@ -7,6 +7,7 @@ time limit and nothing else, and nothing the learner's code does can reach this 
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import signal
@@ -28,7 +29,7 @@ class TaskResult:
     number: int
     name: str
     title: str
-    status: str  # "passed", "not started", "wrong", "error" or "timed out"
+    status: str  # "passed", "not started" (a stub), "failed" (a wrong result), "error" (an exception) or "timed out"
     tests_passed: int
     test: str | None  # the first test that failed
     message: str | None  # what went wrong, in words
@@ -60,7 +61,7 @@ def run_task(folder: Path, task: Task, time_limit: float) -> TaskResult:
         report = Path(scratch) / "report.json"
         # No plugins of the environment (hypothesis, ...): the workspace needs none, and they cost ~0.7 s a task.
         env = dict(os.environ, CHAINRULE_LEARN_REPORT=str(report), PYTEST_DISABLE_PLUGIN_AUTOLOAD="1",
-                   CHAINRULE_LEARN_PICTURES=str(folder.resolve() / "pictures"), PYTHONDONTWRITEBYTECODE="1")
+                   CHAINRULE_LEARN_PICTURES="pictures", PYTHONDONTWRITEBYTECODE="1")  # in the workspace
         command = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "autograd.learn.report", task.module]
         start = time.monotonic()
         process = subprocess.Popen(command, cwd=folder, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
@@ -100,6 +101,8 @@ def _stop(process: subprocess.Popen) -> None:
 def run(folder: Path, time_limit: float = TIME_LIMIT) -> list[TaskResult]:
     """Every task's result, in order; WorkspaceError for a folder that is not a workspace."""
     check_folder(folder)
+    if importlib.util.find_spec("pytest") is None:
+        raise WorkspaceError("the tasks are pytest modules, and pytest is not installed: pip install pytest")
     for old in (folder / "pictures").glob("test_*.png"):  # this run's pictures only
         old.unlink(missing_ok=True)
     return [run_task(folder, task, time_limit) for task in TASKS]

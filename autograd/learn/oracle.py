@@ -33,6 +33,11 @@ def close(got: float, expected: float) -> bool:
         return False
 
 
+def _n(x: float) -> str:
+    """A number as a learner reads it: six significant digits."""
+    return f"{x:.6g}" if isinstance(x, float) else repr(x)
+
+
 def expect(ok: bool, what: str, expected: object, got: object, cause: str) -> None:
     """Fail with `what: expected ..., got ...` and the usual cause unless ok."""
     if not ok:
@@ -184,7 +189,8 @@ def explain_gradient(out: object, leaves: dict[str, object], name: str, expected
         cause = "backward passes each node's gradient times its local derivative to every input, and adds it up."
     where = "" if red is leaves[name] else f" It first goes wrong at {describe(red, names)}, drawn in red."
     shown = picture.save_for_test(out, same, red, names)
-    fail(f"the gradient of {name}{extra}: expected {expected!r}, got {got!r}.{where}\nUsual cause: {cause}\n{shown}")
+    fail(f"the gradient of {name}{extra}: expected {_n(expected)}, got {_n(got)}.{where}\n"
+         f"Usual cause: {cause}\n{shown}")
 
 
 def _cause(red: object, out: object, same: dict[int, Reference], names: dict[int, str]) -> str:
@@ -207,14 +213,14 @@ def _cause(red: object, out: object, same: dict[int, Reference], names: dict[int
         return (f"{describe(red, names)} is used {uses} times, and its gradient is only part of the sum "
                 f"({red.grad / expected:.3g} of it): does backward add each share to the gradient, or overwrite it? "
                 "Or does it pass a node on before all of its users have added their shares (topological order)?")
-    return (f"the gradient of {describe(red, names)} should be {expected!r}: backward passes each node's "
+    return (f"the gradient of {describe(red, names)} should be {_n(expected)}: backward passes each node's "
             "gradient times its local derivative to every input, and adds the shares up.")
 
 
 def _local_cause(user: object, k: int, mine: float, theirs: float, names: dict[int, str]) -> str:
     op, ins = user._op, inputs_of(user)
     head = (f"the local derivative of the {op!r} node {describe(user, names)} with respect to its input "
-            f"{k + 1} ({describe(ins[k], names)}) is {mine!r}; it should be {theirs!r}. ")
+            f"{k + 1} ({describe(ins[k], names)}) is {_n(mine)}; it should be {_n(theirs)}. ")
     if op == "*" and len(ins) == 2 and close(mine, ins[k].data):
         return head + "d(a*b)/da is b and d(a*b)/db is a: each input gets the OTHER input's number."
     if op == "tanh" and close(mine, 1 - ins[0].data ** 2):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import traceback
 from pathlib import Path
 
@@ -33,7 +34,7 @@ def _where(excinfo: pytest.ExceptionInfo) -> str:
 def _problem(test: str, excinfo: pytest.ExceptionInfo) -> dict:
     error = excinfo.value
     if isinstance(error, pytest.fail.Exception):
-        kind, message = "wrong", str(error.msg)
+        kind, message = "failed", str(error.msg)
     elif isinstance(error, NotImplementedError):
         kind, message = "not started", f"not started: {error}"
     elif isinstance(error, RecursionError):
@@ -59,8 +60,12 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
 
 def pytest_collectreport(report: pytest.CollectReport) -> None:
     if report.failed and _result["problem"] is None:
-        lines = [line[1:].strip() for line in str(report.longrepr).splitlines() if line.startswith("E")]
-        message = lines[-1] if lines else str(report.longrepr).strip().splitlines()[-1]
+        text = str(report.longrepr)
+        lines = [line[1:].strip() for line in text.splitlines() if line.startswith("E")]
+        message = lines[-1] if lines else text.strip().splitlines()[-1]
+        places = re.findall(r"^(mygrad/\S+\.py):(\d+)", text, re.MULTILINE)  # where in the learner's package
+        if places:
+            message += f" ({places[-1][0]}, line {places[-1][1]})"
         _result["failed"] += 1
         _result["problem"] = {"test": "importing the tests", "kind": "error", "message": message, "picture": None}
 
