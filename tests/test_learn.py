@@ -14,7 +14,6 @@ import re
 import shutil
 import subprocess
 import sys
-import zipfile
 from pathlib import Path
 
 import pytest
@@ -251,15 +250,8 @@ def test_an_error_in_the_learners_code_is_one_line_naming_the_place(solved, tmp_
 # ---- the package ships the workshop -----------------------------------------------------------
 
 
-def test_a_wheel_of_the_project_ships_the_workspace_template_and_the_solutions(tmp_path):
-    for name in ("pyproject.toml", "README.md"):
-        shutil.copy(ROOT / name, tmp_path / name)
-    for package in ("autograd", "nn"):
-        shutil.copytree(ROOT / package, tmp_path / package, ignore=shutil.ignore_patterns("__pycache__"))
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--quiet",
-                    "--wheel-dir", str(tmp_path / "dist"), str(tmp_path)], check=True, capture_output=True)
-    (wheel,) = (tmp_path / "dist").glob("chainrule-*.whl")
-    names = set(zipfile.ZipFile(wheel).namelist())
+def test_a_wheel_of_the_project_ships_the_workspace_template_and_the_solutions(project_wheel):
+    names = set(project_wheel.namelist())  # project_wheel: tests/conftest.py
     template = ROOT / "autograd" / "learn" / "template"
     expected = {f"autograd/learn/template/{p.relative_to(template).as_posix()}" for p in template.rglob("*")
                 if p.is_file() and "__pycache__" not in p.parts}
