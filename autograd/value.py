@@ -28,7 +28,7 @@ class Value:
     __slots__ = (
         "data", "grad", "label", "op", "inputs", "local_grads", "constant", "scope", "_grad_buffer", "_mark",
         "__weakref__",
-        "__dict__",  # attributes of your own (an optimizer's p.m, p.v): 8 bytes a node, the dict only once used
+        "__dict__",  # attributes of your own (p.m, p.v): 32 bytes a node (248 -> 280), a dict only once one is set
     )
 
     def __init__(self, data: Number, label: str = "") -> None:
