@@ -171,9 +171,9 @@ def test_a_typical_mistake_gets_its_hint_and_a_picture(mistake, solved, tmp_path
     monkeypatch.setenv("CHAINRULE_LEARN_PICTURES", str(tmp_path / "pictures"))
     test_module = _load(folder / TASKS[task - 1].module, folder)
     with pytest.raises(pytest.fail.Exception) as failure:
-        for name in dir(test_module):
+        for name, test in vars(test_module).items():  # in the order of the file, as pytest runs them
             if name.startswith("test_"):
-                getattr(test_module, name)()
+                test()
     assert hint in str(failure.value)
     red = [line for line in drawn[-1].source.splitlines() if picture.RED_FILL in line]
     assert len(red) == 2 and all(red_label in line for line in red), red
