@@ -333,7 +333,7 @@ def _naming(error: Exception, op: Op, xs: Sequence[object], rule: str, on_values
     elif on_values and isinstance(error, TypeError):
         text = (f"{op}: its derivative rule cannot run on Values, as grad(..., create_graph=True) runs it "
                 f"({type(error).__name__}: {message}); write it with plain arithmetic and autograd.functions "
-                f"(functions.cos(x), not math.cos(x)), and compare float(x), not x, in a condition")
+                f"(functions.cos(x), not math.cos(x); no round(), int() or float methods of x)")
     else:
         out = xs[-1].data if isinstance(xs[-1], Value) else xs[-1]
         text = f"{op}({_numbers(xs[:-1])}): {message} (in its derivative rule, out = {out!r})"
