@@ -12,13 +12,10 @@ derivative d(out)/d(in): the factor the chain rule multiplies by on the way back
 
 from __future__ import annotations
 
-import contextlib
 import html
 import math
 import os
 import re
-import secrets
-import stat
 import subprocess
 import sys
 from collections.abc import Callable, Iterable, Mapping
@@ -28,6 +25,8 @@ from typing import Any
 
 import graphviz
 
+from autograd.backprop import GraphCycleError, topological_order
+from autograd.files import require_regular_file, write_file
 from autograd.modes import Scope
 from autograd.value import Value
 
@@ -210,13 +209,28 @@ class Picture(graphviz.Digraph):
                                  "pick another name (or pass overwrite_source=True)")
         if raise_if_result_exists and target.exists():
             raise graphviz.FileExistsError(f"output file exists: {os.fspath(target)!r}")
+        require_regular_file(target, "render")  # a FIFO or a device is refused before dot runs
         data = self.pipe(fmt, renderer, formatter, neato_no_op, quiet, engine=engine, timeout=timeout)
-        _write_file(target, data)
+        write_file(target, data, "render")
         if cleanup and source_path is not None:
             source_path.unlink()
         if view or quiet_view:
             self._view(target, format=fmt, quiet=quiet_view)
         return os.fspath(target)
+
+    def save(self, filename: str | os.PathLike | None = None, directory: str | os.PathLike | None = None, *,
+             skip_existing: bool | None = False) -> str:
+        """Write the DOT source to `filename` (default: the picture's own) in `directory`, as graphviz
+        does, but through autograd.files.write_file: whole or not at all, never onto a FIFO or device."""
+        if filename is not None:
+            self.filename = filename
+        if directory is not None:
+            self.directory = directory
+        path = self.filepath
+        if skip_existing and os.path.exists(path):
+            return path
+        write_file(path, self.source.encode(self.encoding), "save")
+        return path
 
     def _too_slow(self, timeout: float) -> str:
         nodes = sum(1 for line in self.body if _NODE_STATEMENT.match(line))
@@ -238,33 +252,6 @@ def _format_of(path: Path) -> str:
                          "end it in .svg, .png or .pdf, or pass format=")
     return fmt
 
-
-def _write_file(path: Path, data: bytes) -> None:
-    """Write data to path all at once: a temporary file beside it, then renamed over it.
-
-    A failure leaves no temporary file and the old file (if any) as it was; its OSError names
-    `path`, not the temporary file. A symbolic link is followed (its target is written; the
-    link stays), and an existing file keeps its permissions.
-    """
-    asked, path = os.fspath(path), Path(os.path.realpath(path))
-    temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-    try:
-        mode = stat.S_IMODE(path.stat().st_mode) if path.exists() else None
-        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # 0o666: the umask decides, as open()
-    except OSError as error:
-        raise type(error)(error.errno, error.strerror, asked) from None
-    try:
-        with os.fdopen(fd, "wb") as file:
-            file.write(data)
-        if mode is not None:
-            os.chmod(temporary, mode)
-        os.replace(temporary, path)
-    except BaseException as error:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        if isinstance(error, OSError) and error.errno is not None:
-            raise type(error)(error.errno, error.strerror, asked) from None
-        raise
 
 _PNG_DENSITY = 2  # PNG pixels per CSS pixel in notebooks: sharp on high-density ("retina") screens
 _PNG_MAX_PIXELS = 6_000_000  # a huge graph gets fewer pixels per CSS pixel: notebooks stay small
@@ -356,6 +343,9 @@ def _draw(
 
     order = _program_order(root)
     index = {v: i for i, v in enumerate(order)}  # stable ids from the traversal, never id()
+    if any(index[inp] >= i for i, v in enumerate(order) for inp in v.inputs):  # a graph made by hand
+        topological_order(root)  # raises GraphCycleError naming the cycle
+        raise GraphCycleError("draw_dot: the graph has a cycle: a Value is among its own inputs")
     home = _home_scopes(order) if clusters or collapses else dict.fromkeys(order)
     box_of = _boxes(order, home, collapses)
     first_ops = _first_ops(order, home) if clusters or collapses else {}
@@ -664,15 +654,15 @@ def _value_node(v: Value, grad: float | None, is_root: bool, scale: _GradScale |
         width = f' width="{_text_width(overlay.grad_chars[v] + 5, _FONTSIZE)}"'
     cells = []
     if v.label:
-        cells.append(f"<td><b>{_text(v.label, fg)}</b></td>")
+        cells.append(f"<td><b>{_text(shorten(v.label), fg)}</b></td>")
     cells.append(f"<td>{_text('data ' + _fmt(v.data), fg, bold=not math.isfinite(v.data))}</td>")
     grad_fg = "#888888" if grad is None and fg == "black" else fg
     cells.append(f"<td{width}>{_text('grad ' + grad_text, grad_fg, bold=not _finite(grad))}</td>")
     dashed = ' style="dashed"' if copy else ""
     label = (f'<<table border="{border}" color="{border_color}"{dashed} cellborder="0" cellspacing="0" '
              f'cellpadding="4" bgcolor="{bg}"><tr>{"".join(cells)}</tr></table>>')
-    tooltip = f"{v.label or 'value'}: data={v.data!r} grad={grad!r}" + (" (drawn again here, near its use)" if copy
-                                                                         else "")
+    again = " (drawn again here, near its use)" if copy else ""
+    tooltip = f"{shorten(v.label) or 'value'}: data={v.data!r} grad={grad!r}{again}"
     return {"label": label, "shape": "plain", "tooltip": _plain(tooltip)}
 
 
@@ -684,6 +674,16 @@ def _text_width(chars: int, fontsize: int) -> int:
 # What a label cannot show as it is: control characters (but newline), lone surrogates (not UTF-8)
 # and U+FFFE/U+FFFF (not XML, which dot's HTML-like labels are). They are shown escaped, as repr does.
 _UNSHOWABLE = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+
+
+# dot fails on a label over about 16,000 characters, and a box that wide is unreadable anyway:
+# a longer text is cut and ends in an ellipsis that says how long it was.
+MAX_LABEL_CHARS = 200
+
+
+def shorten(s: str, limit: int = MAX_LABEL_CHARS) -> str:
+    """s itself, or its first characters and "… (N characters)" when it is longer than `limit`."""
+    return s if len(s) <= limit else f"{s[: limit - 1]}… ({len(s):,} characters)"
 
 
 def _visible(s: str) -> str:
@@ -719,7 +719,7 @@ def _op_text(v: Value) -> str:
     x * 2 -> "* 2",  x ** 2 -> "** 2",  2 - x -> "2 -",  2 ** x -> "2 **",  x.leaky_relu(0.1) ->
     "leaky_relu slope=0.1" (a named op names its constants). An op between Values is its name.
     """
-    c, op = v.constant, str(v.op)
+    c, op = v.constant, shorten(str(v.op))
     if c is None:
         return op
     constants = c if type(c) is tuple else (c,)
@@ -759,13 +759,13 @@ def _box_node(box: Scope, members: list[Value], outputs: list[Value], grad_of, s
     biggest = max((grad_of(v) for v in shown if grad_of(v) is not None), key=lambda g: abs(g) if math.isfinite(g)
                   else math.inf, default=None)
     bg, fg = _fill_for(not bad, biggest, scale)
-    rows = [f"<tr><td><b>{_text(box.name, fg)}</b></td></tr>",
+    rows = [f"<tr><td><b>{_text(shorten(box.name), fg)}</b></td></tr>",
             f"<tr><td>{_text(f'{len(members)} values · ' + ', '.join(ops[:4]) + (' …' if len(ops) > 4 else ''), fg)}"
             "</td></tr>"]
     if bad:
         rows.append(f"<tr><td>{_text('contains NaN/inf', fg, bold=True)}</td></tr>")
     for v in shown:
-        name = v.label or "out"
+        name = shorten(v.label) or "out"
         line = f"{name} data {_fmt(v.data)}   grad {_fmt(grad_of(v))}"
         rows.append(f"<tr><td>{_text(line, fg)}</td></tr>")
     if len(outputs) > len(shown):
@@ -773,7 +773,7 @@ def _box_node(box: Scope, members: list[Value], outputs: list[Value], grad_of, s
     border_color = "#8b0000" if bad else "#333333"
     label = (f'<<table border="{3 if bad else 1}" color="{border_color}" cellborder="0" cellspacing="0" '
              f'cellpadding="3" bgcolor="{bg}" style="rounded">{"".join(rows)}</table>>')
-    return {"label": label, "shape": "plain", "tooltip": _plain("/".join(box.path))}
+    return {"label": label, "shape": "plain", "tooltip": _plain(shorten("/".join(box.path)))}
 
 
 # ---- clusters, edges and the caption ---------------------------------------------------------
@@ -806,8 +806,8 @@ def _attach_clusters(pic: Picture, statements: Mapping[Scope | None, list], firs
     graphs = {}
     for k, s in enumerate(scopes):
         fill = _CLUSTER_FILLS[(depth[s] - 1) % len(_CLUSTER_FILLS)]
-        g = graphviz.Digraph(name=f"cluster_{k}", graph_attr={"label": _plain(s.name), "labeljust": "l", "style":
-                             "rounded,filled", "fillcolor": fill, "color": "#9aa8bd", "fontsize": "10"})
+        g = graphviz.Digraph(name=f"cluster_{k}", graph_attr={"label": _plain(shorten(s.name)), "labeljust": "l",
+                             "style": "rounded,filled", "fillcolor": fill, "color": "#9aa8bd", "fontsize": "10"})
         for name, attrs in statements.get(s, ()):
             g.node(name, **attrs)
         g.body.extend(rows.get(s, ()))
@@ -911,7 +911,7 @@ def _describe(root: Value, order: list[Value], box_of: Mapping[Value, Scope | No
     """The picture in a few words: 'the graph of o = 0.7071: 10 values, 5 ops'."""
     values = sum(1 for v in order if box_of[v] is None)
     ops = sum(1 for v in order if box_of[v] is None and v.inputs)
-    name = f"{root.label} = {_fmt(root.data)}" if root.label else f"a value of {_fmt(root.data)}"
+    name = f"{shorten(root.label)} = {_fmt(root.data)}" if root.label else f"a value of {_fmt(root.data)}"
     parts = [f"{values} value{'s' * (values != 1)}", f"{ops} op{'s' * (ops != 1)}"]
     if boxes:
         parts.append(f"{len(boxes)} collapsed scope{'s' * (len(boxes) != 1)}")

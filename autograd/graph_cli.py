@@ -24,10 +24,10 @@ from autograd.draw import (
     GraphRenderTimeoutError,
     GraphTooLargeError,
     GraphvizNotFoundError,
-    _write_file,
     draw_dot,
 )
 from autograd.expression import FUNCTIONS, ExpressionError, normal_name, parse
+from autograd.files import require_regular_file, write_file
 from autograd.value import Value
 
 USAGE = f"""usage: chainrule graph EXPRESSION [NAME=VALUE ...] [-o FILE] [options]
@@ -103,6 +103,8 @@ def main(argv: list[str] | None = None) -> int:
         return _fail(f"{error} (on the command line: --timeout SECONDS, or a smaller expression)", 1)
     except OSError as error:
         return _fail(f"cannot write {str(options['output'])!r}: {error.strerror or error}", 1)
+    except ValueError as error:  # a FIFO, a device or a folder, refused before dot runs
+        return _fail(f"cannot write {str(options['output'])!r}: {error}", 1)
     except Exception as error:  # dot itself failing; still one line, as promised
         return _fail(f"cannot render {str(options['output'])!r}: {type(error).__name__}: {error}", 1)
     print(f"wrote {options['output']}")
@@ -205,7 +207,8 @@ def _check_names(values: dict[str, float], names: tuple[str, ...]) -> None:
 def _write(picture, path: Path, timeout: float) -> None:
     """The picture (or its DOT source) into path, whole or not at all."""
     suffix = path.suffix.lower().lstrip(".")
+    require_regular_file(path, "chainrule graph")
     if suffix in ("dot", "gv"):
-        _write_file(path, picture.source.encode("utf-8"))
+        write_file(path, picture.source.encode("utf-8"), "chainrule graph")
     else:
         picture.render(outfile=path, format=suffix, timeout=timeout)
