@@ -15,6 +15,7 @@ and `gradcheck.py`. `functions.py` has the functions to write derivative rules w
 from autograd.anomaly import AnomalyError
 from autograd.backprop import GraphCycleError, grad, topological_order
 from autograd.draw import draw_dot
+from autograd.explorer import explore
 from autograd.gradcheck import GradcheckError, gradcheck
 from autograd.modes import Scope, current_scope, detect_anomaly, is_grad_enabled, no_grad, scope
 from autograd.op import Op
@@ -35,6 +36,7 @@ __all__ = [
     "detect_anomaly",
     "dot",
     "draw_dot",
+    "explore",
     "grad",
     "gradcheck",
     "is_grad_enabled",

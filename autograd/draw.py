@@ -93,6 +93,11 @@ class Picture(graphviz.Digraph):
     # notebook its reader has not trusted (every freshly cloned one), but they do show PNG.
 
     description = "a computation graph"  # the picture in words, for viewers that show no image
+    # What the picture's node and cluster names stand for (autograd.explore reads them): a Value's
+    # box or dashed copy -> the Value, a collapsed box -> (scope, its Values), a cluster -> its scope.
+    values: dict[str, Value] = {}
+    boxes: dict[str, tuple[Scope, list[Value]]] = {}
+    scopes: dict[str, Scope] = {}
 
     def __repr__(self) -> str:  # no memory address, so a saved notebook is the same from run to run
         return f"<Picture: {self.description}>"
@@ -405,9 +410,12 @@ def _draw(
     for row in rows.get(None, ()):
         pic.body.append(row)
     if clusters:
-        _attach_clusters(pic, statements, first_ops, rows)
+        pic.scopes = _attach_clusters(pic, statements, first_ops, rows)
     for tail, head, attrs in edges:
         pic.edge(tail, head, **attrs)
+    pic.values = {f"v{i}": v for i, v in enumerate(order) if box_of[v] is None}
+    pic.values.update((tail, order[int(tail[1:].partition("_")[0])]) for tail in drawn_copies)
+    pic.boxes = {box_ids[box]: (box, members) for box, members in members_of.items()}
     pic.description = overlay.caption if overlay and overlay.caption else _describe(root, order, box_of, boxes)
     caption = _caption(scale, local_grads, overlay, bool(copies))
     if caption:
@@ -791,8 +799,8 @@ def _first_ops(order: list[Value], home: Mapping[Value, Scope | None]) -> dict[S
 
 
 def _attach_clusters(pic: Picture, statements: Mapping[Scope | None, list], first_ops: Mapping[Scope, int],
-                     rows: Mapping[Scope | None, list[str]]) -> None:
-    """One DOT cluster per scope, nested like the scopes, innermost attached first."""
+                     rows: Mapping[Scope | None, list[str]]) -> dict[str, Scope]:
+    """One DOT cluster per scope, nested like the scopes, innermost attached first; returns name -> scope."""
     found: dict[Scope, None] = {}
     for s in statements:
         chain = []
@@ -814,6 +822,7 @@ def _attach_clusters(pic: Picture, statements: Mapping[Scope | None, list], firs
         graphs[s] = g
     for s in sorted(scopes, key=lambda s: -depth[s]):  # stable sort: first-seen order within a depth
         (graphs[s.parent] if s.parent is not None else pic).subgraph(graphs[s])
+    return {g.name: s for s, g in graphs.items()}
 
 
 Edge = tuple[str, str, dict[str, str]]  # tail id, head id, DOT attributes

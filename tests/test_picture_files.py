@@ -1,10 +1,11 @@
 """Every picture writer writes a file whole, through one atomic writer, and never onto what is not a file.
 
-The writers: `draw_dot(...).render(outfile=...)`, `save_steps`, `save_gif` and `chainrule graph
-... -o`. Each refuses a FIFO, a character device (made with mknod as root, else /dev/null via a
-symlink), a symlink to a device and a directory at once, before dot runs, and leaves them as
-they were; each writes through a symlink to a regular file (the link stays), keeps an existing
-file's permission bits, accepts a 255-byte file name and leaves no temporary file behind.
+The writers: `draw_dot(...).render(outfile=...)`, `save_steps`, `save_gif`, `chainrule graph
+... -o`, the explorer's `save_html` and `chainrule graph ... --html`. Each refuses a FIFO, a
+character device (made with mknod as root, else /dev/null via a symlink), a symlink to a
+device and a directory at once, before dot runs, and leaves them as they were; each writes
+through a symlink to a regular file (the link stays), keeps an existing file's permission bits,
+accepts a 255-byte file name and leaves no temporary file behind.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from autograd import GraphCycleError, Value, backward_steps, draw_dot, scope
+from autograd import GraphCycleError, Value, backward_steps, draw_dot, explore, scope
 from autograd.cli import main as chainrule
 from autograd.steps import save_gif, save_steps
 
@@ -42,9 +43,13 @@ def _save_gif(path: Path, capsys) -> None:
     save_gif(backward_steps(_root()), path)
 
 
-def _cli(path: Path, capsys) -> None:
+def _save_html(path: Path, capsys) -> None:
+    explore(_root()).save_html(path)
+
+
+def _cli(path: Path, capsys, option: str = "-o") -> None:
     """The command line as a writer: a refusal is exit status 1 and one line, turned into ValueError here."""
-    status = chainrule(["graph", "tanh(x*2)", "x=1.5", "-o", str(path)])
+    status = chainrule(["graph", "tanh(x*2)", "x=1.5", option, str(path)])
     out, err = capsys.readouterr()
     assert "Traceback" not in out + err
     if status != 0:
@@ -54,7 +59,8 @@ def _cli(path: Path, capsys) -> None:
 
 
 WRITERS = {"render": (_render, ".svg"), "save_steps": (_save_steps, "_000.svg"), "save_gif": (_save_gif, ".gif"),
-           "cli -o": (_cli, ".svg")}
+           "cli -o": (_cli, ".svg"), "save_html": (_save_html, ".html"),
+           "cli --html": (lambda path, capsys: _cli(path, capsys, "--html"), ".html")}
 
 
 @pytest.fixture(params=list(WRITERS))
@@ -165,7 +171,7 @@ def test_a_writer_creates_a_new_file_with_nothing_beside_it(writer, tmp_path, ca
     write, suffix = writer
     target = tmp_path / f"pic{suffix}"
     assert _finishes(lambda: write(target, capsys)) is None
-    assert target.read_bytes()[:4] in (b"<?xm", b"<svg", b"GIF8")
+    assert target.read_bytes()[:4] in (b"<?xm", b"<svg", b"GIF8", b"<!do")
     assert sorted(p.name for p in tmp_path.iterdir()) == [target.name]
 
 

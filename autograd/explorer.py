@@ -1,0 +1,254 @@
+"""explore: the graph behind a Value as an interactive picture, in Jupyter or as one offline HTML page.
+
+The layout is draw_dot's: the same boxes, ovals and scope frames, placed once by Graphviz's
+`dot` (its JSON output) in Python. The page draws them itself (autograd/explorer.js, the same
+script for the HTML file and the Jupyter widget) and adds what a picture cannot do: pan and
+zoom, search by label, a click on a Value showing the chain-rule sum of its gradient
+
+    d(root)/d(v) = sum over the uses of v of  d(user)/d(v) * d(root)/d(user)
+
+one row per use (local derivative x gradient of the user = share), the backward pass step by
+step in backward()'s own order, and scope frames that collapse and expand. Every label is put
+in the page as data (JSON, with <, > and & escaped) and shown with textContent: a label is
+never markup or code.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import math
+import os
+from collections.abc import Iterable
+from importlib import resources
+from typing import Any
+
+from autograd.backprop import topological_order
+from autograd.draw import _RANKDIRS, Picture, _draw, _fill_for, _fmt, _GradScale, _op_text, shorten
+from autograd.files import require_regular_file, write_file
+from autograd.value import Value
+
+EXPLORE_MAX_NODES = 5000  # the page itself stays quick far beyond this; dot's layout takes seconds here
+LAYOUT_TIMEOUT = 120.0  # seconds dot may take to lay out the graph once
+
+_POINTS_TO_PX = 96 / 72
+
+
+class Explorer:
+    """The interactive view `explore` returns: shown in Jupyter as a widget, saved with `save_html`."""
+
+    def __init__(self, data: dict[str, Any], picture: Picture) -> None:
+        self.data = data  # everything the page shows, as JSON-ready data
+        self.picture = picture  # draw_dot's picture of the same graph (the PNG a saved notebook shows)
+
+    def __repr__(self) -> str:
+        return f"<Explorer: {self.data['title']}; save_html(path) writes it as one page>"
+
+    def html(self) -> str:
+        """The whole page: one self-contained HTML document, scripts, styles and data inline, no network."""
+        return _page(self.data)
+
+    def save_html(self, path: str | os.PathLike) -> str:
+        """Write the page to `path` (atomically, never onto a FIFO, device or folder); returns the path."""
+        require_regular_file(path, "save_html")
+        write_file(path, self.html().encode("utf-8"), "save_html")
+        return os.fspath(path)
+
+    def widget(self) -> Any:
+        """The Jupyter widget (anywidget) showing this view; needs `pip install 'chainrule[explore]'`."""
+        return _widget_class()(graph=_json(self.data))
+
+    def _repr_mimebundle_(self, include: Iterable[str] | None = None, exclude: Iterable[str] | None = None,
+                          **_: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The widget, with a PNG of the graph and a text saying what it is for viewers without widgets.
+
+        A saved notebook opened untrusted (or on GitHub) shows the PNG instead of the widget.
+        """
+        data, metadata = self.picture._repr_mimebundle_(include=["image/png"])
+        data["text/plain"] = (f"Graph explorer of {self.data['title']} (an interactive widget; the picture "
+                              "is its static view)")
+        widget = self.widget()
+        bundle = widget._repr_mimebundle_()
+        if isinstance(bundle, tuple):
+            bundle = bundle[0]
+        if bundle:
+            data.update({k: v for k, v in bundle.items() if k != "text/plain"})
+        return data, metadata
+
+
+def explore(
+    root: Value,
+    rankdir: str = "LR",
+    *,
+    grad_colors: bool = False,
+    local_grads: bool = False,
+    clusters: bool = True,
+    collapse: int | str | Iterable[str] | None = None,
+    max_nodes: int = EXPLORE_MAX_NODES,
+    timeout: float = LAYOUT_TIMEOUT,
+) -> Explorer:
+    """An interactive view of the graph behind `root`; the options are those of `draw_dot`.
+
+    Jupyter shows it as a widget (`pip install 'chainrule[explore]'`); `.save_html(path)` writes
+    it as one HTML page that opens from disk in any browser. In both: drag to pan, wheel to zoom,
+    "fit" to see it all; search a label; click a Value for its data, grad, op, inputs and the
+    chain-rule sum of its gradient (the path to the root lights up); step through backward() with
+    the arrow keys or the step buttons; click a scope's frame to collapse or expand it.
+
+    Gradients are those of one backward pass from `root` (as backward_trace computes them):
+    after one `root.backward()` they are the `.grad` of every Value. A graph with more than
+    `max_nodes` boxes and ovals is refused with advice on what to collapse; dot gets `timeout`
+    seconds to lay it out.
+    """
+    if rankdir not in _RANKDIRS:
+        raise ValueError(f"explore: rankdir must be one of {', '.join(_RANKDIRS)}, got {rankdir!r}")
+    picture = _draw(root, rankdir, grad_colors, local_grads, clusters, collapse, max_nodes)
+    layout = json.loads(picture.pipe(format="json0", encoding="utf-8", timeout=timeout))
+    return Explorer(_graph_data(root, picture, layout, grad_colors), picture)
+
+
+def _graph_data(root: Value, picture: Picture, layout: dict[str, Any], grad_colors: bool) -> dict[str, Any]:
+    """What the page needs, from the picture's layout and one replay of the backward pass."""
+    order = list(reversed(topological_order(root)))  # backward()'s order: root first
+    grads: dict[Value, float] = {root: 1.0}
+    users: dict[Value, list[tuple[Value, int]]] = {}
+    steps = []
+    for node in order:  # the chain rule as backward() runs it: same order, same float additions
+        g = grads.get(node, 0.0)
+        grads[node] = g
+        updates = []
+        for pos, (inp, local) in enumerate(zip(node.inputs, node.local_grads)):
+            grads[inp] = grads.get(inp, 0.0) + local * g
+            users.setdefault(inp, []).append((node, pos))
+            updates.append([pos, _fmt(local), _fmt(local * g), _fmt(grads[inp])])  # inputs[pos]: ids below
+        steps.append(updates)
+    scale = _GradScale.of(v.grad for v in picture.values.values()) if grad_colors else None
+    value_id = {v: name for name, v in picture.values.items() if not name.startswith("c")}
+    for name, (_box, members) in picture.boxes.items():
+        for v in members:
+            value_id[v] = name
+    height = float(layout["bb"].split(",")[3])
+
+    def place(obj: dict[str, Any]) -> dict[str, float]:
+        x, y = map(float, obj["pos"].split(","))
+        w, h = float(obj["width"]) * 72, float(obj["height"]) * 72
+        return {"x": round(x - w / 2, 1), "y": round(height - y - h / 2, 1), "w": round(w, 1), "h": round(h, 1)}
+
+    gvid_name: dict[int, str] = {}
+    nodes = []
+    for obj in layout.get("objects", ()):
+        if "nodes" in obj or "pos" not in obj:
+            continue
+        name = obj["name"]
+        gvid_name[obj["_gvid"]] = name
+        node: dict[str, Any] = {"id": name, **place(obj)}
+        if name in picture.values:
+            v = picture.values[name]
+            node.update(_value_fields(v, grads, value_id, users, root))
+            node["fill"], node["fg"] = _fill_for(math.isfinite(v.data), v.grad, scale)
+            if name.startswith("c"):
+                node["kind"], node["of"] = "copy", value_id[v]
+        elif name in picture.boxes:
+            box, members = picture.boxes[name]
+            node.update(kind="box", label=shorten(box.name), n=len(members))
+        else:  # an op oval o<i>: the op of the Value v<i>
+            v = picture.values.get("v" + name[1:])
+            node.update(kind="op", label=_op_text(v) if v is not None else "", of="v" + name[1:])
+        nodes.append(node)
+    edges = []
+    for e in layout.get("edges", ()):
+        points = e["pos"].split()
+        end = None
+        if points[0].startswith("e,"):
+            end, points = points[0][2:], points[1:]
+        xy = [tuple(map(float, p.split(","))) for p in points]
+        if end is not None:
+            xy.append(tuple(map(float, end.split(","))))
+        edge: dict[str, Any] = {"t": gvid_name[e["tail"]], "h": gvid_name[e["head"]],
+                                "p": [c for x, y in xy for c in (round(x, 1), round(height - y, 1))]}
+        if e.get("label") and "lp" in e:
+            lx, ly = map(float, e["lp"].split(","))
+            edge.update(l=e["label"], lx=round(lx, 1), ly=round(height - ly, 1))
+        edges.append(edge)
+    frames = []
+    for obj in layout.get("objects", ()):
+        if obj.get("name") in picture.scopes:
+            x0, y0, x1, y1 = map(float, obj["bb"].split(","))
+            scope = picture.scopes[obj["name"]]
+            frames.append({"label": shorten(scope.name), "path": shorten("/".join(scope.path)),
+                           "depth": len(scope.path), "x": x0, "y": height - y1, "w": x1 - x0, "h": y1 - y0,
+                           "nodes": [gvid_name[k] for k in obj.get("nodes", ()) if k in gvid_name]})
+    title = f"{shorten(root.label)} = {_fmt(root.data)}" if root.label else f"a value of {_fmt(root.data)}"
+    return {"title": title, "root": value_id[root], "width": float(layout["bb"].split(",")[2]), "height": height,
+            "nodes": nodes, "edges": edges, "frames": frames,
+            "order": [value_id[v] for v in order],
+            "steps": [[[value_id[v.inputs[u[0]]], *u[1:]] for u in updates] for v, updates in zip(order, steps)],
+            "stepNames": [_step_name(v) for v in order]}
+
+
+def _value_fields(v: Value, grads: dict[Value, float], value_id: dict[Value, str],
+                  users: dict[Value, list[tuple[Value, int]]], root: Value) -> dict[str, Any]:
+    """A Value's box: what it shows, and the rows of its chain-rule sum (one per use, in backward's order)."""
+    g = grads.get(v, 0.0)
+    uses = [{"user": value_id[u], "op": _op_text(u), "ulabel": shorten(u.label), "local": _fmt(u.local_grads[pos]),
+             "ug": _fmt(grads[u]), "share": _fmt(u.local_grads[pos] * grads[u]),
+             "exact": repr(u.local_grads[pos] * grads[u])} for u, pos in users.get(v, ())]
+    return {"kind": "value", "label": shorten(v.label), "data": _fmt(v.data), "grad": _fmt(v.grad), "g": _fmt(g),
+            "exact": repr(g), "gradExact": repr(v.grad), "op": _op_text(v) if v.inputs else "",
+            "inputs": [value_id[inp] for inp in v.inputs], "uses": uses, "isRoot": v is root,
+            "bad": not (math.isfinite(v.data) and math.isfinite(g))}
+
+
+def _step_name(v: Value) -> str:
+    what = f"the {_op_text(v)} node" if v.inputs else "the leaf"
+    return f"{what} {shorten(v.label)!r}" if v.label else what
+
+
+def _json(data: dict[str, Any]) -> str:
+    """data as JSON that is safe inside a <script> element: no <, > or & appears as itself."""
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+def _script() -> str:
+    return resources.files("autograd").joinpath("explorer.js").read_text(encoding="utf-8")
+
+
+def _page(data: dict[str, Any]) -> str:
+    return (
+        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
+        f"<title>{html.escape('Graph explorer: ' + data['title'])}</title>\n"
+        "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+        "<style>html,body{margin:0;height:100%;overflow:hidden}</style>\n</head><body>\n"
+        "<div id=\"chainrule-explorer\" style=\"height:100vh\"></div>\n"
+        f"<script type=\"application/json\" id=\"chainrule-graph\">{_json(data)}</script>\n"
+        f"<script>\n{_script()}\n"
+        "mountExplorer(document.getElementById('chainrule-explorer'),\n"
+        "  JSON.parse(document.getElementById('chainrule-graph').textContent), {page: true});\n"
+        "</script>\n</body></html>\n"
+    )
+
+
+_WIDGET: type | None = None
+
+
+def _widget_class() -> type:
+    """The anywidget class, made once; anywidget is an optional extra."""
+    global _WIDGET  # noqa: PLW0603 - made on first use: importing anywidget is slow and optional
+    if _WIDGET is None:
+        try:
+            import anywidget
+            import traitlets
+        except ImportError:
+            raise ImportError("explore's Jupyter widget needs anywidget: pip install 'chainrule[explore]' (or pip "
+                              "install anywidget); without it, save the page with explore(root).save_html('graph.html')"
+                              ) from None
+
+        class GraphExplorerWidget(anywidget.AnyWidget):
+            _esm = _script() + "\nexport default { render({ model, el }) { " \
+                "mountExplorer(el, JSON.parse(model.get('graph')), {page: false}); } };\n"
+            graph = traitlets.Unicode("{}").tag(sync=True)
+
+        _WIDGET = GraphExplorerWidget
+    return _WIDGET
+
