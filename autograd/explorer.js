@@ -49,7 +49,7 @@ function mountExplorer(el, data, opts) {
 .cx-copy rect{stroke-dasharray:4 3}
 .cx-box rect{fill:#e8eef7;stroke-width:1.5}
 .cx-bad rect{stroke:#8b0000;stroke-width:3}
-path.cx-edge{fill:none;stroke:#555;stroke-width:1}
+path.cx-edge{fill:none;stroke:#555;stroke-width:1;pointer-events:none}
 .cx-edge-label{font:10px Helvetica,Arial,sans-serif;fill:#1f4e9c;text-anchor:middle;pointer-events:none}
 .cx-frame rect{fill:#f3f6fb;stroke:#9aa8bd;cursor:pointer}
 .cx-frame.cx-d2 rect{fill:#e8eef7}.cx-frame.cx-d3 rect{fill:#dde6f2}
@@ -269,8 +269,9 @@ path.cx-edge.cx-pass{stroke:#e07b00;stroke-width:2.5}.cx-edge-label.cx-pass{fill
       inner.el.classList.toggle("cx-hidden", inside);
     }
     f.el.classList.toggle("cx-collapsed", f.collapsed);
-    f.text.textContent = f.collapsed ? "▸ " + f.label + " (" + f.nodes.length + " nodes hidden; click to expand)" : f.label;
-    if (f.collapsed) frameLayer.appendChild(f.el);
+    const values = f.nodes.filter((id) => byId.get(id).kind === "value").length;
+    f.text.textContent = f.collapsed ? "▸ " + f.label + " (" + values + " values hidden; click to expand)" : f.label;
+    (f.collapsed ? labelLayer : frameLayer).appendChild(f.el);  // a collapsed frame lies over the edges through it
   }
 
   let marked = [];
