@@ -123,11 +123,13 @@ class Picture(graphviz.Digraph):
             data["text/plain"] = repr(self)
         return data, metadata
 
-    def _png_like(self, svg: str) -> tuple[bytes, dict[str, int]]:
-        """The picture as PNG, and the size in CSS pixels at which it matches `svg`."""
+    def _png_like(self, svg: str, max_pixels: int | None = None) -> tuple[bytes, dict[str, int]]:
+        """The picture as PNG (at most `max_pixels`, default _PNG_MAX_PIXELS), and the size in CSS
+        pixels at which it matches `svg`."""
         width_pt, height_pt = _svg_size(svg)
         css = 96 / 72  # CSS pixels per point: browsers show an SVG's points at this scale
-        density = min(_PNG_DENSITY, math.sqrt(_PNG_MAX_PIXELS / max(1.0, width_pt * height_pt * css * css)))
+        budget = _PNG_MAX_PIXELS if max_pixels is None else max_pixels
+        density = min(_PNG_DENSITY, math.sqrt(budget / max(1.0, width_pt * height_pt * css * css)))
         sharp = self.copy()
         sharp.graph_attr["dpi"] = f"{96 * density:.4g}"  # more pixels per inch; the layout stays the same
         return sharp.pipe(format="png"), {"width": round(width_pt * css), "height": round(height_pt * css)}

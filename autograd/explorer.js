@@ -58,13 +58,11 @@ path.cx-edge{fill:none;stroke:#555;stroke-width:1;pointer-events:none}
 .cx-frame.cx-collapsed text{font-size:13px;font-weight:bold}
 .cx-hidden{display:none}
 .cx-match rect,.cx-match ellipse{stroke:#0a7d32;stroke-width:3}
-.cx-path rect,.cx-path ellipse{stroke:#d17a00;stroke-width:2.5}
-path.cx-edge.cx-path{stroke:#d17a00;stroke-width:2.5}
+.cx-path rect,.cx-path ellipse{stroke:#8e24aa;stroke-width:2.5}
+path.cx-edge.cx-path{stroke:#8e24aa;stroke-width:2.5}
 .cx-selected rect,.cx-selected ellipse{stroke:#c00;stroke-width:3.5}
 .cx-current rect,.cx-current ellipse{fill:#ffe08a !important;stroke:#e07b00;stroke-width:3}
-.cx-done text{fill:#000}
 path.cx-edge.cx-pass{stroke:#e07b00;stroke-width:2.5}.cx-edge-label.cx-pass{fill:#e07b00;font-weight:bold}
-.cx-pending text{fill:#888}
 `;
 
   const root = htmlEl("div", "cx-root", el);
@@ -164,8 +162,8 @@ path.cx-edge.cx-pass{stroke:#e07b00;stroke-width:2.5}.cx-edge-label.cx-pass{fill
     for (; i < n; i++) d += " L" + p[2 * i] + "," + p[2 * i + 1];
     d += arrowhead(p);  // drawn into the path itself: 10,000 SVG markers slow the first paint down
     const edge = {t: e.t, h: e.h, el: svgEl("path", {d, class: "cx-edge"}, edgeLayer), base: e.l || "", text: null,
-      lx: e.lx !== undefined ? e.lx : (p[0] + p[p.length - 2]) / 2,
-      ly: e.ly !== undefined ? e.ly : (p[1] + p[p.length - 1]) / 2 - 3};
+      lx: e.lx !== undefined ? e.lx : p[2 * Math.floor(n / 2)],  // else a point half way along the curve
+      ly: e.ly !== undefined ? e.ly : p[2 * Math.floor(n / 2) + 1] - 3};
     if (edge.base) labelOf(edge);
     if (!edgesInto.has(e.h)) edgesInto.set(e.h, []);
     edgesInto.get(e.h).push(edge);
@@ -222,7 +220,7 @@ path.cx-edge.cx-pass{stroke:#e07b00;stroke-width:2.5}.cx-edge-label.cx-pass{fill
     drag = {x: ev.clientX, y: ev.clientY, view: {...view}, s: screen().s, moved: false};
     root.focus({preventScroll: true});
   });
-  window.addEventListener("pointermove", (ev) => {
+  const onMove = (ev) => {
     if (!drag) return;
     const dx = ev.clientX - drag.x, dy = ev.clientY - drag.y;
     if (!drag.moved && Math.abs(dx) + Math.abs(dy) < 4) return;
@@ -230,14 +228,16 @@ path.cx-edge.cx-pass{stroke:#e07b00;stroke-width:2.5}.cx-edge-label.cx-pass{fill
     drag.moved = true;
     view = {...drag.view, x: drag.view.x - dx / drag.s, y: drag.view.y - dy / drag.s};
     apply();
-  });
-  window.addEventListener("pointerup", (ev) => {
+  };
+  const onUp = (ev) => {
     if (!drag) return;
     const moved = drag.moved;
     drag = null;
     canvas.classList.remove("cx-dragging");
     if (!moved && canvas.contains(ev.target)) clicked(ev.target);
-  });
+  };
+  window.addEventListener("pointermove", onMove);
+  window.addEventListener("pointerup", onUp);
 
   // ---- clicking: a node's chain-rule sum, a frame's collapse ------------------------------
   function clicked(target) {
@@ -468,6 +468,11 @@ path.cx-edge.cx-pass{stroke:#e07b00;stroke-width:2.5}.cx-edge-label.cx-pass{fill
   showHelp();
   fit();
   if (page) root.focus({preventScroll: true});
-  root.explorer = {select, showStep, toggleFrame: (i) => toggleFrame(frames[i]), fit, get step() { return step; }};
+  const destroy = () => {  // what a Jupyter widget's view calls when it goes away
+    window.removeEventListener("pointermove", onMove);
+    window.removeEventListener("pointerup", onUp);
+    if (page) document.removeEventListener("keydown", onKey);
+  };
+  root.explorer = {select, showStep, toggleFrame: (i) => toggleFrame(frames[i]), fit, destroy, get step() { return step; }};
   return root.explorer;
 }

@@ -24,22 +24,37 @@ from importlib import resources
 from typing import Any
 
 from autograd.backprop import topological_order
-from autograd.draw import _RANKDIRS, Picture, _draw, _fill_for, _fmt, _GradScale, _op_text, shorten
+from autograd.draw import (
+    _RANKDIRS,
+    MAX_NODES,
+    GraphTooLargeError,
+    Picture,
+    _draw,
+    _fill_for,
+    _fmt,
+    _GradScale,
+    _op_text,
+    _svg_size,
+    shorten,
+)
 from autograd.files import require_regular_file, write_file
 from autograd.value import Value
 
 EXPLORE_MAX_NODES = 5000  # the page itself stays quick far beyond this; dot's layout takes seconds here
 LAYOUT_TIMEOUT = 120.0  # seconds dot may take to lay out the graph once
 
-_POINTS_TO_PX = 96 / 72
+_PNG_PIXELS = 1_000_000  # the static view a saved notebook keeps: enough to recognise, small to store
+_PNG_WIDTH = 960  # CSS pixels: about the width of a notebook's output area
+_STILL_MAX_POINTS = 3000  # a longer side makes an unreadable still picture: collapse scopes for it
 
 
 class Explorer:
     """The interactive view `explore` returns: shown in Jupyter as a widget, saved with `save_html`."""
 
-    def __init__(self, data: dict[str, Any], picture: Picture) -> None:
+    def __init__(self, data: dict[str, Any], picture: Picture, note: str = "") -> None:
         self.data = data  # everything the page shows, as JSON-ready data
-        self.picture = picture  # draw_dot's picture of the same graph (the PNG a saved notebook shows)
+        self.picture = picture  # draw_dot's picture of the graph: the PNG a saved notebook shows
+        self._note = note  # how that picture differs from the explorer's view, if it does
 
     def __repr__(self) -> str:
         return f"<Explorer: {self.data['title']}; save_html(path) writes it as one page>"
@@ -64,9 +79,14 @@ class Explorer:
 
         A saved notebook opened untrusted (or on GitHub) shows the PNG instead of the widget.
         """
-        data, metadata = self.picture._repr_mimebundle_(include=["image/png"])
-        data["text/plain"] = (f"Graph explorer of {self.data['title']} (an interactive widget; the picture "
-                              "is its static view)")
+        svg = self.picture.pipe(format="svg", encoding="utf-8")
+        png, size = self.picture._png_like(svg, max_pixels=_PNG_PIXELS)
+        if size["width"] > _PNG_WIDTH:  # a wide graph (an unrolled RNN) is shown whole, not wider than a cell
+            size = {"width": _PNG_WIDTH, "height": round(size["height"] * _PNG_WIDTH / size["width"])}
+        data: dict[str, Any] = {"image/png": png}
+        metadata: dict[str, Any] = {"image/png": size}
+        data["text/plain"] = (f"Graph explorer of {self.data['title']} (an interactive widget of "
+                              f"{len(self.data['nodes']):,} nodes; the picture is its static view{self._note})")
         widget = self.widget()
         bundle = widget._repr_mimebundle_()
         if isinstance(bundle, tuple):
@@ -104,7 +124,18 @@ def explore(
         raise ValueError(f"explore: rankdir must be one of {', '.join(_RANKDIRS)}, got {rankdir!r}")
     picture = _draw(root, rankdir, grad_colors, local_grads, clusters, collapse, max_nodes)
     layout = json.loads(picture.pipe(format="json0", encoding="utf-8", timeout=timeout))
-    return Explorer(_graph_data(root, picture, layout, grad_colors), picture)
+    data = _graph_data(root, picture, layout, grad_colors)
+    still, note = picture, ""
+    if (len(data["nodes"]) > MAX_NODES or max(data["width"], data["height"]) > _STILL_MAX_POINTS) and collapse is None:
+        for depth in range(max((len(s.path) for s in picture.scopes.values()), default=0), 0, -1):
+            try:  # a still picture a reader can read: the deepest collapse that fits (neurons, not layers)
+                candidate = _draw(root, rankdir, grad_colors, local_grads, clusters, depth, MAX_NODES)
+            except GraphTooLargeError:
+                continue
+            if max(_svg_size(candidate.pipe(format="svg", encoding="utf-8", timeout=timeout))) <= _STILL_MAX_POINTS:
+                still, note = candidate, f", with the scopes {depth} deep collapsed"
+                break
+    return Explorer(data, still, note)
 
 
 def _graph_data(root: Value, picture: Picture, layout: dict[str, Any], grad_colors: bool) -> dict[str, Any]:
@@ -132,7 +163,7 @@ def _graph_data(root: Value, picture: Picture, layout: dict[str, Any], grad_colo
     def place(obj: dict[str, Any]) -> dict[str, float]:
         x, y = map(float, obj["pos"].split(","))
         w, h = float(obj["width"]) * 72, float(obj["height"]) * 72
-        return {"x": round(x - w / 2, 1), "y": round(height - y - h / 2, 1), "w": round(w, 1), "h": round(h, 1)}
+        return {"x": round(x - w / 2), "y": round(height - y - h / 2), "w": round(w), "h": round(h)}
 
     gvid_name: dict[int, str] = {}
     nodes = []
@@ -165,10 +196,10 @@ def _graph_data(root: Value, picture: Picture, layout: dict[str, Any], grad_colo
         if end is not None:
             xy.append(tuple(map(float, end.split(","))))
         edge: dict[str, Any] = {"t": gvid_name[e["tail"]], "h": gvid_name[e["head"]],
-                                "p": [c for x, y in xy for c in (round(x, 1), round(height - y, 1))]}
+                                "p": [c for x, y in xy for c in (round(x), round(height - y))]}
         if e.get("label") and "lp" in e:
             lx, ly = map(float, e["lp"].split(","))
-            edge.update(l=e["label"], lx=round(lx, 1), ly=round(height - ly, 1))
+            edge.update(l=e["label"], lx=round(lx), ly=round(height - ly))
         edges.append(edge)
     frames = []
     for obj in layout.get("objects", ()):
@@ -245,8 +276,8 @@ def _widget_class() -> type:
                               ) from None
 
         class GraphExplorerWidget(anywidget.AnyWidget):
-            _esm = _script() + "\nexport default { render({ model, el }) { " \
-                "mountExplorer(el, JSON.parse(model.get('graph')), {page: false}); } };\n"
+            _esm = _script() + "\nexport default { render({ model, el }) { const view = " \
+                "mountExplorer(el, JSON.parse(model.get('graph')), {page: false}); return () => view.destroy(); } };\n"
             graph = traitlets.Unicode("{}").tag(sync=True)
 
         _WIDGET = GraphExplorerWidget
