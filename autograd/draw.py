@@ -289,6 +289,21 @@ class _Overlay:
     grad_chars: Mapping[Value, int] = field(default_factory=dict)  # the longest grad text of all frames
 
 
+@dataclass(frozen=True)
+class PictureOptions:
+    """How a graph is drawn: the one set of options that draw_dot, backward_steps and explore read.
+
+    Each field is the draw_dot argument of the same name (see draw_dot for what it does).
+    """
+
+    rankdir: str = "LR"
+    grad_colors: bool = False
+    local_grads: bool = False
+    clusters: bool = True
+    collapse: int | str | Iterable[str] | None = None
+    max_nodes: int = MAX_NODES
+
+
 def draw_dot(
     root: Value,
     rankdir: str = "LR",
@@ -327,19 +342,14 @@ def draw_dot(
     give it `timeout` seconds (default the picture's `.timeout`, 10 s) before raising
     GraphRenderTimeoutError; `.source` needs neither.
     """
-    return _draw(root, rankdir, grad_colors, local_grads, clusters, collapse, max_nodes)
+    return _draw(root, PictureOptions(rankdir, grad_colors, local_grads, clusters, collapse, max_nodes))
 
 
-def _draw(
-    root: Value,
-    rankdir: str,
-    grad_colors: bool,
-    local_grads: bool,
-    clusters: bool,
-    collapse: int | str | Iterable[str] | None,
-    max_nodes: int,
-    overlay: _Overlay | None = None,
-) -> Picture:
+def _draw(root: Value, options: PictureOptions, overlay: _Overlay | None = None) -> Picture:
+    """The picture of root's graph as `options` say; a step frame of backward_steps adds `overlay`."""
+    rankdir, grad_colors, local_grads, clusters, collapse, max_nodes = (
+        options.rankdir, options.grad_colors, options.local_grads, options.clusters, options.collapse,
+        options.max_nodes)
     if not isinstance(root, Value):
         raise TypeError(f"draw_dot: root must be a Value, got {type(root).__name__}")
     if rankdir not in _RANKDIRS:

@@ -301,7 +301,7 @@ path.cx-edge.cx-pass{stroke:#e07b00;stroke-width:2.5}.cx-edge-label.cx-pass{fill
     const queue = [n];
     while (queue.length) {
       const v = queue.pop();
-      for (const u of v.uses || []) if (!onPath.has(u.user)) { onPath.add(u.user); queue.push(byId.get(u.user)); }
+      for (const [user] of v.uses || []) if (!onPath.has(user)) { onPath.add(user); queue.push(byId.get(user)); }
     }
     const pathEls = [];
     for (const id2 of onPath) {
@@ -328,7 +328,7 @@ path.cx-edge.cx-pass{stroke:#e07b00;stroke-width:2.5}.cx-edge-label.cx-pass{fill
     };
     row("data", n.data);
     row("grad", n.grad).className = "cx-grad";
-    row("op", n.op ? n.op : "none: a leaf (an input or a parameter)");
+    row("op", n.op || "none: a leaf (an input or a parameter)");
     const inputs = row("inputs", n.inputs.length ? "" : "none");
     n.inputs.forEach((inp, i) => {
       const m = byId.get(inp);
@@ -349,14 +349,15 @@ path.cx-edge.cx-pass{stroke:#e07b00;stroke-width:2.5}.cx-edge-label.cx-pass{fill
       htmlEl("td", null, tr, "");
       htmlEl("td", null, tr, "1 (d(root)/d(root))");
     }
-    for (const u of n.uses) {
+    for (const [user, local, userGrad, share, exact] of n.uses) {
       const tr = htmlEl("tr", "cx-share-row", sum);
-      tr.dataset.share = u.exact;
-      const who = htmlEl("td", "cx-link", tr, u.op + (u.ulabel ? " → " + u.ulabel : ""));
-      who.addEventListener("click", () => select(u.user));
-      htmlEl("td", null, tr, u.local);
-      htmlEl("td", null, tr, "× " + u.ug);
-      htmlEl("td", null, tr, "= " + u.share);
+      tr.dataset.share = exact;
+      const u = byId.get(user);
+      const who = htmlEl("td", "cx-link", tr, u.kind === "box" ? u.label : u.op + (u.label ? " → " + u.label : ""));
+      who.addEventListener("click", () => select(user));
+      htmlEl("td", null, tr, local);
+      htmlEl("td", null, tr, "× " + userGrad);
+      htmlEl("td", null, tr, "= " + share);
     }
     const total = htmlEl("tr", "cx-sum", sum);
     htmlEl("td", null, total, "sum");
@@ -365,7 +366,7 @@ path.cx-edge.cx-pass{stroke:#e07b00;stroke-width:2.5}.cx-edge-label.cx-pass{fill
     const t = htmlEl("td", "cx-sum-value", total, n.g);
     t.dataset.exact = n.exact;
     if (!n.isRoot && n.uses.length === 0) htmlEl("div", "cx-note", panel, "Not used on the way to the root: gradient 0.");
-    if (n.gradExact !== n.exact) {
+    if (n.gradExact !== undefined) {
       htmlEl("div", "cx-note", panel, "Its .grad is " + n.grad + ", not this pass's " + n.g +
         ": backward() ran more than once (gradients add up) or not yet.");
     }

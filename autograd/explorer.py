@@ -20,15 +20,16 @@ import json
 import math
 import os
 from collections.abc import Iterable
+from dataclasses import fields, replace
 from importlib import resources
 from typing import Any
 
 from autograd.backprop import topological_order
 from autograd.draw import (
-    _RANKDIRS,
     MAX_NODES,
     GraphTooLargeError,
     Picture,
+    PictureOptions,
     _draw,
     _fill_for,
     _fmt,
@@ -43,7 +44,7 @@ from autograd.value import Value
 EXPLORE_MAX_NODES = 5000  # the page itself stays quick far beyond this; dot's layout takes seconds here
 LAYOUT_TIMEOUT = 120.0  # seconds dot may take to lay out the graph once
 
-_PNG_PIXELS = 1_000_000  # the static view a saved notebook keeps: enough to recognise, small to store
+_PNG_PIXELS = 600_000  # the static view a saved notebook keeps: enough to recognise, small to store
 _PNG_WIDTH = 960  # CSS pixels: about the width of a notebook's output area
 _STILL_MAX_POINTS = 3000  # a longer side makes an unreadable still picture: collapse scopes for it
 
@@ -96,18 +97,13 @@ class Explorer:
         return data, metadata
 
 
-def explore(
-    root: Value,
-    rankdir: str = "LR",
-    *,
-    grad_colors: bool = False,
-    local_grads: bool = False,
-    clusters: bool = True,
-    collapse: int | str | Iterable[str] | None = None,
-    max_nodes: int = EXPLORE_MAX_NODES,
-    timeout: float = LAYOUT_TIMEOUT,
-) -> Explorer:
-    """An interactive view of the graph behind `root`; the options are those of `draw_dot`.
+def explore(root: Value, *, max_nodes: int = EXPLORE_MAX_NODES, timeout: float = LAYOUT_TIMEOUT,
+            **options: Any) -> Explorer:
+    """An interactive view of the graph behind `root`.
+
+    The options are those of `draw_dot` (autograd.draw.PictureOptions): rankdir, grad_colors,
+    local_grads, clusters, collapse; `max_nodes` (default 5,000) refuses a larger graph with
+    advice on what to collapse, and dot gets `timeout` seconds to lay it out, once.
 
     Jupyter shows it as a widget (`pip install 'chainrule[explore]'`); `.save_html(path)` writes
     it as one HTML page that opens from disk in any browser. In both: drag to pan, wheel to zoom,
@@ -116,20 +112,22 @@ def explore(
     the arrow keys or the step buttons; click a scope's frame to collapse or expand it.
 
     Gradients are those of one backward pass from `root` (as backward_trace computes them):
-    after one `root.backward()` they are the `.grad` of every Value. A graph with more than
-    `max_nodes` boxes and ovals is refused with advice on what to collapse; dot gets `timeout`
-    seconds to lay it out.
+    after one `root.backward()` they are the `.grad` of every Value.
     """
-    if rankdir not in _RANKDIRS:
-        raise ValueError(f"explore: rankdir must be one of {', '.join(_RANKDIRS)}, got {rankdir!r}")
-    picture = _draw(root, rankdir, grad_colors, local_grads, clusters, collapse, max_nodes)
+    unknown = set(options) - {f.name for f in fields(PictureOptions)}
+    if unknown:
+        raise TypeError(f"explore: unknown option {', '.join(sorted(unknown))}; the options are draw_dot's: "
+                        f"{', '.join(f.name for f in fields(PictureOptions))}, and timeout")
+    chosen = PictureOptions(max_nodes=max_nodes, **options)
+    picture = _draw(root, chosen)
     layout = json.loads(picture.pipe(format="json0", encoding="utf-8", timeout=timeout))
-    data = _graph_data(root, picture, layout, grad_colors)
+    data = _graph_data(root, picture, layout, chosen.grad_colors)
     still, note = picture, ""
-    if (len(data["nodes"]) > MAX_NODES or max(data["width"], data["height"]) > _STILL_MAX_POINTS) and collapse is None:
+    too_big = len(data["nodes"]) > MAX_NODES or max(data["width"], data["height"]) > _STILL_MAX_POINTS
+    if too_big and chosen.collapse is None:
         for depth in range(max((len(s.path) for s in picture.scopes.values()), default=0), 0, -1):
             try:  # a still picture a reader can read: the deepest collapse that fits (neurons, not layers)
-                candidate = _draw(root, rankdir, grad_colors, local_grads, clusters, depth, MAX_NODES)
+                candidate = _draw(root, replace(chosen, collapse=depth, max_nodes=MAX_NODES))
             except GraphTooLargeError:
                 continue
             if max(_svg_size(candidate.pipe(format="svg", encoding="utf-8", timeout=timeout))) <= _STILL_MAX_POINTS:
@@ -176,7 +174,9 @@ def _graph_data(root: Value, picture: Picture, layout: dict[str, Any], grad_colo
         if name in picture.values:
             v = picture.values[name]
             node.update(_value_fields(v, grads, value_id, users, root))
-            node["fill"], node["fg"] = _fill_for(math.isfinite(v.data), v.grad, scale)
+            fill, fg = _fill_for(math.isfinite(v.data), v.grad, scale)
+            if (fill, fg) != ("#ffffff", "black"):
+                node["fill"], node["fg"] = fill, fg
             if name.startswith("c"):
                 node["kind"], node["of"] = "copy", value_id[v]
         elif name in picture.boxes:
@@ -219,15 +219,28 @@ def _graph_data(root: Value, picture: Picture, layout: dict[str, Any], grad_colo
 
 def _value_fields(v: Value, grads: dict[Value, float], value_id: dict[Value, str],
                   users: dict[Value, list[tuple[Value, int]]], root: Value) -> dict[str, Any]:
-    """A Value's box: what it shows, and the rows of its chain-rule sum (one per use, in backward's order)."""
+    """A Value's box: what it shows, and the rows of its chain-rule sum (one per use, in backward's order).
+
+    Fields at their usual value are left out (no label, .grad equal to this pass's gradient, ...):
+    a saved notebook keeps this data for every Value of the graph.
+    """
     g = grads.get(v, 0.0)
-    uses = [{"user": value_id[u], "op": _op_text(u), "ulabel": shorten(u.label), "local": _fmt(u.local_grads[pos]),
-             "ug": _fmt(grads[u]), "share": _fmt(u.local_grads[pos] * grads[u]),
-             "exact": repr(u.local_grads[pos] * grads[u])} for u, pos in users.get(v, ())]
-    return {"kind": "value", "label": shorten(v.label), "data": _fmt(v.data), "grad": _fmt(v.grad), "g": _fmt(g),
-            "exact": repr(g), "gradExact": repr(v.grad), "op": _op_text(v) if v.inputs else "",
-            "inputs": [value_id[inp] for inp in v.inputs], "uses": uses, "isRoot": v is root,
-            "bad": not (math.isfinite(v.data) and math.isfinite(g))}
+    fields: dict[str, Any] = {"kind": "value", "data": _fmt(v.data), "grad": _fmt(v.grad), "g": _fmt(g),
+                              "exact": repr(g), "inputs": [value_id[inp] for inp in v.inputs],
+                              "uses": [[value_id[u], _fmt(u.local_grads[pos]), _fmt(grads[u]),
+                                        _fmt(u.local_grads[pos] * grads[u]), repr(u.local_grads[pos] * grads[u])]
+                                       for u, pos in users.get(v, ())]}  # user, local, its grad, share, exact share
+    if v.label:
+        fields["label"] = shorten(v.label)
+    if v.inputs:
+        fields["op"] = _op_text(v)
+    if repr(v.grad) != repr(g):
+        fields["gradExact"] = repr(v.grad)
+    if v is root:
+        fields["isRoot"] = True
+    if not (math.isfinite(v.data) and math.isfinite(g)):
+        fields["bad"] = True
+    return fields
 
 
 def _step_name(v: Value) -> str:

@@ -123,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
 def _write_html(out: Value, options: dict) -> None:
     """The graph explorer of out as one HTML page (autograd.explore)."""
     require_regular_file(options["html"], "chainrule graph")
-    view = explore(out, options["rankdir"], grad_colors=options["colors"], local_grads=options["local_grads"],
+    view = explore(out, rankdir=options["rankdir"], grad_colors=options["colors"], local_grads=options["local_grads"],
                    max_nodes=options["max_nodes"], timeout=options["timeout"])
     view.save_html(options["html"])
 

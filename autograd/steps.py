@@ -22,7 +22,7 @@ from typing import Any
 import graphviz
 
 from autograd.backprop import topological_order
-from autograd.draw import MAX_NODES, GraphTooLargeError, _draw, _fmt, _op_text, _Overlay, shorten
+from autograd.draw import MAX_NODES, GraphTooLargeError, PictureOptions, _draw, _fmt, _op_text, _Overlay, shorten
 from autograd.files import kind_of, require_regular_file, write_file
 from autograd.value import Value
 
@@ -100,6 +100,7 @@ def backward_steps(
         for inp, _, total in step.updates:
             widths[inp] = max(widths.get(inp, 1), len(_fmt(total)))
 
+    options = PictureOptions(rankdir, clusters=clusters, collapse=collapse, max_nodes=max_nodes)
     notes = {(step.node, pos): f"{_fmt(local)} × {_fmt(step.grad)}"
              for step in steps for pos, (_, local, _) in enumerate(step.updates)}
     n = len(steps)
@@ -114,7 +115,7 @@ def backward_steps(
         current = steps[k - 1].node if k else None
         done = frozenset(step.node for step in steps[: k - 1]) if k else frozenset()
         overlay = _Overlay(dict(grads), current, done, notes, captions[k], longest, widths)
-        return _draw(root, rankdir, False, False, clusters, collapse, max_nodes, overlay)
+        return _draw(root, options, overlay)
 
     frames = [frame(0)]
     for k, step in enumerate(steps, 1):

@@ -59,21 +59,21 @@ def test_every_value_and_op_is_a_node_and_backwards_order_is_the_engines(dot_pro
     values = [n for n in data["nodes"] if n["kind"] == "value"]
     assert len(values) == len(order) and sum(n["kind"] == "op" for n in data["nodes"]) == sum(bool(v.inputs)
                                                                                                 for v in order)
-    label_of = {n["id"]: n["label"] for n in values}
+    label_of = {n["id"]: n.get("label", "") for n in values}
     assert [label_of[i] for i in data["order"]] == [v.label for v in reversed(order)]
 
 
 def test_each_values_shares_add_up_to_its_grad_bit_for_bit(dot_program):
     root = graph()
     data = explore(root).data
-    by_label = {n["label"]: n for n in data["nodes"] if n["kind"] == "value" and n["label"]}
+    by_label = {n["label"]: n for n in data["nodes"] if n["kind"] == "value" and "label" in n}
     for v in topological_order(root):
         if not v.label:
             continue
         node = by_label[v.label]
         total = 1.0 if v is root else 0.0
         for use in node["uses"]:
-            total += float(use["exact"])
+            total += float(use[4])  # user, local, grad of the user, share, exact share
         assert total == v.grad and float(node["exact"]) == v.grad
 
 
@@ -111,3 +111,19 @@ def test_without_anywidget_the_widget_names_the_extra_to_install(monkeypatch):
     monkeypatch.setattr(autograd.explorer, "_WIDGET", None)
     with pytest.raises(ImportError, match=r"chainrule\[explore\]"):
         explore(graph()).widget()
+
+
+def test_an_unknown_option_is_refused_naming_it_and_the_options_there_are():
+    with pytest.raises(TypeError, match=r"unknown option colours.*rankdir, grad_colors, local_grads"):
+        explore(graph(), colours=True)
+
+
+
+def test_draw_dots_options_shape_the_explorers_layout_as_they_shape_the_picture(dot_program):
+    chain = Value(1.0, label="x")
+    for _ in range(6):
+        chain = chain.tanh()
+    wide, tall = explore(chain).data, explore(chain, rankdir="TB").data
+    assert wide["width"] > wide["height"] and tall["height"] > tall["width"]
+    with_locals = explore(chain, local_grads=True).data
+    assert sum("l" in e for e in with_locals["edges"]) == 6 and not any("l" in e for e in wide["edges"])
