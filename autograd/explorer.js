@@ -96,7 +96,10 @@ path.cx-edge.cx-pass{stroke:#e07b00;stroke-width:2.5}.cx-edge-label.cx-pass{fill
 
   // ---- drawing ---------------------------------------------------------------------------
   const byId = new Map();
-  for (const n of data.nodes) byId.set(n.id, n);
+  for (const n of data.nodes) {
+    byId.set(n.id, n);
+    if (n.kind === "value" && n.g === undefined) n.g = n.grad;  // this pass's gradient, when .grad differs
+  }
   const frames = data.frames.slice().sort((a, b) => a.depth - b.depth);
   frames.forEach((f, i) => {
     f.el = svgEl("g", {class: "cx-frame cx-d" + (((f.depth - 1) % 3) + 1), "data-frame": String(i)}, frameLayer);
@@ -364,7 +367,6 @@ path.cx-edge.cx-pass{stroke:#e07b00;stroke-width:2.5}.cx-edge-label.cx-pass{fill
     htmlEl("td", null, total, "");
     htmlEl("td", null, total, "");
     const t = htmlEl("td", "cx-sum-value", total, n.g);
-    t.dataset.exact = n.exact;
     if (!n.isRoot && n.uses.length === 0) htmlEl("div", "cx-note", panel, "Not used on the way to the root: gradient 0.");
     if (n.gradExact !== undefined) {
       htmlEl("div", "cx-note", panel, "Its .grad is " + n.grad + ", not this pass's " + n.g +
@@ -421,14 +423,10 @@ path.cx-edge.cx-pass{stroke:#e07b00;stroke-width:2.5}.cx-edge-label.cx-pass{fill
       return;
     }
     const done = new Set(data.order.slice(0, step));
-    const soFar = new Map();
-    for (let i = 0; i < step; i++) for (const u of data.steps[i]) soFar.set(u[0], u[3]);
     for (const n of data.nodes) {
       if (!n.gradSpan) continue;
       const v = n.kind === "copy" ? byId.get(n.of) : n;
       n.gradSpan.textContent = done.has(v.id) ? "grad " + v.g : "grad ?";  // complete, or still being summed
-      if (soFar.has(v.id) && !done.has(v.id)) n.el.setAttribute("data-so-far", soFar.get(v.id));
-      else n.el.removeAttribute("data-so-far");
       smark(n.el, done.has(v.id) ? "cx-done" : "cx-pending");
     }
     const id = data.order[step - 1];
@@ -447,8 +445,10 @@ path.cx-edge.cx-pass{stroke:#e07b00;stroke-width:2.5}.cx-edge-label.cx-pass{fill
       t.textContent = u[1] + " × " + n.g + " = " + u[2];
     });
     const passes = updates.length ? ", so each input.grad += local × " + n.g : "; a leaf passes nothing on";
-    caption.textContent = "Step " + step + " of " + data.order.length + ": " + data.stepNames[step - 1] +
-      " has its complete gradient " + n.g + passes;
+    const what = n.kind === "box" ? "the scope " + n.label : (n.op ? "the " + n.op + " node" : "the leaf") +
+      (n.label ? " '" + n.label + "'" : "");
+    caption.textContent = "Step " + step + " of " + data.order.length + ": " + what +
+      " has its complete gradient " + (n.g || "?") + passes;
   }
   next.addEventListener("click", () => showStep(step + 1));
   back.addEventListener("click", () => showStep(step - 1));

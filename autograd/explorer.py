@@ -44,8 +44,8 @@ from autograd.value import Value
 EXPLORE_MAX_NODES = 5000  # the page itself stays quick far beyond this; dot's layout takes seconds here
 LAYOUT_TIMEOUT = 120.0  # seconds dot may take to lay out the graph once
 
-_PNG_PIXELS = 600_000  # the static view a saved notebook keeps: enough to recognise, small to store
-_PNG_WIDTH = 960  # CSS pixels: about the width of a notebook's output area
+_PNG_PIXELS = 500_000  # the static view a saved notebook keeps: enough to recognise, small to store
+_PNG_WIDTH, _PNG_HEIGHT = 960, 1200  # CSS pixels: about a notebook's output area, one screen high
 _STILL_MAX_POINTS = 3000  # a longer side makes an unreadable still picture: collapse scopes for it
 
 
@@ -82,8 +82,8 @@ class Explorer:
         """
         svg = self.picture.pipe(format="svg", encoding="utf-8")
         png, size = self.picture._png_like(svg, max_pixels=_PNG_PIXELS)
-        if size["width"] > _PNG_WIDTH:  # a wide graph (an unrolled RNN) is shown whole, not wider than a cell
-            size = {"width": _PNG_WIDTH, "height": round(size["height"] * _PNG_WIDTH / size["width"])}
+        shrink = min(1.0, _PNG_WIDTH / size["width"], _PNG_HEIGHT / size["height"])
+        size = {k: round(v * shrink) for k, v in size.items()}  # shown whole, not wider than a cell
         data: dict[str, Any] = {"image/png": png}
         metadata: dict[str, Any] = {"image/png": size}
         data["text/plain"] = (f"Graph explorer of {self.data['title']} (an interactive widget of "
@@ -149,7 +149,7 @@ def _graph_data(root: Value, picture: Picture, layout: dict[str, Any], grad_colo
         for pos, (inp, local) in enumerate(zip(node.inputs, node.local_grads)):
             grads[inp] = grads.get(inp, 0.0) + local * g
             users.setdefault(inp, []).append((node, pos))
-            updates.append([pos, _fmt(local), _fmt(local * g), _fmt(grads[inp])])  # inputs[pos]: ids below
+            updates.append([pos, _fmt(local), _fmt(local * g)])  # inputs[pos]: made an id below
         steps.append(updates)
     scale = _GradScale.of(v.grad for v in picture.values.values()) if grad_colors else None
     value_id = {v: name for name, v in picture.values.items() if not name.startswith("c")}
@@ -213,8 +213,7 @@ def _graph_data(root: Value, picture: Picture, layout: dict[str, Any], grad_colo
     return {"title": title, "root": value_id[root], "width": float(layout["bb"].split(",")[2]), "height": height,
             "nodes": nodes, "edges": edges, "frames": frames,
             "order": [value_id[v] for v in order],
-            "steps": [[[value_id[v.inputs[u[0]]], *u[1:]] for u in updates] for v, updates in zip(order, steps)],
-            "stepNames": [_step_name(v) for v in order]}
+            "steps": [[[value_id[v.inputs[u[0]]], *u[1:]] for u in updates] for v, updates in zip(order, steps)]}
 
 
 def _value_fields(v: Value, grads: dict[Value, float], value_id: dict[Value, str],
@@ -225,8 +224,8 @@ def _value_fields(v: Value, grads: dict[Value, float], value_id: dict[Value, str
     a saved notebook keeps this data for every Value of the graph.
     """
     g = grads.get(v, 0.0)
-    fields: dict[str, Any] = {"kind": "value", "data": _fmt(v.data), "grad": _fmt(v.grad), "g": _fmt(g),
-                              "exact": repr(g), "inputs": [value_id[inp] for inp in v.inputs],
+    fields: dict[str, Any] = {"kind": "value", "data": _fmt(v.data), "grad": _fmt(v.grad),
+                              "inputs": [value_id[inp] for inp in v.inputs],
                               "uses": [[value_id[u], _fmt(u.local_grads[pos]), _fmt(grads[u]),
                                         _fmt(u.local_grads[pos] * grads[u]), repr(u.local_grads[pos] * grads[u])]
                                        for u, pos in users.get(v, ())]}  # user, local, its grad, share, exact share
@@ -234,18 +233,13 @@ def _value_fields(v: Value, grads: dict[Value, float], value_id: dict[Value, str
         fields["label"] = shorten(v.label)
     if v.inputs:
         fields["op"] = _op_text(v)
-    if repr(v.grad) != repr(g):
-        fields["gradExact"] = repr(v.grad)
+    if repr(v.grad) != repr(g):  # backward() ran more than once, or not yet
+        fields["gradExact"], fields["g"] = repr(v.grad), _fmt(g)
     if v is root:
         fields["isRoot"] = True
     if not (math.isfinite(v.data) and math.isfinite(g)):
         fields["bad"] = True
     return fields
-
-
-def _step_name(v: Value) -> str:
-    what = f"the {_op_text(v)} node" if v.inputs else "the leaf"
-    return f"{what} {shorten(v.label)!r}" if v.label else what
 
 
 def _json(data: dict[str, Any]) -> str:
@@ -291,6 +285,7 @@ def _widget_class() -> type:
         class GraphExplorerWidget(anywidget.AnyWidget):
             _esm = _script() + "\nexport default { render({ model, el }) { const view = " \
                 "mountExplorer(el, JSON.parse(model.get('graph')), {page: false}); return () => view.destroy(); } };\n"
+            # one JSON string, not a dict: a saved notebook writes a dict one number per line
             graph = traitlets.Unicode("{}").tag(sync=True)
 
         _WIDGET = GraphExplorerWidget
