@@ -114,31 +114,42 @@ path.cx-edge.cx-pass{stroke:#e07b00;stroke-width:2.5}.cx-edge-label.cx-pass{fill
   for (const n of data.nodes) {
     const g = svgEl("g", {class: "cx-node cx-" + n.kind, "data-id": n.id}, nodeLayer);
     n.el = g;
+    if (n.kind === "op") svgEl("ellipse", {cx: n.x + n.w / 2, cy: n.y + n.h / 2, rx: n.w / 2, ry: n.h / 2}, g);
+    else {
+      const rect = svgEl("rect", {x: n.x, y: n.y, width: n.w, height: n.h, rx: 2}, g);
+      if (n.kind === "value") rect.setAttribute("fill", n.fill || "#fff");
+      if (n.bad) g.classList.add("cx-bad");
+    }
+  }
+  // The texts: at once for a graph of ordinary size; for thousands of nodes, after the first
+  // picture, a slice per frame (shaping 5,000 texts is most of the work of the first paint, and
+  // at the size that shows the whole graph they are too small to read anyway).
+  function writeText(n) {
     const cx = n.x + n.w / 2, cy = n.y + n.h / 2;
     if (n.kind === "op") {
-      svgEl("ellipse", {cx, cy, rx: n.w / 2, ry: n.h / 2}, g);
-      const t = svgEl("text", {x: cx, y: cy + 3.5, "text-anchor": "middle"}, g);
-      t.textContent = n.label;
-      continue;
+      svgEl("text", {x: cx, y: cy + 3.5, "text-anchor": "middle"}, n.el).textContent = n.label;
+      return;
     }
-    const rect = svgEl("rect", {x: n.x, y: n.y, width: n.w, height: n.h, rx: 2}, g);
-    const t = svgEl("text", {x: cx, y: cy + 4, "text-anchor": "middle"}, g);
+    const t = svgEl("text", {x: cx, y: cy + 4, "text-anchor": "middle"}, n.el);
     if (n.kind === "box") {
       t.textContent = n.label + " · " + n.n + " values";
-      continue;
+      return;
     }
-    rect.setAttribute("fill", n.fill || "#fff");
     if (n.fg && n.fg !== "black") t.setAttribute("fill", n.fg);
-    if (n.bad) g.classList.add("cx-bad");
-    if (n.label) {
-      const l = svgEl("tspan", {"font-weight": "bold"}, t);
-      l.textContent = n.label + "  ";
-    }
-    const d = svgEl("tspan", {}, t);
-    d.textContent = "data " + n.data + "  ";
+    if (n.label) svgEl("tspan", {"font-weight": "bold"}, t).textContent = n.label + "  ";
+    svgEl("tspan", {}, t).textContent = "data " + n.data + "  ";
     n.gradSpan = svgEl("tspan", {}, t);
-    n.gradSpan.textContent = "grad " + n.grad;
+    n.gradSpan.textContent = step ? (stepDone.has(n.kind === "copy" ? n.of : n.id) ? "grad " + valueOf(n.id).g : "grad ?")
+      : "grad " + n.grad;
   }
+  const TEXT_SLICE = 1500;
+  let written = 0;
+  const writeSlice = () => {
+    const end = Math.min(data.nodes.length, written + TEXT_SLICE);
+    for (; written < end; written++) writeText(data.nodes[written]);
+    if (written < data.nodes.length) requestAnimationFrame(writeSlice);
+    else root.dataset.ready = "true";  // every text is drawn
+  };
 
   // An open arrowhead at the end of the path: two strokes back from the tip, 7 units long.
   function arrowhead(p) {
@@ -410,6 +421,7 @@ path.cx-edge.cx-pass{stroke:#e07b00;stroke-width:2.5}.cx-edge-label.cx-pass{fill
 
   // ---- stepping through backward() ---------------------------------------------------------
   let step = 0;
+  let stepDone = new Set();
   let stepMarked = [];
   function showStep(k) {
     step = Math.max(0, Math.min(data.order.length, k));
@@ -423,6 +435,7 @@ path.cx-edge.cx-pass{stroke:#e07b00;stroke-width:2.5}.cx-edge-label.cx-pass{fill
       return;
     }
     const done = new Set(data.order.slice(0, step));
+    stepDone = done;
     for (const n of data.nodes) {
       if (!n.gradSpan) continue;
       const v = n.kind === "copy" ? byId.get(n.of) : n;
@@ -468,6 +481,7 @@ path.cx-edge.cx-pass{stroke:#e07b00;stroke-width:2.5}.cx-edge-label.cx-pass{fill
 
   showHelp();
   fit();
+  writeSlice();  // the first slice now: a graph of ordinary size is drawn whole before its first paint
   if (page) root.focus({preventScroll: true});
   const destroy = () => {  // what a Jupyter widget's view calls when it goes away
     window.removeEventListener("pointermove", onMove);

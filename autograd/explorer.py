@@ -119,7 +119,10 @@ def explore(root: Value, *, max_nodes: int = EXPLORE_MAX_NODES, timeout: float =
         raise TypeError(f"explore: unknown option {', '.join(sorted(unknown))}; the options are draw_dot's: "
                         f"{', '.join(f.name for f in fields(PictureOptions))}, and timeout")
     chosen = PictureOptions(max_nodes=max_nodes, **options)
-    picture = _draw(root, chosen)
+    try:
+        picture = _draw(root, chosen)
+    except (GraphTooLargeError, ValueError, TypeError) as error:  # draw_dot's checks, named as explore's
+        raise type(error)(str(error).replace("draw_dot:", "explore:", 1)) from None
     layout = json.loads(picture.pipe(format="json0", encoding="utf-8", timeout=timeout))
     data = _graph_data(root, picture, layout, chosen.grad_colors)
     still, note = picture, ""

@@ -82,7 +82,7 @@ def test_a_graph_over_max_nodes_is_refused_with_advice_on_collapsing():
     with scope("Layer 1"):
         for _ in range(40):
             x = x * 1.5
-    with pytest.raises(GraphTooLargeError, match=r"collapse=1"):
+    with pytest.raises(GraphTooLargeError, match=r"^explore: .*collapse=1"):
         explore(x, max_nodes=50)
 
 

@@ -1,7 +1,8 @@
 """The explorer as a widget in a real JupyterLab page: started on 127.0.0.1, driven in headless Chromium.
 
 A notebook cell runs `explore(y)`; the widget (anywidget, the same script as the HTML page)
-renders in the output area and answers a click with the chain-rule panel; the notebook saved by
+renders in the output area, answers a click with the chain-rule panel and the arrow keys with
+steps of backward() (JupyterLab's own use of those keys does not get them); the notebook saved by
 JupyterLab carries the PNG beside the widget, for readers without a kernel.
 """
 
@@ -111,6 +112,11 @@ def test_the_widget_renders_in_jupyterlab_answers_a_click_and_the_saved_notebook
                 element.click()
         assert page.inner_text(".jp-OutputArea .cx-panel h3") == "x"
         share = float(page.get_attribute(".jp-OutputArea .cx-panel .cx-share-row", "data-share"))
+        page.keyboard.press("ArrowRight")  # the widget has the focus: the arrow keys step, not JupyterLab
+        page.keyboard.press("ArrowRight")
+        current = page.query_selector(".jp-OutputArea .cx-node.cx-value.cx-current")
+        assert current is not None and "data 4" in (current.text_content() or "")  # x * x, backward's 2nd node
+        page.click(".jp-OutputArea .cx-step-reset")
         page.keyboard.press("Control+s")
         deadline = time.monotonic() + 30
         saved = {}
