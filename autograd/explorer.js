@@ -346,7 +346,8 @@ path.cx-edge.cx-pass{stroke:#e07b00;stroke-width:2.5}.cx-edge-label.cx-pass{fill
     const inputs = row("inputs", n.inputs.length ? "" : "none");
     n.inputs.forEach((inp, i) => {
       const m = byId.get(inp);
-      const a = htmlEl("span", "cx-link", inputs, m ? (m.label || m.id) : inp);
+      const name = !m ? inp : m.label || (m.kind === "box" ? m.label : m.op ? "(" + m.op + ")" : "(a leaf)");
+      const a = htmlEl("span", "cx-link", inputs, name);
       a.addEventListener("click", () => select(inp));
       if (i < n.inputs.length - 1) inputs.appendChild(document.createTextNode(", "));
     });
@@ -458,10 +459,13 @@ path.cx-edge.cx-pass{stroke:#e07b00;stroke-width:2.5}.cx-edge-label.cx-pass{fill
       t.textContent = u[1] + " × " + n.g + " = " + u[2];
     });
     const passes = updates.length ? ", so each input.grad += local × " + n.g : "; a leaf passes nothing on";
-    const what = n.kind === "box" ? "the scope " + n.label : (n.op ? "the " + n.op + " node" : "the leaf") +
-      (n.label ? " '" + n.label + "'" : "");
-    caption.textContent = "Step " + step + " of " + data.order.length + ": " + what +
-      " has its complete gradient " + (n.g || "?") + passes;
+    const head = "Step " + step + " of " + data.order.length + ": ";
+    if (n.kind === "box") {  // a Value drawn inside a collapsed scope: no box of its own to show
+      caption.textContent = head + "a value inside the collapsed scope " + n.label + " passes its complete gradient on";
+      return;
+    }
+    const what = (n.op ? "the " + n.op + " node" : "the leaf") + (n.label ? " '" + n.label + "'" : "");
+    caption.textContent = head + what + " has its complete gradient " + n.g + passes;
   }
   next.addEventListener("click", () => showStep(step + 1));
   back.addEventListener("click", () => showStep(step - 1));

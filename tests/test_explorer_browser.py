@@ -232,3 +232,29 @@ def test_nan_and_infinite_values_show_as_text_and_sum_as_numbers(open_page):
     (row,) = page.query_selector_all(".cx-panel .cx-share-row")
     assert float(row.get_attribute("data-share")) == x.grad == math.inf
     assert "cx-bad" in node_by_label(page, "x").get_attribute("class")
+
+
+def test_a_collapsed_scope_is_one_box_that_steps_and_clicks_without_errors(open_page):
+    root = neuron()
+    page = open_page(root, collapse=1)
+    (box,) = page.query_selector_all(".cx-node.cx-box")
+    assert "Neuron 0" in box.text_content()
+    for _ in range(len(topological_order(root))):
+        page.keyboard.press("ArrowRight")
+    assert "Step 7 of 7" in page.inner_text(".cx-caption")
+    box.click()
+    assert page.inner_text(".cx-panel h3") == "Neuron 0"
+    node_by_label(page, "x").click()
+    assert len(page.query_selector_all(".cx-panel .cx-share-row")) == 2  # x * w inside the box, and t * x
+
+
+def test_a_single_leaf_is_a_graph_of_one_box(open_page):
+    x = Value(3.0, label="x")
+    x.backward()
+    page = open_page(x)
+    assert len(page.query_selector_all(".cx-node")) == 1
+    page.keyboard.press("ArrowRight")
+    assert "Step 1 of 1" in page.inner_text(".cx-caption") and "a leaf passes nothing on" in page.inner_text(
+        ".cx-caption")
+    node_by_label(page, "x").click()
+    assert [r.get_attribute("data-share") for r in page.query_selector_all(".cx-panel .cx-share-row")] == ["1.0"]
