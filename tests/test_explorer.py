@@ -127,3 +127,20 @@ def test_draw_dots_options_shape_the_explorers_layout_as_they_shape_the_picture(
     assert wide["width"] > wide["height"] and tall["height"] > tall["width"]
     with_locals = explore(chain, local_grads=True).data
     assert sum("l" in e for e in with_locals["edges"]) == 6 and not any("l" in e for e in wide["edges"])
+
+
+def test_the_explorers_saved_in_the_notebooks_run_the_current_script():
+    # a saved widget carries its script: after a change to autograd/explorer.js, run notebooks/refresh.py
+    from pathlib import Path
+
+    from autograd.explorer import _script
+
+    saved = []
+    for path in sorted((Path(__file__).resolve().parent.parent / "notebooks").glob("*.ipynb")):
+        state = json.loads(path.read_text()).get("metadata", {}).get("widgets", {}).get(
+            "application/vnd.jupyter.widget-state+json", {}).get("state", {})
+        saved += [(path.name, model["state"].get("_esm", "")) for model in state.values()
+                  if model.get("model_name") == "AnyModel"]
+    assert {name for name, _ in saved} >= {"03_training_an_mlp.ipynb", "07_backprop_step_by_step.ipynb",
+                                           "10_backprop_through_time.ipynb"}
+    assert [name for name, esm in saved if not esm.startswith(_script())] == []
