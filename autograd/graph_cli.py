@@ -15,6 +15,7 @@ one line on stderr, never a traceback (autograd.cli adds Ctrl-C and a closed pip
 
 from __future__ import annotations
 
+import math
 import re
 import sys
 from pathlib import Path
@@ -208,6 +209,8 @@ def _values(assignments: list[str]) -> dict[str, float]:
             values[name] = float(text)
         except ValueError:
             raise _UsageError(f"{assignment!r}: the value {text!r} is not a number") from None
+        if math.isinf(values[name]) and any(c.isdigit() for c in text):  # 1e309, as the literal in an expression
+            raise _UsageError(f"{assignment!r}: the number {text!r} is too large for a float (write inf for infinity)")
         given[name] = raw
     return values
 

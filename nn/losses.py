@@ -114,8 +114,10 @@ def _check_logits(logits: object, what: str) -> list[Value]:
 
 
 def _check_index(t: object, n: int, what: str) -> int:
-    if type(t) is not int:
+    # any integral number (numpy's and scikit-learn's labels are np.int64), never a bool or 1.0
+    if not isinstance(t, numbers.Integral) or isinstance(t, bool):
         raise TypeError(f"cross_entropy: {what} must be an int class index, got {type(t).__name__}: {show(t)}")
+    t = int(t)
     if not 0 <= t < n:
         raise ValueError(f"cross_entropy: {what} is {show(t)}, but there are only {n} classes (0..{n - 1})")
     return t

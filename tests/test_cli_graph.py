@@ -155,6 +155,19 @@ def test_an_argument_is_name_value_only_when_it_reads_name_equals_number(capsys,
     assert err.count("\n") == 1 and words in err and "Traceback" not in err
 
 
+@pytest.mark.parametrize("value", ["1e309", "-1e309", "9" * 400])
+def test_a_value_too_large_for_a_float_is_refused_as_the_same_number_in_the_expression_is(capsys, value):
+    status, out, err = run(capsys, "x*2", f"x={value}")
+    assert (status, out) == (2, "") and err.count("\n") == 1 and "is too large for a float" in err
+    status, out, err = run(capsys, f"x*{value.lstrip('-')}", "x=1")
+    assert (status, out) == (2, "") and "too large for a float" in err
+
+
+def test_an_infinity_written_as_inf_is_a_value(capsys):
+    status, out, _ = run(capsys, "x*2", "x=-inf")
+    assert status == 0 and printed_gradients(out) == {"x": 2.0}
+
+
 def test_a_keyword_slope_is_named_and_the_positional_form_shown(capsys):
     status, _, err = run(capsys, "leaky_relu(x, slope=0.1)", "x=-1")
     assert status == 2
