@@ -121,8 +121,8 @@ def test_help_shows_every_options_default(capsys):
     _, out, _ = run(capsys, "--help")
     options = re.findall(r"^  (-[\w-]+(?:, --[\w-]+)?)(?: [A-Z]+)?\s+(.*(?:\n {22}.*)*)", out, flags=re.MULTILINE)
     described = {names: " ".join(text.split()) for names, text in options}
-    assert set(described) == {"-o, --output", "--rankdir", "--colors", "--local-grads", "--max-nodes", "--timeout",
-                              "-h, --help"}
+    assert set(described) == {"-o, --output", "--html", "--rankdir", "--colors", "--local-grads", "--max-nodes",
+                              "--timeout", "-h, --help"}
     for names, text in described.items():
         assert names == "-h, --help" or "(default" in text, f"{names} does not show its default: {text}"
     assert "(default LR" in described["--rankdir"] and "(default 500)" in described["--max-nodes"]
