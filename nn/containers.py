@@ -11,6 +11,7 @@ gets in a deep stack, the gradient still reaches the first layers undiminished. 
 
 from __future__ import annotations
 
+import reprlib
 from collections.abc import Iterator, Sequence
 
 from autograd import Value
@@ -46,9 +47,11 @@ def _check_module(module: object, what: str) -> Module:
 class Sequential(Module):
     """The modules applied one after the other; `seq(x)` is the output of the last.
 
-    `seq[i]`, `len(seq)` and `for m in seq` reach the modules (kept in `seq.layers`, so the
-    parameters are named `layers.0.weight`, ... as in an MLP). Where two neighbours' widths are
-    known (a Layer's nin and nout, ...) and do not fit, making the Sequential is a ValueError.
+    `seq[i]`, `len(seq)` and `for m in seq` reach the modules (kept in `seq.layers`). The
+    parameters are named by position as in `torch.nn.Sequential` (`0.weight`, `0.bias`,
+    `2.weight`, ...), so a state dict goes from one to the other with strict=True. Where two
+    neighbours' widths are known (a Layer's nin and nout, ...) and do not fit, making the
+    Sequential is a ValueError.
     """
 
     def __init__(self, *modules: Module) -> None:
@@ -71,6 +74,11 @@ class Sequential(Module):
         self.layers = list(modules)
         self.scope_name = "Sequential"
 
+    def _named_members(self) -> Iterator[tuple[str, Module | Value | list[Value] | list[list[Value]]]]:
+        # module i is member "i", not "layers.i": PyTorch's names, so state dicts travel both ways
+        for name, member in super()._named_members():
+            yield name.removeprefix("layers.") if isinstance(member, Module) else name, member
+
     def forward(self, x: object) -> object:
         for module in self.layers:
             x = module(x)
@@ -85,6 +93,7 @@ class Sequential(Module):
     def __iter__(self) -> Iterator[Module]:
         return iter(self.layers)
 
+    @reprlib.recursive_repr("Sequential(...)")  # a Sequential holding itself
     def __repr__(self) -> str:
         inside = "".join(f"\n  {m!r}," for m in self.layers)
         return f"Sequential({inside}\n)"
@@ -124,5 +133,6 @@ class Residual(Module):
         total = [a + b for a, b in zip(xs, outs)]
         return total[0] if isinstance(out, Value) else total
 
+    @reprlib.recursive_repr("Residual(...)")
     def __repr__(self) -> str:
         return f"Residual({self.module!r})"

@@ -12,16 +12,14 @@ accuracy and writes three pictures into the output folder:
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
-import secrets
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 
 from autograd import Value
+from autograd.files import require_regular_file
 from nn.data import make_moons, train_val_split
 from nn.layers import MLP
 from nn.losses import hinge_loss
@@ -30,11 +28,16 @@ from nn.train import History, evaluate, fit
 
 _EXIT_STATUS = """exit status:
   0    every picture was written
-  1    the output folder cannot be created or written (nothing is trained), or a picture could
-       not be made (matplotlib or Graphviz missing, a file not written); the rest is still written
+  1    the output folder cannot be created or written, or a picture's name there is taken by
+       something other than a regular file (a folder, a FIFO, a device): nothing is trained;
+       or a picture could not be made (matplotlib or Graphviz missing, a file not written):
+       the rest is still written
   2    a mistake in the options
   130  interrupted (Ctrl-C): no half-written picture is left behind
   141  the output's reader went away (e.g. piped into `head`)"""
+
+
+PICTURES = ("decision_boundary.png", "training_curves.png", "neuron_graph.svg", "neuron_graph.png")
 
 
 class _UsageError(Exception):
@@ -118,6 +121,12 @@ def main(argv: list[str] | None = None) -> int:
         made = _make_folder(out)
         with tempfile.TemporaryFile(dir=out):  # can we write there? Better to know before training
             pass
+        for name in PICTURES:  # a FIFO or a device in a picture's place is never written: say so now
+            require_regular_file(out / name, "cannot write a picture")
+    except ValueError as e:
+        _remove_if_empty(made)
+        print(f"chainrule demo: error: {e}", file=sys.stderr)
+        return 1
     except OSError as e:
         _remove_if_empty(made)
         where = f" ({e.filename})" if e.filename and Path(os.fspath(e.filename)) in out.parents else ""
@@ -155,6 +164,9 @@ def _train_and_draw(args: argparse.Namespace, out: Path) -> int:
         status = 1
     except OSError as e:
         print(f"chainrule demo: no plots: cannot write {e.filename or out}: {e.strerror or e}", file=sys.stderr)
+        status = 1
+    except ValueError as e:  # the name became a FIFO, a device or a folder since the check before training
+        print(f"chainrule demo: no plots: {e}", file=sys.stderr)
         status = 1
     try:
         _neuron_picture(model, X_train[0], out, written)
@@ -201,30 +213,16 @@ def _remove_if_empty(folders: list[Path]) -> None:
             return
 
 
-@contextlib.contextmanager
-def _written_whole(path: Path) -> Iterator[Path]:
-    """A temporary name beside path to write to; renamed to path at the end, deleted on failure."""
-    temporary = path.with_name(f".{path.stem}-{secrets.token_hex(4)}{path.suffix}")  # same suffix: same format
-    try:
-        yield temporary
-        os.replace(temporary, path)
-    finally:
-        with contextlib.suppress(OSError):
-            temporary.unlink()
-
-
 def _plots(model, history: History, X_train, y_train, X_val, y_val, train_acc, val_acc, out: Path,
            written: list) -> None:
     from nn.plots import plot_decision_boundary, plot_history
 
-    boundary, curves = out / "decision_boundary.png", out / "training_curves.png"
+    boundary, curves = out / PICTURES[0], out / PICTURES[1]  # each written whole or not at all (write_file)
     sizes = "-".join(str(n) for n in [model.nin, *model.nouts])
     title = f"{sizes} MLP: train {100 * train_acc:.0f}%, validation {100 * val_acc:.0f}%"
-    with _written_whole(boundary) as path:
-        plot_decision_boundary(model, X_train, y_train, path, X_val, y_val, title=title)
+    plot_decision_boundary(model, X_train, y_train, boundary, X_val, y_val, title=title)
     written.append((boundary, "decision boundary learned by the MLP"))
-    with _written_whole(curves) as path:
-        plot_history(history, path, title=f"two moons, {len(X_train)} training points")
+    plot_history(history, curves, title=f"two moons, {len(X_train)} training points")
     written.append((curves, "loss and accuracy per epoch"))
 
 
@@ -243,8 +241,8 @@ def _neuron_picture(model: MLP, point: tuple[float, float], out: Path, written: 
     for p, g in saved:  # the picture needed .grad on the weights; the model gets its own back
         p.grad = g
     what = f"graph of neuron {j} of layer 0 on the point ({point[0]:.3f}, {point[1]:.3f}), with gradients"
-    written.append((Path(picture.render(outfile=out / "neuron_graph.svg")), what))  # exactly this file, or none
-    written.append((Path(picture.render(outfile=out / "neuron_graph.png")), "the same as a PNG"))
+    written.append((Path(picture.render(outfile=out / PICTURES[2])), what))  # exactly this file, or none
+    written.append((Path(picture.render(outfile=out / PICTURES[3])), "the same as a PNG"))
 
 
 if __name__ == "__main__":  # python -m nn.demo: the same as `chainrule demo`, Ctrl-C and closed pipes included

@@ -10,7 +10,9 @@ numbers practitioners watch, in `history.layer_stats[epoch][layer]` (a dict):
   parameters before the step), averaged over the steps. It reads the parameters before and after
   `optimizer.step()`, so it works for every optimizer. Healthy training sits near 1e-3 (a rule of
   thumb from Karpathy's CS231n notes): far below, the layer barely moves; far above, every step
-  throws it around.
+  throws it around. A layer whose parameters were all equal before a step (all zero, say) has no
+  spread to compare with: a step that moves them unevenly counts as inf, one that moves them all
+  alike as 0.
 - `dead_fraction`: the share of the layer's relu / leaky_relu units whose pre-activation was
   <= 0 for every sample of the epoch. Such a unit outputs a constant and passes no gradient
   back (relu'(s) = 0 for s <= 0): it is dead. 0 for other activations.
@@ -147,7 +149,9 @@ class LayerStatsRecorder:
         for i, (params, before) in enumerate(zip(self._params, self._before)):
             after = list(map(_DATA, params))
             change = _std(list(map(sub, after, before)))
-            self._ratios[i] += 0.0 if change == 0.0 else change / _std(before)  # x / 0 is inf here
+            spread = _std(before)
+            # parameters all equal (zero-initialised, say) have no spread: any uneven change is infinitely large
+            self._ratios[i] += 0.0 if change == 0.0 else change / spread if spread > 0.0 else math.inf
             self._before[i] = after  # within an epoch nothing but the optimizer changes the parameters
         self._steps += 1
 
@@ -215,6 +219,8 @@ _TITLES = {
     "activation_std": "std of the outputs",
 }
 _LOG = ("grad_norm", "update_ratio")
+# values a log axis cannot show, marked on its edges instead: (value, marker, legend entry)
+_EDGES = ((0.0, "x", "x on the bottom edge: exactly 0"), (math.inf, "^", "^ on the top edge: infinite"))
 
 
 def _check_history(history: object, who: str) -> History:
@@ -243,30 +249,33 @@ def draw_layer_stat(ax: Any, history: History, key: str, legend: bool = True, ep
 
     grad_norm and update_ratio are drawn on a log axis, the update ratio with a dotted line at
     1e-3; a value of exactly 0 has no place on a log axis and is marked x on its bottom edge (a
-    layer whose value is 0 every epoch also says so in the legend). The fractions are on 0..1.
+    layer whose value is 0 every epoch also says so in the legend), an infinite one ^ on its top
+    edge. The fractions are on 0..1.
     """
     if key not in STATS:
         raise ValueError(f"draw_layer_stat: key must be one of {', '.join(STATS)}, got {key!r}")
     _check_history(history, "draw_layer_stat")
     x = list(range(1, len(history.layer_stats) + 1))
-    zeros_seen = False
+    edges_seen = set()
     for i, (name, colour) in enumerate(zip(_names(history), _colours(len(_names(history))))):
         ys = [epoch[i][key] for epoch in history.layer_stats]
         if key in _LOG:
-            zeros = [e for e, v in zip(x, ys) if v == 0.0]
-            if zeros:
-                zeros_seen = True  # x in data, y in axes coordinates: the bottom edge
-                ax.plot(zeros, [0.0] * len(zeros), "x", color=colour, transform=ax.get_xaxis_transform(),
-                        clip_on=False, markersize=5)
-            if len(zeros) == len(ys):
+            for edge, (value, marker, _) in enumerate(_EDGES):
+                at = [e for e, v in zip(x, ys) if v == value]
+                if at:
+                    edges_seen.add(edge)  # x in data, y in axes coordinates: 0 the bottom edge, 1 the top
+                    ax.plot(at, [float(edge)] * len(at), marker, color=colour, transform=ax.get_xaxis_transform(),
+                            clip_on=False, markersize=5)
+            if all(y == 0.0 for y in ys):
                 name += ": 0 every epoch"
-            ys = [y if y > 0.0 else math.nan for y in ys]
+            ys = [y if 0.0 < y < math.inf else math.nan for y in ys]
         ax.plot(x, ys, color=colour, label=name, marker="o" if len(x) == 1 else None, markersize=3)
     if key in _LOG:
         ax.set_yscale("log")
         _plain_log_labels(ax)
-        if zeros_seen:
-            ax.plot([], [], "x", color="black", label="x on the bottom edge: exactly 0")
+        for edge in sorted(edges_seen):
+            _, marker, label = _EDGES[edge]
+            ax.plot([], [], marker, color="black", label=label)
     if key == "update_ratio":
         ax.axhline(HEALTHY_UPDATE_RATIO, color="grey", linestyle=":", linewidth=1.2, label="1e-3: healthy")
     if key in ("dead_fraction", "saturated_fraction"):
@@ -339,7 +348,7 @@ def plot_diagnostics(history: History, path: str | os.PathLike | None = None, ti
     there (the format follows the suffix; a PNG has twice the pixels of the figure on screen). In
     Jupyter the returned figure shows itself.
     """
-    from nn.plots import _figure
+    from nn.plots import _figure, save_figure
 
     _check_history(history, "plot_diagnostics")
     n_layers = len(history.layer_stats[0])
@@ -361,7 +370,7 @@ def plot_diagnostics(history: History, path: str | os.PathLike | None = None, ti
     bottom.suptitle(f"outputs of each layer in the last epoch ({len(history.layer_stats)})", fontsize=10)
     fig.suptitle(title or "training diagnostics per layer")
     if path is not None:
-        fig.savefig(path, dpi=2 * fig.dpi)
+        save_figure(fig, path, "plot_diagnostics", dpi=2 * fig.dpi)
     return fig
 
 

@@ -5,9 +5,10 @@
 
 The model file is read by `nn.load`, which only parses and checks JSON (nothing in it runs).
 Exit status 0 on success; 2 for a mistake in the command or a bad model file (missing, not
-JSON, not a valid model, an output suffix that is neither .onnx nor .pt); 1 when the output
-cannot be written (a folder that does not exist, no permission, PyTorch or onnx not installed).
-Errors are one line on stderr, never a traceback.
+JSON, not a valid model, more than nn.io.MAX_LAYERS layers, an output suffix that is neither
+.onnx nor .pt); 1 when the output cannot be written (a folder that does not exist, no
+permission, an output name taken by a folder, a FIFO or a device, PyTorch or onnx not
+installed). Errors are one line on stderr, never a traceback, and at most MAX_LINE characters.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ import io
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from autograd.files import require_regular_file
 
 if TYPE_CHECKING:
     from nn.module import Module
@@ -32,7 +35,9 @@ Convert a model saved with nn.save (a Neuron, Layer or MLP) for PyTorch or ONNX.
   --dtype DTYPE         float64 (default: the same numbers as chainrule) or float32
   -h, --help            show this help
 
-Exit status: 0 done, 2 a mistake in the command or a bad model file, 1 the output could not be written."""
+Exit status: 0 done, 2 a mistake in the command or a bad model file, 1 the output could not be written
+(or is a folder, a FIFO or a device)."""
+MAX_LINE = 500  # characters of an error line: a message quoting a huge input is cut in the middle
 
 _FORMATS = {".onnx": "an ONNX model", ".pt": "a PyTorch state_dict", ".pth": "a PyTorch state_dict"}
 
@@ -49,6 +54,15 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     try:
         model_path, out, dtype = _parse_args(args)
+    except _UsageError as error:
+        return _fail(str(error), 2)
+    try:  # the output's name is looked at before the model is read: its error is about the output
+        require_regular_file(out, "cannot write the output")
+    except ValueError as error:
+        return _fail(str(error), 1)
+    except OSError as error:
+        return _fail(f"cannot write {str(out)!r}: {error.strerror or error}", 1)
+    try:
         model = _load(model_path)
     except _UsageError as error:
         return _fail(str(error), 2)
@@ -61,8 +75,10 @@ def main(argv: list[str] | None = None) -> int:
             _write_state_dict(model, out, dtype)
     except ImportError as error:  # PyTorch or onnx missing: the message says what to install
         return _fail(str(error), 1)
-    except ValueError as error:  # a weight too large for --dtype float32
-        return _fail(str(error), 2)
+    except ValueError as error:
+        if not _is_a_file_or_nothing(out):  # the output became a folder, a FIFO or a device meanwhile
+            return _fail(str(error), 1)
+        return _fail(str(error), 2)  # a weight too large for --dtype float32
     except OSError as error:
         return _fail(f"cannot write {str(out)!r}: {error.strerror or error}", 1)
     print(f"wrote {out}: {model!r} as {_FORMATS[out.suffix.lower()]}, {dtype}")
@@ -70,8 +86,20 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _fail(message: str, status: int) -> int:
-    print(f"chainrule export: error: {' '.join(message.split())}", file=sys.stderr)  # one line, always
+    line = f"chainrule export: error: {' '.join(message.split())}"  # one line, always
+    if len(line) > MAX_LINE:
+        head = (MAX_LINE - 5) // 2
+        line = f"{line[:head]} ... {line[-(MAX_LINE - 5 - head):]}"
+    print(line, file=sys.stderr)
     return status
+
+
+def _is_a_file_or_nothing(path: Path) -> bool:
+    try:
+        require_regular_file(path, "chainrule export")
+    except (ValueError, OSError):
+        return False
+    return True
 
 
 def _parse_args(args: list[str]) -> tuple[Path, Path, str]:
@@ -100,6 +128,8 @@ def _parse_args(args: list[str]) -> tuple[Path, Path, str]:
             raise _UsageError(f"unexpected argument {arg!r}: give one model file and -o OUT")
     if model is None:
         raise _UsageError("no model file given; e.g. chainrule export model.json -o model.onnx")
+    if not model:  # Path("") would be ".", the current folder
+        raise _UsageError("the model file name is empty; e.g. chainrule export model.json -o model.onnx")
     if out is None:
         raise _UsageError("no output given; add -o OUT with OUT ending in .onnx or .pt")
     if Path(out).suffix.lower() not in _FORMATS:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import stat
 from typing import Any
 
@@ -32,8 +33,13 @@ MAX_BYTES = 64 * 1024 * 1024
 # And at most this many parameters (about 300 MB of Values), far above what a scalar engine
 # trains; `save` refuses a bigger model, so every file it writes loads again.
 MAX_PARAMETERS = 2_000_000
+# And at most this many layers: far deeper than a scalar engine trains (the course's deepest
+# network, in notebook 11, has 21). Each layer costs Modules and graph nodes of its own: a
+# million one-neuron layers are only 2 million parameters, but took a minute and 2 GB to load.
+MAX_LAYERS = 1000
 # An integer literal longer than this is larger than any float (1.8e308 has 309 digits).
 _MAX_DIGITS = 310
+_NOUTS = re.compile(rb'"nouts"\s*:\s*\[([^\]]*)\]')
 
 
 def _neuron_dict(n: Neuron) -> dict[str, Any]:
@@ -76,6 +82,9 @@ def save(model: Module, path: str | os.PathLike) -> None:
     path that names something other than a regular file (a directory, a device, a FIFO).
     """
     data = _to_dict(model)
+    layers = len(data.get("layers", ()))
+    if layers > MAX_LAYERS:
+        raise ValueError(f"save: the model has {layers} layers; a model file holds at most {MAX_LAYERS}")
     count = model.num_parameters()
     if count > MAX_PARAMETERS:
         raise ValueError(f"save: the model has {count} parameters; a model file holds at most {MAX_PARAMETERS}")
@@ -209,6 +218,8 @@ def _build(doc: dict[str, Any]) -> Module:
         nouts = config["nouts"]
         if type(nouts) is not list or not nouts:
             raise ValueError(f"config.nouts must be a non-empty list of layer sizes, got {show(nouts)}")
+        if len(nouts) > MAX_LAYERS:
+            raise ValueError(f"config.nouts has {len(nouts)} layers; a model file holds at most {MAX_LAYERS}")
         nouts = [_size(n, f"config.nouts[{i}]") for i, n in enumerate(nouts)]
         activation = _activation(config["activation"], "config.activation")
         dropout = check_real(_number(config["dropout"], "config.dropout"), "config.dropout", 0.0, 1.0)
@@ -284,6 +295,12 @@ def _check_counts(raw: bytes) -> None:
             f"the file has {objects} '{{' and {commas} ','; a model of at most {MAX_PARAMETERS} parameters "
             f"has at most {most_objects} and {most_commas}"
         )
+    # The layer sizes, read where they stand, so a file of too many layers is not parsed at all
+    # (a million tiny layers pass the counts above). Fooling this look costs the file a parse, no
+    # more: _build counts the layers again.
+    nouts = _NOUTS.search(raw)
+    if nouts is not None and nouts[1].count(b",") >= MAX_LAYERS:
+        raise ValueError(f"config.nouts has {nouts[1].count(b',') + 1} layers; a model file holds at most {MAX_LAYERS}")
 
 
 def load(path: str | os.PathLike) -> Module:

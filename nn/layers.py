@@ -19,6 +19,7 @@ from nn.module import Module
 Input = Sequence[Value | float] | Value | float
 _DOT = OPS["dot"]
 _DATA = attrgetter("data")
+_SHOWN_SIZES = 12  # an MLP's repr lists at most this many sizes
 
 
 # name -> the engine's op (its forward rule is the same function on floats); linear is no op at all
@@ -270,6 +271,9 @@ class MLP(Module):
         return out[0] if len(out) == 1 else out
 
     def __repr__(self) -> str:
-        sizes = " -> ".join(str(n) for n in [self.nin, *self.nouts])
+        sizes = [str(n) for n in [self.nin, *self.nouts]]
+        if len(sizes) > _SHOWN_SIZES:  # a deep MLP's repr stays one readable line
+            sizes = [*sizes[:3], f"... ({len(self.nouts)} layers)", *sizes[-2:]]
+        sizes = " -> ".join(sizes)
         drop = f", dropout={self.dropout!r}" if self.dropout else ""
         return f"MLP({sizes}, activation={self.activation!r}{drop}, parameters={self.num_parameters()})"

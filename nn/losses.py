@@ -123,11 +123,13 @@ def _check_logits(logits: object, what: str) -> list[Value]:
 
 
 def _check_index(t: object, n: int, what: str) -> int | Value:
-    """An int class index, or a Value holding one (an input of a compiled step)."""
-    index = t.data if isinstance(t, Value) else t
-    if isinstance(t, Value) and index.is_integer():
-        index = int(index)
-    elif type(t) is not int:
+    """An integral class index (numpy's and scikit-learn's labels are np.int64; never a bool or 1.0),
+    or a Value holding one (an input of a compiled step)."""
+    if isinstance(t, Value) and t.data.is_integer():
+        index = int(t.data)
+    elif isinstance(t, numbers.Integral) and not isinstance(t, bool):
+        t = index = int(t)
+    else:
         raise TypeError(f"cross_entropy: {what} must be an int class index, got {type(t).__name__}: {show(t)}")
     if not 0 <= index < n:
         raise ValueError(f"cross_entropy: {what} is {show(index)}, but there are only {n} classes (0..{n - 1})")

@@ -52,7 +52,7 @@ class LRFinderResult:
     def plot(self, path: str | os.PathLike | None = None, title: str = "") -> Any:
         """The loss against the learning rate (log axis), smoothed on top, the suggestion marked;
         returns the matplotlib Figure (shown inline in Jupyter), also saved to `path` if given."""
-        from nn.plots import _figure
+        from nn.plots import _figure, save_figure
 
         fig = _figure(figsize=(6.4, 4.0), dpi=100, layout="constrained")
         ax = fig.add_subplot()
@@ -72,7 +72,7 @@ class LRFinderResult:
         ax.grid(alpha=0.3, which="both")
         ax.legend(fontsize=8)
         if path is not None:
-            fig.savefig(path)
+            save_figure(fig, path, "LRFinderResult.plot")
         return fig
 
     def __repr__(self) -> str:

@@ -37,25 +37,34 @@ class Module:
             return self.forward(x)
 
     def modules(self) -> Iterator[Module]:
-        """This module, then every module inside it, depth first, in attribute order."""
+        """This module, then every module inside it, depth first, in attribute order, each once.
+
+        As in PyTorch, a module held twice (or one holding itself or its parent) is listed once.
+        """
+        return self._modules({id(self)})
+
+    def _modules(self, seen: set[int]) -> Iterator[Module]:
         yield self
         for item in self._items():
-            if isinstance(item, Module):
-                yield from item.modules()
+            if isinstance(item, Module) and id(item) not in seen:
+                seen.add(id(item))
+                yield from item._modules(seen)
 
     def parameters(self) -> list[Value]:
         """Every trainable Value, in attribute order, each once (a shared Value is listed once)."""
         params: list[Value] = []
-        seen: set[int] = set()
+        seen: set[int] = {id(self)}  # the ids of the Values and Modules met so far
         self._collect(params, seen)
         return params
 
     def _collect(self, params: list[Value], seen: set[int]) -> None:
         for item in self._items():
+            if id(item) in seen:  # a shared Value, or a module met before (a cycle ends here)
+                continue
+            seen.add(id(item))
             if isinstance(item, Module):
                 item._collect(params, seen)
-            elif id(item) not in seen:  # _items yields only Modules and Values
-                seen.add(id(item))
+            else:  # _items yields only Modules and Values
                 params.append(item)
 
     def _items(self) -> Iterator[Module | Value]:
@@ -78,7 +87,8 @@ class Module:
         of Values (a matrix, row by row, as a 2-d tensor); the Modules and Values of any other
         list or tuple are members under `name.0`, `name.1`, ... (as in a PyTorch ModuleList).
         """
-        for name, attr in vars(self).items():
+        # a copy, made in one step: another thread may add an attribute meanwhile (train() sets `training`)
+        for name, attr in list(vars(self).items()):
             if isinstance(attr, (Module, Value)):
                 yield name, attr
             elif isinstance(attr, (list, tuple)):

@@ -1,16 +1,21 @@
 """Pictures of training: a 2-D decision boundary and the loss/accuracy curves (matplotlib).
 
 Figures are made with matplotlib's object API (`Figure`), not pyplot, so saving a plot never
-opens a window, needs no display, and leaves the caller's pyplot state alone.
+opens a window, needs no display, and leaves the caller's pyplot state alone. Every figure nn
+saves goes through `save_figure`: drawn into memory, then written by autograd.files.write_file
+(atomic; never onto a FIFO, a device or a directory).
 """
 
 from __future__ import annotations
 
+import io
 import os
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from autograd import Value, no_grad
+from autograd.files import require_regular_file, write_file
 from nn.module import Module
 from nn.train import History
 
@@ -23,6 +28,25 @@ def _figure(**kwargs: Any) -> Any:
     except ImportError:
         raise ImportError("plots need matplotlib: pip install 'chainrule[plots]' (or pip install matplotlib)") from None
     return Figure(**kwargs)
+
+
+def save_figure(fig: Any, path: str | os.PathLike, who: str, **savefig: Any) -> None:
+    """Save a matplotlib Figure to `path` in the format its suffix names (PNG without one).
+
+    The picture is drawn into memory and written by `write_file`, so the target is refused at once
+    if it is a directory, a FIFO, a device or a socket, and is otherwise replaced whole or not at
+    all. An unknown suffix is a ValueError naming `who`, before anything is drawn.
+    """
+    require_regular_file(path, who)  # before the drawing, which may take a while
+    suffix = Path(os.fspath(path)).suffix.lower().lstrip(".")
+    kind = suffix or "png"
+    known = fig.canvas.get_supported_filetypes()
+    if kind not in known:
+        raise ValueError(f"{who}: cannot tell a picture format from {os.fspath(path)!r}; "
+                         f"use one of {', '.join('.' + k for k in sorted(known))}")
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format=kind, **savefig)
+    write_file(path, buffer.getvalue(), who)
 
 
 def _score(out: Value | list) -> float:
@@ -42,13 +66,14 @@ def plot_decision_boundary(
     """Save a picture of a 2-input, 1-output classifier: its score over the plane, shaded by
     sign, the boundary score = 0 as a line, training points as dots and validation points as
     triangles, coloured by label (score > 0 means the positive class)."""
+    require_regular_file(path, "plot_decision_boundary")  # before thousands of forward passes
     fig = _figure(figsize=(6.4, 5.2), dpi=110)
     ax = fig.add_subplot()
     mesh = draw_decision_boundary(ax, model, X, y, X_val, y_val, resolution)
     fig.colorbar(mesh, ax=ax, label="model score (> 0: class +1)")
     ax.set_title(title or "decision boundary")
     ax.legend(loc="best", fontsize=7, framealpha=0.85)
-    fig.savefig(path)
+    save_figure(fig, path, "plot_decision_boundary")
 
 
 def plot_history(history: History, path: str | os.PathLike, title: str = "") -> None:
@@ -59,7 +84,7 @@ def plot_history(history: History, path: str | os.PathLike, title: str = "") -> 
     draw_history(right, history, "accuracy")
     fig.suptitle(title or "training history")
     fig.tight_layout()
-    fig.savefig(path)
+    save_figure(fig, path, "plot_history")
 
 
 # The drawing itself, on a matplotlib Axes: the pictures above and the live view (nn.live) share it.

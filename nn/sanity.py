@@ -2,9 +2,18 @@
 
 1. **initial loss**: a fresh classifier should not yet prefer any answer, and then its loss has
    a known value: ln k for cross entropy over k classes (softmax of equal logits is 1/k each),
-   ln 2 for binary cross entropy (sigmoid(0) = 1/2), 1 for the hinge loss (max(0, 1 - y*0)), and
-   mean(t^2) for the squared error (predicting 0). Far above it, the model starts out confident
-   and wrong: its outputs are too large (usually the output layer's initial weights).
+   ln 2 for binary cross entropy (sigmoid(0) = 1/2), 1 for the hinge loss (max(0, 1 - y*0)).
+   Far above it, the model starts out confident and wrong: its outputs are too large (usually
+   the output layer's initial weights). It passes within TOLERANCE of that value.
+   A fresh regression model has no such value: its outputs are random, of the order of 1 (not
+   0, as a classifier's scores nearly are), so the squared error is not close to mean(t^2), the
+   loss of predicting 0; with MLP(1, [16, 1], "tanh") on make_sine it ranges from 0.3 to 5
+   times that. What can be checked is the scale of the outputs: by the triangle inequality,
+   sqrt(loss) = RMS(output - t) <= RMS(output) + RMS(t), so outputs at most MSE_OUTPUT_SCALE (2)
+   times as large as the targets keep the loss below (1 + 2)^2 mean(t^2) = 9 mean(t^2), and a
+   loss above that proves RMS(output) > 2 RMS(t): the outputs are too large. At the other end,
+   a loss below MSE_SUSPICIOUS (1%) of the targets' variance (the loss of predicting their mean)
+   means the model explains 99% of the targets before any training: suspicious.
 2. **overfit a tiny batch**: a network that can learn at all drives the loss on a handful of
    samples to almost 0 in a few hundred steps. If it cannot, the forward pass, the loss or the
    targets have a bug (or the network is dead).
@@ -28,7 +37,9 @@ from nn.module import Module
 from nn.optim import Adam
 from nn.train import LossFn
 
-TOLERANCE = 0.25  # the initial loss passes within 25% of its expected value
+TOLERANCE = 0.25  # the initial loss passes within 25% of its expected value (for a classifier)
+MSE_OUTPUT_SCALE = 2.0  # squared error: outputs up to twice the targets' RMS pass (see the module docstring)
+MSE_SUSPICIOUS = 0.01  # squared error below 1% of the targets' variance at initialisation is suspicious
 TINY_BATCH = 4  # samples in the batch to overfit
 OVERFIT_STEPS = 300  # Adam steps allowed to overfit it
 OVERFIT_LR = 0.03
@@ -110,6 +121,8 @@ def _initial_loss(model: Module, X: Sequence, y: Sequence, loss_fn: LossFn) -> C
         loss = _value(loss_fn(outputs, list(y)))
     scores = [v.data for out in outputs for v in (out if isinstance(out, list) else [out])]
     size = math.sqrt(sum(s * s for s in scores) / len(scores))
+    if loss_fn is mse_loss:
+        return name, *_squared_error_at_start(loss, y, size)
     expected = _expected_loss(loss_fn, outputs, y)
     if expected is None:
         return name, True, (f"{loss:.4g}; not checked: no expected value is known for "
@@ -117,7 +130,7 @@ def _initial_loss(model: Module, X: Sequence, y: Sequence, loss_fn: LossFn) -> C
     value, formula, meaning = expected
     formula = formula if formula == f"{value:.4g}" else f"{formula} = {value:.4g}"
     if not math.isfinite(loss):
-        return name, False, f"{loss} at initialisation: the forward pass already overflows or divides by zero"
+        return name, False, _overflows(loss)
     if abs(loss - value) <= TOLERANCE * value:
         return name, True, (f"{loss:.4g}, close to {formula}, the loss of {meaning}: "
                             f"the model starts unsure, as it should (outputs' RMS {size:.3g})")
@@ -129,6 +142,34 @@ def _initial_loss(model: Module, X: Sequence, y: Sequence, loss_fn: LossFn) -> C
                          "before any training, which is suspicious (do the inputs contain the targets?)")
 
 
+def _squared_error_at_start(loss: float, y: Sequence, size: float) -> tuple[bool, str]:
+    """(passed, sentence) for mse_loss: the outputs' scale against the targets' (module docstring)."""
+    if not math.isfinite(loss):
+        return False, _overflows(loss)
+    targets = [float(v) for t in y for v in (t if isinstance(t, (list, tuple)) else [t])]
+    square = sum(t * t for t in targets) / len(targets)  # the loss of predicting 0
+    mean = sum(targets) / len(targets)
+    variance = sum((t - mean) ** 2 for t in targets) / len(targets)  # the loss of predicting the mean
+    if square == 0.0:
+        return True, f"{loss:.4g}; not checked: every target is 0, there is no scale to compare the outputs with"
+    highest = (1.0 + MSE_OUTPUT_SCALE) ** 2 * square
+    scales = f"outputs' RMS {size:.3g}, targets' RMS {math.sqrt(square):.3g}"
+    if loss > highest:
+        return False, (f"{loss:.4g}, above {(1.0 + MSE_OUTPUT_SCALE) ** 2:g} mean(t^2) = {highest:.4g}: the outputs "
+                       f"are more than {MSE_OUTPUT_SCALE:g} times as large as the targets ({scales}); scale the output "
+                       "layer's initial weights down, or standardise the targets")
+    if loss < MSE_SUSPICIOUS * variance:
+        return False, (f"{loss:.4g}, below {MSE_SUSPICIOUS:.0%} of the targets' variance {variance:.4g}: the model is "
+                       "right before any training, which is suspicious (do the inputs contain the targets?)")
+    return True, (f"{loss:.4g}, between {MSE_SUSPICIOUS:.0%} of the targets' variance ({variance:.4g}) and "
+                  f"{(1.0 + MSE_OUTPUT_SCALE) ** 2:g} mean(t^2) = {highest:.4g}: the outputs start at the targets' "
+                  f"scale ({scales})")
+
+
+def _overflows(loss: float) -> str:
+    return f"{loss} at initialisation: the forward pass already overflows or divides by zero"
+
+
 def _expected_loss(loss_fn: LossFn, outputs: list, y: Sequence) -> tuple[float, str, str] | None:
     """(expected initial loss, its formula, what it means) for the losses of nn, else None."""
     if loss_fn is cross_entropy:
@@ -138,10 +179,7 @@ def _expected_loss(loss_fn: LossFn, outputs: list, y: Sequence) -> tuple[float, 
         return math.log(2.0), "ln 2", "logits of 0 (probability 1/2 for every sample)"
     if loss_fn is hinge_loss:
         return 1.0, "1", "scores of 0"
-    if loss_fn is mse_loss:
-        targets = [float(t) for t in y]
-        return sum(t * t for t in targets) / len(targets), "mean(t^2)", "predicting 0 everywhere"
-    return None
+    return None  # mse_loss has a check of its own: _squared_error_at_start
 
 
 def _value(loss: object) -> float:
@@ -196,12 +234,16 @@ def _overfit_tiny_batch(model: Module, X: Sequence, y: Sequence, loss_fn: LossFn
 # ---- 3. gradients against finite differences -------------------------------------------------------
 
 
-def _parameter_names(module: Module, prefix: str = "") -> Iterator[tuple[str, Value]]:
+def _parameter_names(module: Module, prefix: str = "", seen: set[int] | None = None) -> Iterator[tuple[str, Value]]:
     """(name, parameter) in parameter order, named after the attributes (modules as PyTorch names
-    them, then the index in a list of Values): 'layers.0.neurons.3.w[1]'."""
+    them, then the index in a list of Values): 'layers.0.neurons.3.w[1]'. A module met before
+    (held twice, or holding its parent) is not walked again."""
+    seen = {id(module)} if seen is None else seen
     for name, member in module._named_members():
         if isinstance(member, Module):
-            yield from _parameter_names(member, f"{prefix}{name}.")
+            if id(member) not in seen:
+                seen.add(id(member))
+                yield from _parameter_names(member, f"{prefix}{name}.", seen)
         elif isinstance(member, list):
             for i, v in enumerate(member):
                 yield f"{prefix}{name}[{i}]", v

@@ -55,15 +55,24 @@ def _linear_entries(lin: Linear, prefix: str) -> list[_Entry]:
     return [_Entry(f"{prefix}weight", flat, (lin.nout, lin.nin)), _Entry(f"{prefix}bias", list(lin.bias), (lin.nout,))]
 
 
-def _entries(module: Module, prefix: str = "") -> list[_Entry]:
-    """The module's tensors under PyTorch's names (see Module.state_dict), in parameter order."""
+def _entries(module: Module, prefix: str = "", holders: tuple[Module, ...] = ()) -> list[_Entry]:
+    """The module's tensors under PyTorch's names (see Module.state_dict), in parameter order.
+
+    `holders` are the modules on the way down to this one: meeting one of them again is a cycle,
+    whose names would never end (PyTorch recurses until Python's stack runs out), so it is a
+    ValueError naming the attribute that closes it."""
     entries = _linear_entries(linear(module), prefix) if isinstance(module, (Layer, Neuron)) else []
     covered = {id(v) for entry in entries for v in entry.values}
+    holders = (*holders, module)
     for name, member in module._named_members():
         if isinstance(member, Module):
+            if any(member is h for h in holders):
+                raise ValueError(f"state_dict: {prefix}{name} of the {type(holders[0]).__name__} holds the "
+                                 f"{type(member).__name__} it is part of (a cycle): its parameters would have "
+                                 "endless names; keep the reference outside the module's attributes")
             params = member.parameters()
             if not (covered and all(id(p) in covered for p in params)):  # a Layer's neurons are its weight rows
-                entries += _entries(member, f"{prefix}{name}.")
+                entries += _entries(member, f"{prefix}{name}.", holders)
         elif isinstance(member, Value):
             if id(member) not in covered:
                 entries.append(_Entry(prefix + name, [member], ()))
@@ -154,10 +163,15 @@ def _read(value: object, shape: tuple[int, ...], key: str, who: str) -> list[flo
     """value as a flat row-major list of floats, after checking its shape and every number."""
     tolist = getattr(value, "tolist", None)
     if callable(tolist) and not isinstance(value, (list, tuple)):  # a torch tensor or a NumPy array
+        # its shape first: a wrong one is refused before a huge array becomes a list of floats
+        array_shape = _as_shape(getattr(value, "shape", None))
+        if array_shape is not None and array_shape != shape:
+            raise ValueError(f"{who}: {key!r} must have shape {_shape_text(shape)}, "
+                             f"got shape {_shape_text(array_shape)}")
         value = tolist()
-    got = _shape(value)
-    if got != shape:
-        what = "a ragged nested list" if got is None else f"shape {_shape_text(got)}"
+    if not _fits(value, shape):
+        got = _outline(value)
+        what = "a ragged nested list" if got is None or got == shape else f"shape {_shape_text(got)}"
         raise ValueError(f"{who}: {key!r} must have shape {_shape_text(shape)}, got {what}")
     if len(shape) == 0:
         return [_number(value, f"{who}: {key!r}")]
@@ -166,16 +180,32 @@ def _read(value: object, shape: tuple[int, ...], key: str, who: str) -> list[flo
     return [_number(x, f"{who}: {key!r}[{r}][{c}]") for r, row in enumerate(value) for c, x in enumerate(row)]
 
 
-def _shape(value: object, depth: int = 0) -> tuple[int, ...] | None:
-    """The shape of nested lists (a non-list is shape ()); None when ragged or deeper than 3."""
-    if not isinstance(value, (list, tuple)):
-        return ()
-    if depth == 3:
+def _as_shape(shape: object) -> tuple[int, ...] | None:
+    """An array's `.shape` (a tuple, a torch.Size) as a tuple of ints; None if it is not one."""
+    try:
+        return tuple(int(n) for n in shape)
+    except (TypeError, ValueError):
         return None
-    inner = {_shape(x, depth + 1) for x in value}
-    if len(inner) > 1 or None in inner:
-        return None
-    return (len(value), *(inner.pop() if inner else ()))
+
+
+def _fits(value: object, shape: tuple[int, ...]) -> bool:
+    """Whether nested lists have exactly `shape` (a non-list is shape ()). It stops at the first
+    list of the wrong length, so a huge wrong value costs no more than the expected size."""
+    if not shape:
+        return not isinstance(value, (list, tuple))
+    return isinstance(value, (list, tuple)) and len(value) == shape[0] and all(_fits(x, shape[1:]) for x in value)
+
+
+def _outline(value: object) -> tuple[int, ...] | None:
+    """The shape of nested lists read along their first items (what an error shows): a few
+    steps, whatever the size; None when deeper than 3."""
+    dims: list[int] = []
+    while isinstance(value, (list, tuple)):
+        if len(dims) == 3:
+            return None
+        dims.append(len(value))
+        value = value[0] if value else None
+    return tuple(dims)
 
 
 def _shape_text(shape: tuple[int, ...]) -> str:

@@ -15,11 +15,13 @@ PyTorch is optional: `pip install 'chainrule[torch]'`.
 
 from __future__ import annotations
 
+import functools
 import math
+import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from nn.layers import MLP
+from nn.layers import ACTIVATIONS, MLP
 from nn.layout import LEAKY_RELU_SLOPE, Linear, linear, standard_layers
 from nn.module import Module
 from nn.state import _linear_entries, _load
@@ -107,7 +109,8 @@ def from_torch(module: torch.nn.Module) -> MLP:
     """An MLP computing what a `torch.nn.Sequential` (or a single `torch.nn.Linear`) computes.
 
     The Sequential must have the shape `to_torch` gives an MLP: Linear, then one activation
-    (ReLU, Tanh, Sigmoid or LeakyReLU(0.01); or none), then optionally Dropout(p), then the next
+    (ReLU, Tanh, Sigmoid, LeakyReLU(0.01) or Softplus(beta=1, 34 <= threshold <= 709), each computing
+    exactly what chainrule's does; or none), then optionally Dropout(p), then the next
     Linear, ..., and a last Linear with nothing after it. All hidden layers share one activation
     and one dropout p, and every Linear has a bias. Anything else raises an error naming the
     layer (its index and class). The weights are copied exactly (a float32 weight becomes the
@@ -134,6 +137,44 @@ def from_torch(module: torch.nn.Module) -> MLP:
         state[f"{key}weight"], state[f"{key}bias"] = layers[j].weight.detach(), layers[j].bias.detach()
     _load(model, entries, state, True, "from_torch")
     return model.train(module.training)
+
+
+@functools.cache
+def _softplus_is_x_from() -> float:
+    """The smallest float from which chainrule's softplus is x itself (about 33.3: beyond it
+    log(1 + e^-x) is below half an ulp of x); read from the engine's forward rule, by bisection."""
+    forward = ACTIVATIONS["softplus"].forward
+    low, high = 0.0, SOFTPLUS_THRESHOLD  # forward(low) != low, forward(high) == high
+    while math.nextafter(low, high) < high:
+        middle = (low + high) / 2
+        low, high = (middle, high) if forward(middle) != middle else (low, middle)
+    return high
+
+
+def _check_options(torch: Any, layer: Any, where: str) -> None:
+    """Refuse an activation whose options make it compute something chainrule's does not.
+
+    ReLU's `inplace` changes no number; LeakyReLU's `negative_slope` must be chainrule's; Softplus
+    must have beta 1, and a `threshold` (above it PyTorch gives x itself) where log(1 + e^x) is x
+    in float64 anyway, and below which PyTorch's log1p(exp(x)) does not overflow. Tanh and Sigmoid
+    have no options.
+    """
+    if type(layer) is torch.nn.LeakyReLU and layer.negative_slope != LEAKY_RELU_SLOPE:
+        raise ValueError(f"{where} has negative_slope={layer.negative_slope!r}; chainrule's "
+                         f"leaky_relu has slope {LEAKY_RELU_SLOPE!r}")
+    if type(layer) is torch.nn.Softplus:
+        if layer.beta != 1.0:
+            raise ValueError(f"{where} has beta={layer.beta!r}; chainrule's softplus is log(1 + e^x), beta 1")
+        exact, overflow = _softplus_is_x_from(), math.log(sys.float_info.max)
+        if not exact <= layer.threshold <= overflow:
+            why = (f"PyTorch gives x itself above it, where log(1 + e^x) is still larger (up to x = {exact:.4g})"
+                   if not layer.threshold > exact else
+                   f"below it PyTorch computes log(1 + e^x), which overflows to inf beyond x = {overflow:.6g}")
+            raise ValueError(
+                f"{where} has threshold={layer.threshold!r}: {why}, and chainrule's softplus is log(1 + e^x) "
+                f"everywhere without overflow; set its threshold between {math.ceil(exact)} and {math.floor(overflow)} "
+                f"(to_torch uses {SOFTPLUS_THRESHOLD:g}) to convert it"
+            )
 
 
 def _read_sequential(torch: Any, layers: list) -> tuple[list[int], str, float]:
@@ -166,12 +207,7 @@ def _read_sequential(torch: Any, layers: list) -> tuple[list[int], str, float]:
         width, j = layer.out_features, j + 1
         if j < len(layers) and type(layers[j]) in names:
             block["activation"] = (names[type(layers[j])], j)
-            if type(layers[j]) is torch.nn.LeakyReLU and layers[j].negative_slope != LEAKY_RELU_SLOPE:
-                raise ValueError(f"{where(j)} has negative_slope={layers[j].negative_slope!r}; chainrule's "
-                                 f"leaky_relu has slope {LEAKY_RELU_SLOPE!r}")
-            if type(layers[j]) is torch.nn.Softplus and layers[j].beta != 1.0:
-                raise ValueError(f"{where(j)} has beta={layers[j].beta!r}; chainrule's softplus is log(1 + e^x), "
-                                 f"beta 1")
+            _check_options(torch, layers[j], where(j))
             j += 1
         if j < len(layers) and type(layers[j]) is torch.nn.Dropout:
             block["dropout"] = (float(layers[j].p), j)

@@ -221,6 +221,21 @@ def test_only_the_optimizer_step_counts_as_an_update_not_a_callback_between_epoc
     assert [stats["update_ratio"] for epoch in history.layer_stats for stats in epoch] == [0.0] * 4
 
 
+def test_a_zero_initialised_layer_has_an_infinite_update_ratio_not_a_zero_division(tmp_path):
+    # the zero-initialisation lesson: every parameter equal, no spread to measure a step against
+    model = MLP(2, [4, 1], activation="tanh", seed=0)
+    for p in model.parameters():
+        p.data = 0.0
+    history = train(model, epochs=2, optimizer=SGD(model.parameters(), lr=0.1))
+    first, second = history.layer_stats
+    assert first[1]["update_ratio"] == math.inf  # the output layer's weights moved apart from 0
+    assert first[0]["update_ratio"] == 0.0  # tanh'(0) * 0 weights: no gradient reaches layer 0, no step
+    assert math.isfinite(second[1]["update_ratio"]) and second[1]["update_ratio"] > 0.0  # now they differ
+    fig = plot_diagnostics(history, tmp_path / "zero.png")  # inf is marked on the top edge, not an error
+    ratio = next(ax for ax in fig.get_axes() if ax.get_title().startswith("update"))
+    assert "^ on the top edge: infinite" in ratio.get_legend_handles_labels()[1]
+
+
 def test_only_training_samples_are_recorded_not_validation():
     X, y = moons()
     model = MLP(2, [5, 1], seed=0)

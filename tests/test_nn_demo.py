@@ -129,21 +129,54 @@ def test_an_output_folder_that_cannot_be_written_is_one_line_exit_1_before_train
     assert not Path("/sys/chainrule-test").exists()
 
 
+def fail_the_nth_file_sync(monkeypatch, n: int, error: BaseException) -> None:
+    """Make write_file's n-th flush of a file (not of a folder) raise `error`: a full disk, or Ctrl-C."""
+    import stat
+
+    import autograd.files
+
+    real, calls = os.fsync, []
+
+    def fsync(fd):
+        if stat.S_ISREG(os.fstat(fd).st_mode):
+            calls.append(fd)
+            if len(calls) == n:
+                raise error
+        return real(fd)
+
+    monkeypatch.setattr(autograd.files.os, "fsync", fsync)
+
+
 def test_a_picture_that_cannot_be_written_is_one_line_and_leaves_no_partial_file(tmp_path, capsys, monkeypatch):
-    import nn.plots
-
-    def disk_full(model, history_or_x, *args, **kwargs):
-        path = [a for a in args if isinstance(a, Path)][0] if args else None
-        if path is not None:
-            path.write_bytes(b"\x89PNG half")  # what a full disk leaves: a partial file
-        raise OSError(errno.ENOSPC, "No space left on device", str(path))
-
-    monkeypatch.setattr(nn.plots, "plot_decision_boundary", disk_full)
+    fail_the_nth_file_sync(monkeypatch, 1, OSError(errno.ENOSPC, "No space left on device"))  # the first picture
     status = demo.main(["--epochs", "2", "--points", "8", "--out", str(tmp_path), "--no-progress"])
     out, err = capsys.readouterr()
     assert status == 1
     assert err.count("\n") == 1 and "no plots" in err and "No space left on device" in err
     assert sorted(os.listdir(tmp_path)) == ["neuron_graph.png", "neuron_graph.svg"]  # the rest stands, whole
+
+
+@pytest.mark.parametrize(("kind", "words"), [("a FIFO", "a FIFO (named pipe)"),
+                                             ("a symlink to /dev/null", "a character device"),
+                                             ("a folder", "a directory")])
+def test_a_picture_name_taken_by_a_fifo_a_device_or_a_folder_is_one_line_exit_1_before_training(tmp_path, capsys,
+                                                                                                  kind, words):
+    taken = tmp_path / "training_curves.png"
+    if kind == "a FIFO":
+        os.mkfifo(taken)  # writing a picture there would block, or reach a reader
+    elif kind == "a folder":
+        taken.mkdir()
+    else:
+        taken.symlink_to("/dev/null")  # a character device: replacing it as root would destroy a device node
+    status = demo.main(["--epochs", "2", "--points", "8", "--out", str(tmp_path), "--no-progress"])
+    out, err = capsys.readouterr()
+    assert status == 1 and out == ""  # nothing was trained
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert err.startswith(f"chainrule demo: error: cannot write a picture: {taken} is {words}, not a regular file")
+    assert os.listdir(tmp_path) == ["training_curves.png"]  # nothing written, no temporary file
+    assert (os.readlink(taken) == "/dev/null" if "dev" in kind
+            else taken.is_fifo() if kind == "a FIFO" else taken.is_dir())
+    assert Path("/dev/null").is_char_device()
 
 
 def test_without_graphviz_only_the_plots_are_written_and_no_dot_source(tmp_path, capsys, monkeypatch):
@@ -158,13 +191,10 @@ def test_without_graphviz_only_the_plots_are_written_and_no_dot_source(tmp_path,
 def test_an_interrupted_run_leaves_no_half_written_picture_and_no_empty_folder(tmp_path, capsys, monkeypatch):
     import nn.plots
 
-    def interrupted(history, path, **kwargs):
-        Path(path).write_bytes(b"\x89PNG half")
-        raise KeyboardInterrupt
-
-    monkeypatch.setattr(nn.plots, "plot_history", interrupted)
-    with pytest.raises(KeyboardInterrupt):
-        demo.main(["--epochs", "2", "--points", "8", "--out", str(tmp_path / "out"), "--no-progress"])
+    with monkeypatch.context() as patch:
+        fail_the_nth_file_sync(patch, 2, KeyboardInterrupt())  # Ctrl-C while the second picture is written
+        with pytest.raises(KeyboardInterrupt):
+            demo.main(["--epochs", "2", "--points", "8", "--out", str(tmp_path / "out"), "--no-progress"])
     assert os.listdir(tmp_path / "out") == ["decision_boundary.png"]  # written whole before the interrupt
     monkeypatch.setattr(nn.plots, "plot_decision_boundary", lambda *a, **k: (_ for _ in ()).throw(KeyboardInterrupt))
     with pytest.raises(KeyboardInterrupt):

@@ -8,6 +8,7 @@ same outputs. Without PyTorch or onnx, each function says which extra to install
 
 from __future__ import annotations
 
+import os
 import random
 import re
 import subprocess
@@ -20,6 +21,7 @@ import nn
 from autograd import Value
 from autograd.cli import main as chainrule
 from nn import MLP, Layer, Neuron
+from nn import export_cli as chainrule_export
 
 pytestmark = pytest.mark.export
 
@@ -232,6 +234,9 @@ def T(torch, *names):
             modules.append(torch.nn.Linear(3, 1, bias=False))
         elif name.startswith("LeakyReLU"):
             modules.append(torch.nn.LeakyReLU(float(name.split(":")[1])))
+        elif name.startswith("Softplus:"):
+            beta, threshold = map(float, name.split(":")[1:])
+            modules.append(torch.nn.Softplus(beta, threshold))
         elif name.startswith("Dropout"):
             modules.append(torch.nn.Dropout(float(name.split(":")[1])))
         else:
@@ -248,6 +253,11 @@ UNSUPPORTED = [
     (["L2x3", "ReLU", "ReLU", "L3x1"], r"layer 2 \(ReLU\) cannot come here"),
     (["L2x3", "Dropout:0.1", "ReLU", "L3x1"], r"layer 2 \(ReLU\) cannot come here"),
     (["L2x3", "LeakyReLU:0.2", "L3x1"], r"layer 1 \(LeakyReLU\) has negative_slope=0.2"),
+    (["L2x3", "Softplus", "L3x1"], r"layer 1 \(Softplus\) has threshold=20.0: PyTorch gives x itself above it"),
+    (["L2x3", "Softplus:1:1", "L3x1"], r"layer 1 \(Softplus\) has threshold=1"),
+    (["L2x3", "Softplus:2:700", "L3x1"], r"layer 1 \(Softplus\) has beta=2"),
+    (["L2x3", "Softplus:1:nan", "L3x1"], r"layer 1 \(Softplus\) has threshold=nan"),
+    (["L2x3", "Softplus:1:inf", "L3x1"], r"has threshold=inf: below it PyTorch computes .*, which overflows"),
     (["L2x3", "ReLU", "L3x3", "Tanh", "L3x1"], r"ReLU\(\) \(layer 1\) .* Tanh\(\) \(layer 3\)"),
     (["L2x3", "ReLU", "L3x3", "L3x1"], r"ReLU\(\) \(layer 1\) .* none after the one at layer 2"),
     (["L2x3", "ReLU", "Dropout:0.1", "L3x3", "ReLU", "Dropout:0.2", "L3x1"], r"\(layer 2\) .*p=0.2.* \(layer 5\)"),
@@ -261,6 +271,23 @@ UNSUPPORTED = [
 def test_from_torch_names_the_layer_it_cannot_convert(torch, names, message):
     with pytest.raises(ValueError, match=f"from_torch: .*{message}"):
         nn.from_torch(T(torch, *names))
+
+
+def test_every_activation_from_torch_accepts_computes_exactly_what_torch_computes(torch):
+    # at the points where the options would matter: a Softplus of threshold t is x itself above t
+    xs = [-50.0, -2.0, -1e-3, 0.0, 1e-3, 2.0, 20.5, 30.0, 33.2, 33.3, 40.0, 700.0, 800.0]
+    accepted = [torch.nn.ReLU(inplace=True), torch.nn.Tanh(), torch.nn.Sigmoid(), torch.nn.LeakyReLU(0.01, True),
+                torch.nn.Softplus(1.0, 34.0), torch.nn.Softplus(threshold=700.0), torch.nn.Softplus(threshold=709.0)]
+    for act in accepted:
+        net = torch.nn.Sequential(torch.nn.Linear(1, 1), act, torch.nn.Linear(1, 1)).double().eval()
+        with torch.no_grad():
+            for lin in (net[0], net[2]):
+                lin.weight.fill_(1.0)
+                lin.bias.fill_(0.0)
+        model = nn.from_torch(net)
+        expected = net(torch.tensor([[x] for x in xs], dtype=torch.float64)).flatten().tolist()
+        got = [model([x]).data for x in xs]
+        assert got == pytest.approx(expected, rel=1e-15, abs=1e-300), repr(act)
 
 
 def test_from_torch_needs_a_sequential_or_a_linear(torch):
@@ -540,6 +567,8 @@ BAD_COMMANDS = {
     "-o without a value": (["model.json", "-o"], "-o needs a value"),
     "unknown option": (["model.json", "-o", "m.onnx", "--fast"], "unknown option '--fast'"),
     "bad dtype": (["model.json", "-o", "m.onnx", "--dtype", "int8"], "--dtype must be float64 or float32"),
+    "an empty model name": (["", "-o", "m.onnx"], "the model file name is empty"),  # not ".", the folder
+    "too many layers": (["deep.json", "-o", "m.onnx"], "config.nouts has 50000 layers; a model file holds at most"),
 }
 
 
@@ -548,6 +577,10 @@ def workdir(tmp_path, monkeypatch) -> Path:
     nn.save(MLP(2, [3, 1], seed=0), tmp_path / "model.json")
     (tmp_path / "bad.json").write_text('{"format": "chainrule.nn", ')
     (tmp_path / "list.json").write_text("[1, 2, 3]")
+    neuron = '[{"w": [0.5], "b": 0.25}]'  # 50,000 one-neuron layers: 1.4 MB, and one long repr if loaded
+    (tmp_path / "deep.json").write_text(
+        '{"format": "chainrule.nn", "version": 1, "type": "MLP", "config": {"nin": 1, "nouts": '
+        f'{[1] * 50_000}, "activation": "relu", "dropout": 0.0}}, "layers": [{", ".join([neuron] * 50_000)}]}}')
     monkeypatch.chdir(tmp_path)
     return tmp_path
 
@@ -558,7 +591,8 @@ def test_bad_input_is_one_line_and_exit_status_2(capsys, workdir, case):
     status, out, err = run(capsys, *args)
     assert status == 2 and out == ""
     assert err.count("\n") == 1 and err.startswith("chainrule export: error: ") and message in err
-    assert sorted(p.name for p in workdir.iterdir()) == ["bad.json", "list.json", "model.json"]  # nothing written
+    assert len(err) <= chainrule_export.MAX_LINE + 1
+    assert sorted(p.name for p in workdir.iterdir()) == ["bad.json", "deep.json", "list.json", "model.json"]
 
 
 @pytest.mark.parametrize("out", ["m.onnx", "m.pt"])
@@ -576,6 +610,32 @@ def test_an_output_that_cannot_be_written_is_exit_status_1(capsys, workdir):
     status, out, err = run(capsys, "model.json", "-o", "no/such/folder/m.onnx")
     assert status == 1 and out == ""
     assert err == "chainrule export: error: cannot write 'no/such/folder/m.onnx': No such file or directory\n"
+
+
+@pytest.mark.parametrize("kind", ["a folder", "a FIFO", "a symlink to /dev/null"])
+@pytest.mark.parametrize("out", ["m.onnx", "m.pt"])
+def test_an_output_that_is_a_folder_a_fifo_or_a_device_is_exit_status_1_blaming_the_output(capsys, workdir, kind,
+                                                                                            out):
+    words = {"a folder": "a directory", "a FIFO": "a FIFO (named pipe)", "a symlink to /dev/null": "a character device"}
+    if kind == "a folder":
+        os.mkdir(out)
+    elif kind == "a FIFO":
+        os.mkfifo(out)
+    else:
+        os.symlink("/dev/null", out)
+    status, stdout, err = run(capsys, "model.json", "-o", out)
+    assert status == 1 and stdout == ""
+    assert err == f"chainrule export: error: cannot write the output: {out} is {words[kind]}, not a regular file; " \
+                  "it was left as it is\n"
+    assert os.path.islink(out) == (kind == "a symlink to /dev/null")  # left as it was, no temporary beside it
+    assert sorted(os.listdir(workdir)) == ["bad.json", "deep.json", "list.json", "m" + out[1:], "model.json"]
+
+
+def test_a_long_error_line_is_cut_in_the_middle(capsys, workdir):
+    name = "x" * 5000 + ".json"
+    status, _, err = run(capsys, name, "-o", "m.onnx")
+    assert status == 2 and err.count("\n") == 1 and len(err) == chainrule_export.MAX_LINE + 1
+    assert err.startswith("chainrule export: error: cannot read 'xxx") and " ... " in err
 
 
 def test_a_missing_torch_is_exit_status_1_saying_what_to_install(capsys, workdir, monkeypatch):
@@ -626,5 +686,5 @@ def test_a_pt_file_is_written_atomically_from_memory(capsys, workdir, monkeypatc
     status, _, err = run(capsys, "model.json", "-o", "m.pt")
     assert status == 1 and err == "chainrule export: error: cannot write 'm.pt': Permission denied\n"
     assert (workdir / "m.pt").read_bytes() == b"old"
-    assert sorted(p.name for p in workdir.iterdir()) == ["bad.json", "list.json", "m.pt", "model.json"]
+    assert sorted(p.name for p in workdir.iterdir()) == ["bad.json", "deep.json", "list.json", "m.pt", "model.json"]
 

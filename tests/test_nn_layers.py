@@ -240,6 +240,12 @@ def test_repr_names_the_architecture_and_the_parameter_count():
     assert repr(Dropout(0.25)) == "Dropout(p=0.25)"
 
 
+def test_a_deep_mlps_repr_stays_one_short_line():
+    assert repr(MLP(2, [3] * 10 + [1], seed=0)).startswith("MLP(2 -> " + "3 -> " * 10 + "1,")  # 12 sizes: all shown
+    deep = MLP(1, [2] * 4999 + [1], seed=0)  # printed whole, 5,000 layers took a line of 25 KB
+    assert repr(deep) == "MLP(1 -> 2 -> 2 -> ... (5000 layers) -> 2 -> 1, activation='relu', parameters=29995)"
+
+
 def test_a_user_module_finds_its_parameters_without_registration():
     class TwoHeads(Module):
         def __init__(self) -> None:

@@ -140,6 +140,26 @@ def test_cross_entropy_of_a_batch_is_the_mean_and_matches_pytorch(torch):
     assert [z.grad for row in zs for z in row] == pytest.approx([g for r in grad for g in r], rel=1e-12, abs=1e-15)
 
 
+def test_cross_entropy_takes_any_integral_class_index_as_numpy_and_scikit_learn_give_them(torch):
+    import fractions
+
+    import numpy as np
+
+    logits = [0.3, -1.0, 2.2]
+    expected = cross_entropy(values(logits), 1).data
+    labels = np.array([2, 1, 0], dtype=np.int64)  # what a label column from numpy or scikit-learn holds
+    for t in (np.int64(1), np.int32(1), np.uint8(1), labels[1]):
+        assert cross_entropy(values(logits), t).data == expected
+    batch = cross_entropy([values(logits)] * 3, list(labels))  # a list of np.int64, as list(y) gives
+    value, _ = torch_value_and_grad(torch, torch.nn.functional.cross_entropy, [logits] * 3, torch.tensor(labels))
+    assert batch.data == pytest.approx(value, rel=1e-13)
+    for wrong in (np.float64(1.0), fractions.Fraction(1), np.bool_(True)):
+        with pytest.raises(TypeError, match="int class index"):
+            cross_entropy(values(logits), wrong)
+    with pytest.raises(ValueError, match="target_index is 3, but there are only 3 classes"):
+        cross_entropy(values(logits), np.int64(3))
+
+
 def test_cross_entropy_gradient_matches_finite_differences():
     logits = [0.3, -1.0, 2.2, 0.0]
     zs = values(logits)

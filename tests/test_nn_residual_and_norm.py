@@ -201,7 +201,37 @@ def test_sequential_runs_its_modules_in_order_and_is_indexable():
     expected = second(first(x))
     assert [v.data for v in model(x)] == [v.data for v in expected]
     assert model.parameters() == [*first.parameters(), *second.parameters()]
-    assert list(model.state_dict()) == ["layers.0.weight", "layers.0.bias", "layers.2.weight", "layers.2.bias"]
+    assert list(model.state_dict()) == ["0.weight", "0.bias", "2.weight", "2.bias"]  # torch.nn.Sequential's names
+
+
+def test_a_sequential_state_dict_loads_into_torch_sequential_strictly_and_back(torch):
+    model = Sequential(Layer(2, 3, "linear", seed=0), Dropout(0.2), Layer(3, 4, "linear", seed=1), LayerNorm(4),
+                       Layer(4, 1, "linear", seed=2))
+    net = torch.nn.Sequential(torch.nn.Linear(2, 3), torch.nn.Dropout(0.2), torch.nn.Linear(3, 4),
+                              torch.nn.LayerNorm(4), torch.nn.Linear(4, 1)).double()
+    result = net.load_state_dict({k: torch.tensor(v, dtype=torch.float64) for k, v in model.state_dict().items()},
+                                 strict=True)
+    assert not result.missing_keys and not result.unexpected_keys
+    net.eval()
+    model.eval()
+    x = [0.3, -1.2]
+    assert net(torch.tensor([x], dtype=torch.float64)).item() == pytest.approx(model(x)[0].data, **TORCH_TOL)
+
+    with torch.no_grad():  # new numbers in torch, carried back with strict=True
+        for p in net.parameters():
+            p.add_(0.25)
+    other = Sequential(Layer(2, 3, "linear", seed=5), Dropout(0.2), Layer(3, 4, "linear", seed=6), LayerNorm(4),
+                       Layer(4, 1, "linear", seed=7))
+    assert repr(other.load_state_dict(net.state_dict(), strict=True)) == "<All keys matched successfully>"
+    assert other.state_dict() == {k: v.tolist() for k, v in net.state_dict().items()}
+
+
+def test_a_sequential_inside_a_module_is_named_like_a_torch_submodule():
+    class Net(Module):
+        def __init__(self):
+            self.body = Sequential(Layer(2, 2, seed=0), Layer(2, 1, "linear", seed=1))
+
+    assert list(Net().state_dict()) == ["body.0.weight", "body.0.bias", "body.1.weight", "body.1.bias"]
 
 
 def test_sequential_refuses_neighbours_whose_widths_do_not_fit():
@@ -227,3 +257,12 @@ def test_bad_containers_raise_clear_errors(make, error, words):
 def test_containers_show_what_is_inside():
     model = Sequential(Layer(2, 2, "tanh"), Residual(LayerNorm(2)))
     assert repr(model) == "Sequential(\n  Layer(2 -> 2, activation='tanh'),\n  Residual(LayerNorm(2, eps=1e-05)),\n)"
+
+
+def test_a_sequential_holding_itself_prints_and_lists_its_parameters_once():
+    seq = Sequential(Layer(2, 2, seed=0))
+    seq.layers.append(seq)
+    assert repr(seq) == "Sequential(\n  Layer(2 -> 2, activation='relu'),\n  Sequential(...),\n)"
+    assert seq.parameters() == seq[0].parameters()
+    with pytest.raises(ValueError, match="a cycle"):
+        seq.state_dict()

@@ -313,6 +313,25 @@ def test_save_refuses_a_model_that_load_would_refuse(tmp_path, monkeypatch):
     assert os.listdir(tmp_path) == ["model.json"]
 
 
+def test_at_most_max_layers_layers_are_saved_and_loaded_and_more_are_refused_before_parsing(tmp_path):
+    path = tmp_path / "deep.json"
+    deepest = MLP(1, [1] * nn.io.MAX_LAYERS, "tanh", seed=0)
+    nn.save(deepest, path)
+    assert nn.load(path).state_dict() == deepest.state_dict()
+    with pytest.raises(ValueError, match=f"1001 layers; a model file holds at most {nn.io.MAX_LAYERS}"):
+        nn.save(MLP(1, [1] * 1001, seed=0), path)
+    # a valid file, but deeper: refused from the layer sizes, before the million-object JSON is parsed
+    neuron = '[{"w": [0.5], "b": 0.25}]'
+    path.write_text(mlp_file(1, [1] * 1_000_000, "[" + ", ".join([neuron] * 1_000_000) + "]"))
+    parsed = []
+    original = json.loads
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(nn.io.json, "loads", lambda *a, **k: parsed.append(1) or original(*a, **k))
+        with pytest.raises(ValueError, match="config.nouts has 1000000 layers; a model file holds at most 1000"):
+            nn.load(path)
+    assert parsed == []
+
+
 # ---- bad files -----------------------------------------------------------------------------------
 
 
@@ -489,7 +508,7 @@ HOSTILE = {
     ),
     "a million layer sizes": (
         mlp_file(1, [1] * 1_000_000, "[]"),
-        "layers has 0 layers, but the length of config.nouts is 1000000",
+        "config.nouts has 1000000 layers; a model file holds at most 1000",
     ),
     "a weight of 10**400": (
         neuron_file(w="[1" + "0" * 400 + ", 0.0]"),

@@ -267,3 +267,82 @@ def test_parameters_are_unchanged_by_the_named_walk():
     expected = [model.scale, *model.offsets, *model.body.parameters(), *model.heads[0].parameters(),
                 *model.heads[1].parameters()]
     assert [id(p) for p in model.parameters()] == [id(p) for p in expected]
+
+
+# ---- a module that holds itself or its parent ---------------------------------------------------------
+
+
+class Holder(Module):
+    """A user's module that keeps a reference to itself, or to its parent, among its attributes."""
+
+    def __init__(self) -> None:
+        self.head = Layer(2, 1, seed=0)
+
+
+def test_a_module_holding_itself_or_its_parent_lists_each_module_and_parameter_once_as_pytorch_does():
+    me = Holder()
+    me.me = me
+    assert list(me.modules()) == [me, me.head, *me.head.neurons]
+    assert me.parameters() == me.head.parameters()
+    parent = Holder()
+    parent.head.parent = parent  # a child pointing back up
+    assert parent.parameters() == parent.head.parameters()
+    assert parent.num_parameters() == 3
+    parent.eval()
+    assert not parent.training and not parent.head.training
+    parent.zero_grad()
+
+
+@pytest.mark.parametrize("closes", ["itself", "its parent"])
+def test_state_dict_of_a_cycle_is_a_clear_error_naming_the_attribute_not_a_recursion_error(closes):
+    model = Holder()
+    if closes == "itself":
+        model.me = model
+        where = "'me'"
+    else:
+        model.head.parent = model
+        where = "head.parent"
+    with pytest.raises(ValueError, match=f"{where.strip(chr(39))} of the Holder holds the Holder it is part of"):
+        model.state_dict()
+    with pytest.raises(ValueError, match="a cycle"):
+        model.load_state_dict({})
+
+
+def test_a_module_held_twice_without_a_cycle_keeps_both_names_as_in_pytorch():
+    model = Holder()
+    model.tail = model.head  # shared, not a cycle
+    assert list(model.state_dict()) == ["head.weight", "head.bias", "tail.weight", "tail.bias"]
+    assert list(model.modules()).count(model.head) == 1
+
+
+def test_a_wrong_shaped_array_is_refused_by_its_shape_before_it_is_turned_into_a_list():
+    import numpy as np
+
+    class Huge(np.ndarray):  # tolist() of a 5e7-element array takes seconds and gigabytes: it must not be called
+        def tolist(self):
+            raise AssertionError("tolist() called before the shape was checked")
+
+    model = MLP(2, [3, 1], seed=0)
+    before = numbers(model)
+    state = model.state_dict()
+    state["layers.0.weight"] = np.broadcast_to(np.zeros(1), (50_000_000,)).view(Huge)  # no memory behind it
+    with pytest.raises(ValueError, match=r"'layers.0.weight' must have shape \(3, 2\) .*got shape \(50000000,\)"):
+        model.load_state_dict(state)
+    assert numbers(model) == before
+    state["layers.0.weight"] = np.full((3, 2), 0.5)  # the right shape still loads
+    model.load_state_dict(state)
+    assert model.state_dict()["layers.0.weight"] == [[0.5, 0.5]] * 3
+
+
+def test_a_wrong_length_list_is_refused_without_walking_its_items():
+    class Untouchable(list):  # a list of 5e7 floats took 13 s to walk before its length was compared
+        def __iter__(self):
+            raise AssertionError("the items were walked before the length was checked")
+
+    model = MLP(2, [3, 1], seed=0)
+    for bad, words in [(Untouchable([0.0] * 1000), r"got shape \(1000,\)"),
+                       ([[1.0, 2.0], Untouchable([0.0] * 1000), [1.0, 2.0]], "got a ragged nested list")]:
+        state = model.state_dict()
+        state["layers.0.weight"] = bad
+        with pytest.raises(ValueError, match=rf"'layers.0.weight' must have shape \(3, 2\) .*{words}"):
+            model.load_state_dict(state)

@@ -242,3 +242,36 @@ def test_a_loss_function_must_return_a_value():
     model = MLP(1, [2, 1], seed=0)
     with pytest.raises(TypeError, match="loss_fn must return a Value, got float"):
         fit(model, XS, IDENTITY, lambda outputs, targets: 0.5, SGD(model.parameters(), lr=0.1), progress=False)
+
+
+def test_two_threads_can_fit_one_shared_model_at_once():
+    # train() gives each module its `training` attribute while the other thread's parameters()
+    # walks the same modules' attributes: that walk must not see the dict change size under it
+    import sys
+    import threading
+
+    X, y = make_moons(n=24, noise=0.1, seed=0)
+    errors: list[BaseException] = []
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads as often as possible: without the fix, about half the rounds fail
+    try:
+        for seed in range(60):
+            model = MLP(2, [4, 1], seed=seed)  # a fresh model: no module has its own `training` yet
+            start = threading.Barrier(2)
+
+            def train(model=model, start=start):
+                try:
+                    start.wait()
+                    fit(model, X, y, hinge_loss, SGD(model.parameters(), lr=0.01), epochs=1, batch_size=6,
+                        progress=False)
+                except BaseException as error:  # collected and reported below
+                    errors.append(error)
+
+            threads = [threading.Thread(target=train) for _ in range(2)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+    finally:
+        sys.setswitchinterval(interval)
+    assert errors == []

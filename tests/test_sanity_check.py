@@ -22,6 +22,7 @@ from nn import (
     cross_entropy,
     hinge_loss,
     make_moons,
+    make_sine,
     make_spiral,
     mse_loss,
     sanity_check,
@@ -78,10 +79,38 @@ def test_the_initial_loss_is_expected_at_ln_2_for_binary_cross_entropy():
     assert f"ln 2 = {math.log(2):.4g}" in check(report, "initial loss")[2]
 
 
-def test_the_initial_loss_for_squared_error_is_that_of_predicting_zero():
+def test_the_initial_squared_error_passes_while_the_outputs_are_at_the_targets_scale():
     report = sanity_check(MLP(2, [16, 1], seed=0), X, [3.0 * t for t in Y], mse_loss, verbose=False)
     name, passed, sentence = check(report, "initial loss")
-    assert passed and "mean(t^2) = 9" in sentence
+    assert passed and "9 mean(t^2) = 81" in sentence and "targets' RMS 3" in sentence
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_the_readmes_regression_model_passes_every_check_at_initialisation(seed):
+    # MLP(1, [16, 1], "tanh") on make_sine: its initial loss is 0.3 to 5 times mean(t^2), all healthy
+    Xs, ys = make_sine(n=100, noise=0.1, seed=seed)
+    report = sanity_check(MLP(1, [16, 1], "tanh", seed=seed), Xs, ys, mse_loss, verbose=False)
+    assert report.passed, str(report)
+
+
+def test_regression_outputs_far_larger_than_the_targets_fail_the_initial_loss():
+    Xs, ys = make_sine(n=100, noise=0.1, seed=0)
+    model = MLP(1, [16, 1], "tanh", seed=0)
+    for w in model.layers[-1].neurons[0].w:  # the output layer's weights x10: outputs ~10 times the targets
+        w.data *= 10.0
+    name, passed, sentence = check(sanity_check(model, Xs, ys, mse_loss, verbose=False), "initial loss")
+    assert not passed
+    assert "above 9 mean(t^2)" in sentence and "more than 2 times as large as the targets" in sentence
+
+
+def test_a_regression_model_right_before_training_is_suspicious_and_all_zero_targets_are_not_checked():
+    Xs = [[x / 10.0] for x in range(-10, 11)]
+    model = MLP(1, [1], seed=0)  # one linear neuron: its own outputs, slightly moved, are its targets
+    ys = [model(x).data + 0.001 for x in Xs]
+    name, passed, sentence = check(sanity_check(model, Xs, ys, mse_loss, verbose=False), "initial loss")
+    assert not passed and "below 1% of the targets' variance" in sentence and "suspicious" in sentence
+    name, passed, sentence = check(sanity_check(model, Xs, [0.0] * len(Xs), mse_loss, verbose=False), "initial loss")
+    assert passed and "not checked: every target is 0" in sentence
 
 
 def test_a_loss_of_your_own_is_not_checked_and_says_so():
@@ -174,3 +203,11 @@ def test_bad_arguments_are_named_and_nothing_changes(kwargs, error, words):
     with pytest.raises(error, match=words):
         sanity_check(**{"model": model, "X": X, "y": Y, "loss_fn": hinge_loss, **kwargs})
     assert bits(model) == before
+
+
+def test_an_infinite_initial_squared_error_fails():
+    Xs, ys = make_sine(n=20, noise=0.1, seed=0)
+    model = MLP(1, [4, 1], "tanh", seed=0)
+    model.layers[-1].neurons[0].b.data = 1e200  # its square overflows
+    name, passed, sentence = check(sanity_check(model, Xs, ys, mse_loss, verbose=False), "initial loss")
+    assert not passed and sentence.startswith("inf at initialisation")
