@@ -28,7 +28,7 @@ from autograd.draw import (
     GraphvizNotFoundError,
     draw_dot,
 )
-from autograd.explorer import explore
+from autograd.draw.explorer import explore
 from autograd.expression import FUNCTIONS, ExpressionError, normal_name, parse
 from autograd.files import require_regular_file, write_file
 from autograd.value import Value
