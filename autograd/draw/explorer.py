@@ -1,9 +1,10 @@
 """explore: the graph behind a Value as an interactive picture, in Jupyter or as one offline HTML page.
 
-The layout is draw_dot's: the same boxes, ovals and scope frames, placed once by Graphviz's
-`dot` (its JSON output) in Python. The page draws them itself (autograd/explorer.js, the same
-script for the HTML file and the Jupyter widget) and adds what a picture cannot do: pan and
-zoom, search by label, a click on a Value showing the chain-rule sum of its gradient
+The layout is draw_dot's, the same Layout (autograd/draw/layout.py): the same boxes, ovals, node
+ids and scope frames, placed once by Graphviz's `dot` (its JSON output) in Python. The page draws
+them itself (autograd/draw/explorer.js, the same script for the HTML file and the Jupyter
+widget) and adds what a picture cannot do: pan and zoom, search by label, a click on a Value
+showing the chain-rule sum of its gradient
 
     d(root)/d(v) = sum over the uses of v of  d(user)/d(v) * d(root)/d(user)
 

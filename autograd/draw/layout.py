@@ -110,13 +110,9 @@ class Layout:
         copies = _far_uses(order, box_of)
         tails = {(v, pos): f"c{index[v.inputs[pos]]}_{k}" for (v, pos), k in copies.items()}
 
-        def node_id(v: Value) -> str:
-            box = box_of[v]
-            return box_ids[box] if box is not None else f"v{index[v]}"
-
         place = (lambda s: s) if options.clusters else (lambda s: None)
         nodes = _nodes(order, index, home, box_of, tails, members, box_ids, place)
-        edges = _edges(order, index, box_of, node_id, tails)
+        edges = _edges(order, index, box_of, box_ids, tails)
         rows = _rows_of_boxes(boxes, box_ids, edges, place, reverse=options.rankdir in ("LR", "RL"))
         clusters = _clusters(nodes, first_ops) if options.clusters else {}
         return cls(root, options, tuple(order), index, home, box_of, box_ids,
@@ -184,12 +180,15 @@ def _clusters(nodes: tuple[Node, ...], first_ops: Mapping[Scope, int]) -> dict[s
     return {f"cluster_{k}": s for k, s in enumerate(scopes)}
 
 
-def _edges(order, index, box_of, node_id, tails: Mapping[tuple[Value, int], str]) -> tuple[Edge, ...]:
+def _edges(order, index, box_of, box_ids, tails: Mapping[tuple[Value, int], str]) -> tuple[Edge, ...]:
     """Every edge of the picture, in program order: input -> op -> output, and into and out of boxes.
 
     `tails` gives the node an input edge starts from where it is not the input's own box (a copy
     of a far-away Value drawn beside its use)."""
     edges: list[Edge] = []
+
+    def node_id(v: Value) -> str:  # as Layout.node_id
+        return box_ids[box_of[v]] if box_of[v] is not None else f"v{index[v]}"
     seen_box_edges: set[tuple[str, str]] = set()
 
     def box_edge(tail: str, head: str) -> None:
