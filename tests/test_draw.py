@@ -867,7 +867,7 @@ def test_every_picture_style_draws_the_one_layout_of_the_same_options():
     plain = Layout.of(root, PictureOptions(collapse="Neuron"))
     assert [n["id"] for n in data["nodes"]] == [n.id for n in plain.nodes]
     assert [f["label"] for f in data["frames"]] == [s.name for s in plain.clusters.values()]
-    assert data["order"] == [plain.node_id(v) for v in reversed(autograd.topological_order(root))]
+    assert data["order"] == [plain.ids[v] for v in reversed(autograd.topological_order(root))]
     for frame in backward_steps(root, collapse="Neuron"):
         assert [(a, b) for a, b, _ in edges(frame.source)] == [(e.tail, e.head) for e in plain.edges]
 

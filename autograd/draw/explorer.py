@@ -149,7 +149,7 @@ def _graph_data(layout: Layout, placed: dict[str, Any]) -> dict[str, Any]:
             updates.append([pos, _fmt(local), _fmt(local * g)])  # inputs[pos]: made an id below
         steps.append(updates)
     scale = _GradScale.of(v.grad for v in values.values()) if layout.options.grad_colors else None
-    value_id = {v: layout.node_id(v) for v in layout.order}
+    value_id = layout.ids
     height = float(placed["bb"].split(",")[3])
 
     def place(obj: dict[str, Any]) -> dict[str, float]:

@@ -65,6 +65,7 @@ class Layout:
     options: PictureOptions
     order: tuple[Value, ...]  # program order: inputs before outputs, first inputs first
     index: Mapping[Value, int]  # position in `order`: stable node ids, never id()
+    ids: Mapping[Value, str]  # the node each Value is drawn as: its own box v<i>, or its collapsed box s<k>
     home: Mapping[Value, Scope | None]  # each Value's scope (a leaf joins its users' one scope)
     box_of: Mapping[Value, Scope | None]  # the collapsed scope a Value is drawn inside, or None
     box_ids: Mapping[Scope, str]  # collapsed scope -> its node id, in program order (first op)
@@ -107,22 +108,18 @@ class Layout:
         for v in order:
             if box_of[v] is not None:
                 members[box_of[v]].append(v)
+        ids = {v: box_ids[box_of[v]] if box_of[v] is not None else f"v{index[v]}" for v in order}
         copies = _far_uses(order, box_of)
         tails = {(v, pos): f"c{index[v.inputs[pos]]}_{k}" for (v, pos), k in copies.items()}
 
         place = (lambda s: s) if options.clusters else (lambda s: None)
         nodes = _nodes(order, index, home, box_of, tails, members, box_ids, place)
-        edges = _edges(order, index, box_of, box_ids, tails)
+        edges = _edges(order, index, box_of, ids, tails)
         rows = _rows_of_boxes(boxes, box_ids, edges, place, reverse=options.rankdir in ("LR", "RL"))
         clusters = _clusters(nodes, first_ops) if options.clusters else {}
-        return cls(root, options, tuple(order), index, home, box_of, box_ids,
+        return cls(root, options, tuple(order), index, ids, home, box_of, box_ids,
                    {box: tuple(vs) for box, vs in members.items()}, frozenset(_box_outputs(order, box_of)),
                    first_ops, tails, nodes, edges, clusters, rows)
-
-    def node_id(self, v: Value) -> str:
-        """The node v is drawn as: its own box, or the collapsed box it is inside."""
-        box = self.box_of[v]
-        return self.box_ids[box] if box is not None else f"v{self.index[v]}"
 
     @property
     def values(self) -> dict[str, Value]:
@@ -180,15 +177,13 @@ def _clusters(nodes: tuple[Node, ...], first_ops: Mapping[Scope, int]) -> dict[s
     return {f"cluster_{k}": s for k, s in enumerate(scopes)}
 
 
-def _edges(order, index, box_of, box_ids, tails: Mapping[tuple[Value, int], str]) -> tuple[Edge, ...]:
+def _edges(order, index, box_of, ids: Mapping[Value, str], tails: Mapping[tuple[Value, int], str]
+           ) -> tuple[Edge, ...]:
     """Every edge of the picture, in program order: input -> op -> output, and into and out of boxes.
 
     `tails` gives the node an input edge starts from where it is not the input's own box (a copy
     of a far-away Value drawn beside its use)."""
     edges: list[Edge] = []
-
-    def node_id(v: Value) -> str:  # as Layout.node_id
-        return box_ids[box_of[v]] if box_of[v] is not None else f"v{index[v]}"
     seen_box_edges: set[tuple[str, str]] = set()
 
     def box_edge(tail: str, head: str) -> None:
@@ -201,17 +196,17 @@ def _edges(order, index, box_of, box_ids, tails: Mapping[tuple[Value, int], str]
         if box is not None:  # into a collapsed box: only edges that cross its border
             for inp in v.inputs:
                 if box_of[inp] is not box:
-                    box_edge(node_id(inp), node_id(v))
+                    box_edge(ids[inp], ids[v])
             continue
         if not v.inputs:
             continue
         op = f"o{index[v]}"
         for pos, inp in enumerate(v.inputs):
             if box_of[inp] is not None:
-                box_edge(node_id(inp), op)
+                box_edge(ids[inp], op)
                 continue
-            edges.append(Edge(tails.get((v, pos)) or node_id(inp), op, v, pos))
-        edges.append(Edge(op, node_id(v), v))
+            edges.append(Edge(tails.get((v, pos)) or ids[inp], op, v, pos))
+        edges.append(Edge(op, ids[v], v))
     return tuple(edges)
 
 
