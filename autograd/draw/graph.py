@@ -63,7 +63,6 @@ class _Overlay:
     grad_chars: Mapping[Value, int] = field(default_factory=dict)  # the longest grad text of all frames
 
 
-
 def draw_dot(
     root: Value,
     rankdir: str = "LR",
@@ -73,7 +72,7 @@ def draw_dot(
     clusters: bool = True,
     collapse: int | str | Iterable[str] | None = None,
     max_nodes: int = MAX_NODES,
-) -> graphviz.Digraph:
+) -> Picture:
     """The graph behind `root` as a Graphviz Digraph: one box per Value, one oval per op.
 
     Each box shows the Value's label (when set), data and grad to 4 significant digits; a
@@ -179,7 +178,6 @@ def _value_node(v: Value, grad: float | None, is_root: bool, scale: _GradScale |
     return {"label": label, "shape": "plain", "tooltip": _plain(tooltip)}
 
 
-
 def _op_node(v: Value, overlay: _Overlay | None) -> dict[str, str]:
     attrs = {"label": _plain(_op_text(v)), "shape": "ellipse", "style": "filled", "fillcolor": "#f0f0f0",
              "color": "#777777", "fontsize": "10", "margin": "0.03,0.02", "height": "0.3", "width": "0.3"}
@@ -250,7 +248,6 @@ def _edge_attrs(edge: Edge, local_grads: bool, overlay: _Overlay | None) -> dict
     if local_grads:
         return {"label": _fmt(v.local_grads[edge.pos]), "fontcolor": _EDGE_NOTE}
     return {}
-
 
 
 def _describe(layout: Layout) -> str:

@@ -38,7 +38,6 @@ class PictureOptions:
     max_nodes: int = MAX_NODES
 
 
-
 class Node(NamedTuple):
     """One node of the picture, in the order the DOT source lists them."""
 
@@ -59,7 +58,11 @@ class Edge(NamedTuple):
 
 @dataclass(frozen=True)
 class Layout:
-    """What is drawn where: the one model draw_dot, the step frames and the explorer read."""
+    """What is drawn where: the one model draw_dot, the step frames and the explorer read.
+
+    Made once per graph and options by `Layout.of`; every frame of a backward pass is drawn from
+    the same Layout, so the frames line up. Node ids come from the program order, never from id().
+    """
 
     root: Value
     options: PictureOptions

@@ -90,7 +90,6 @@ def _fill_for(data_ok: bool, grad: float | None, scale: _GradScale | None) -> tu
     return scale.fill(grad)
 
 
-
 def _text_width(chars: int, fontsize: int) -> int:
     """Points that surely hold `chars` characters of the sans-serif font (digits are 0.56 em wide)."""
     return round(0.6 * fontsize * chars) + 8
