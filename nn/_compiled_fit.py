@@ -34,6 +34,8 @@ Shape = tuple | None  # None for a number, else one Shape per element of a list
 def _shape(item: object) -> Shape:
     """The nesting of a sample's input, target or output: None for a number (or Value)."""
     if isinstance(item, (list, tuple)):
+        if set(map(type, item)) <= {float}:  # the common case, a sample's inputs: checked at C speed
+            return (None,) * len(item)
         return tuple(_shape(element) for element in item)
     return None
 
