@@ -359,6 +359,16 @@ def test_sum_and_dot_add_up_as_their_rules_do_from_zero_and_left_to_right():
     assert bits(autograd.compile(lambda a, b: autograd.sum([a, b]), 1.0, 1.0)(-0.0, -0.0)) == bits(0.0)
 
 
+def test_a_wide_dot_is_written_out_not_called_and_gives_eagers_bits():
+    # a digits neuron's dot has 129 inputs: written out as one line of products, the same bits as the rule
+    rng = __import__("random").Random(0)
+    point = [rng.uniform(-1, 1) for _ in range(129)]
+    f = lambda *xs: autograd.dot(xs[:64], xs[64:128], xs[128])  # noqa: E731
+    fast = autograd.compile(f, *point)
+    assert same(fast.value_and_grad(*point), eager(f, point))
+    assert "dot(" not in fast.source and fast.source.count("  # dot") == 1 + 129
+
+
 def test_the_readme_shows_the_program_compile_writes_for_its_neuron():
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
     shown = re.search(r"```\n(def value_and_grad\(x1, x2, w1, w2, b\):\n.*?)```", readme, re.S).group(1)
