@@ -252,6 +252,19 @@ def test_a_number_captured_and_changed_after_tracing_is_caught_at_the_first_call
         fast(1.0)
 
 
+def test_outputs_that_share_a_node_in_one_run_only_are_no_mismatch_but_a_changed_output_is():
+    # the check walks all outputs at once, then output by output where they differ: outputs that
+    # are one node in one run and two alike nodes in the other compute the same numbers
+    def f(x):
+        a = x * 2.0
+        return (a, a) if x.data > 0 else (a, x * 2.0)
+
+    assert autograd.compile(f, -1.0)(1.0) == (2.0, 2.0)
+    fast = autograd.compile(lambda x: (x * 2.0, x * 3.0 if x.data < 0 else x.tanh()), -1.0)
+    with pytest.raises(autograd.TraceMismatchError, match="node 2 of the graph differs: traced \\* .*eager tanh"):
+        fast(1.0)
+
+
 def test_compile_refuses_what_it_cannot_trace():
     with pytest.raises(TypeError, match="must return a Value"):
         autograd.compile(lambda x: 3.0, 1.0)
