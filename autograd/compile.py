@@ -54,7 +54,7 @@ from autograd.value import Value, to_float
 __all__ = ["Compiled", "TraceMismatchError", "compile"]
 
 _CHUNK = 100_000  # lines per generated function (fewer: values pass between functions; more: compiling slows)
-_WIDEST = 64  # inputs of one node written out as one expression (a deeper one overflows Python's compiler)
+_WIDEST = 256  # inputs of one node written out as one expression (CPython 3.11-3.13 take 1,000; 5,000 overflow)
 _PATHS = 16  # branches explored per rule before it is called instead of written out
 
 
@@ -401,11 +401,13 @@ class _Program:
             forward = forward_call().text
         derivative_call = partial(called, op.derivative, [_slot(i) for i in range(n)] + literals + [_slot(n)], False)
         try:
-            if n > _WIDEST:
-                raise _Untraceable
             paths = self.tracer.trace(op.derivative, [*args, slots[n]])
             for _, result in paths:
                 if result is not _RAISES and (not isinstance(result, (tuple, list)) or len(result) != len(args)):
+                    raise _Untraceable
+                # a wide node's local derivatives are written out only when each is a name or a number
+                # (a dot's are the other half of its inputs): a deep expression overflows Python's compiler
+                if n > _WIDEST and (result is _RAISES or any(_as_text(r, self.tracer).prec != _ATOM for r in result)):
                     raise _Untraceable
             derivative = tuple(
                 _tree(paths, 0, lambda r, i=i: _Sym(f"{derivative_call().text}[{i}]", _ATOM, "float", self.tracer)
@@ -590,7 +592,8 @@ class Compiled:
             forward = self._lines
             values = [program.text[id(v)] for v in self._outputs]
             value = f"({', '.join(values)},)" if self._many else values[0]
-            returned = [v for v in dict.fromkeys(values) if v in {t for _, t, _ in forward} | set(program.params)]
+            named = {t for _, t, _ in forward} | set(program.params)
+            returned = [v for v in dict.fromkeys(values) if v in named]
             if backward:
                 lines, grads = program.backward_lines()
                 gradients = f"({', '.join(grads)}{',' if len(grads) == 1 else ''})"
@@ -619,9 +622,11 @@ class Compiled:
             exec(code, self._namespace)  # noqa: S102 - text made from the op table and safe names only
         return self._namespace[name]
 
-    def _numbers(self, numbers: tuple) -> list[float]:
+    def _numbers(self, numbers: tuple) -> Sequence[float]:
         if len(numbers) != len(self.inputs):
             raise TypeError(f"compiled function takes {len(self.inputs)} numbers, got {len(numbers)}")
+        if set(map(type, numbers)) <= {float}:  # the common case, all floats: checked at C speed
+            return numbers
         return [x if type(x) is float else to_float(x, f"compiled input {i}") for i, x in enumerate(numbers)]
 
     def __call__(self, *numbers: float) -> float | tuple[float, ...]:
@@ -746,27 +751,42 @@ def _compare_graphs(traced: list[Value], eager: list[Value], inputs: list[Value]
     its arguments), so the numbers are recomputed from the trace only to say where they differ.
     """
     input_ids = {id(v) for v in inputs}
+    # All outputs at once first (a step's outputs share most of their graph: walking each output's
+    # graph alone would cost outputs x nodes); only on a difference, output by output, as the rule is.
+    if _first_difference(_reading_order(traced), _reading_order(eager), input_ids) is None:
+        return
     for k, (t_out, e_out) in enumerate(zip(traced, eager)):
         t_order, e_order = topological_order(t_out), topological_order(e_out)
-        t_index = {id(n): i for i, n in enumerate(t_order)}
-        e_index = {id(n): i for i, n in enumerate(e_order)}
-        for i, (a, b) in enumerate(zip(t_order, e_order)):
-            if a is b:  # an input leaf, in both graphs
-                continue
-            same = ((a.op is b.op or a.op == b.op == "") and len(a.inputs) == len(b.inputs)
-                    and (a.constant is b.constant or _constant_bits(a) == _constant_bits(b))
-                    and [t_index[id(v)] for v in a.inputs] == [e_index[id(v)] for v in b.inputs]
-                    and id(a) not in input_ids and id(b) not in input_ids
-                    and (a.inputs or _same(a.data, b.data)))
-            if not same:
-                traced_number = _replay(traced)[id(a)]
-                raise TraceMismatchError(
-                    f"node {i + 1} of the graph differs: traced {_describe(a)} = {traced_number!r}, "
-                    f"eager {_describe(b)} = {b.data!r}. The function took another path through its Python "
-                    f"code for these numbers (an `if` on a Value's number?): trace it again with compile()")
+        i = _first_difference(t_order, e_order, input_ids)
+        if i is not None and i < min(len(t_order), len(e_order)):
+            a, b = t_order[i], e_order[i]
+            traced_number = _replay(traced)[id(a)]
+            raise TraceMismatchError(
+                f"node {i + 1} of the graph differs: traced {_describe(a)} = {traced_number!r}, "
+                f"eager {_describe(b)} = {b.data!r}. The function took another path through its Python "
+                f"code for these numbers (an `if` on a Value's number?): trace it again with compile()")
         if len(t_order) != len(e_order):
             raise TraceMismatchError(f"output {k}: the traced graph has {len(t_order)} nodes, the eager run "
                                      f"{len(e_order)}: trace the function again with compile()")
+    # (each output's graph alike, only shared otherwise between outputs: the same numbers, no mismatch)
+
+
+def _first_difference(t_order: list[Value], e_order: list[Value], input_ids: set[int]) -> int | None:
+    """The position of the first node where the two orders differ (the shorter's length when one
+    is a start of the other), None when they are the same graph."""
+    t_index = {id(n): i for i, n in enumerate(t_order)}
+    e_index = {id(n): i for i, n in enumerate(e_order)}
+    for i, (a, b) in enumerate(zip(t_order, e_order)):
+        if a is b:  # an input leaf, in both graphs
+            continue
+        same = ((a.op is b.op or a.op == b.op == "") and len(a.inputs) == len(b.inputs)
+                and (a.constant is b.constant or _constant_bits(a) == _constant_bits(b))
+                and [t_index[id(v)] for v in a.inputs] == [e_index[id(v)] for v in b.inputs]
+                and id(a) not in input_ids and id(b) not in input_ids
+                and (a.inputs or _same(a.data, b.data)))
+        if not same:
+            return i
+    return None if len(t_order) == len(e_order) else min(len(t_order), len(e_order))
 
 
 def compile(f: Callable, *example_inputs: Value | float, wrt: Sequence[int] | None = None) -> Compiled:  # noqa: A001 - autograd.compile
@@ -787,13 +807,14 @@ def compile(f: Callable, *example_inputs: Value | float, wrt: Sequence[int] | No
                       if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
     except (TypeError, ValueError):
         parameters = []
-    inputs, names = [], []
+    inputs, names, given = [], [], set()
     for i, x in enumerate(example_inputs):
         if isinstance(x, Value):
             if x.inputs:
                 raise TypeError(f"compile: example input {i} is a Value made by an op; give a leaf Value or a number")
-            if any(x is v for v in inputs):
+            if id(x) in given:
                 raise ValueError(f"compile: example input {i} is the same Value as an earlier one")
+            given.add(id(x))
             inputs.append(x)
             names.append(x.label or (parameters[i] if i < len(parameters) else f"x{i + 1}"))
         else:

@@ -20,7 +20,7 @@ a model or loss that branches on a number raises TraceMismatchError instead of t
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 
 import autograd
 from autograd import Value
@@ -34,6 +34,8 @@ Shape = tuple | None  # None for a number, else one Shape per element of a list
 def _shape(item: object) -> Shape:
     """The nesting of a sample's input, target or output: None for a number (or Value)."""
     if isinstance(item, (list, tuple)):
+        if set(map(type, item)) <= {float}:  # the common case, a sample's inputs: checked at C speed
+            return (None,) * len(item)
         return tuple(_shape(element) for element in item)
     return None
 
@@ -81,6 +83,7 @@ class CompiledFit:
     def __init__(self, model: Module, loss_fn: Callable, optimizer: Optimizer, params: list[Value]) -> None:
         self.model, self.loss_fn, self.optimizer, self.params = model, loss_fn, optimizer, params
         self._programs: dict[tuple, _Program] = {}
+        self._largest = 0  # the most samples in a batch so far
 
     def train_step(self, xs: Sequence, targets: Sequence) -> tuple[float, list]:
         """One step's forward and backward: sets every parameter's .grad as zero_grad() and
@@ -89,6 +92,11 @@ class CompiledFit:
         inputs = _numbers(targets, _numbers(xs, []))
         program = self._programs.get(key)
         if program is None:
+            # A batch smaller than one already met (an epoch's last, short batch) comes once an epoch:
+            # recording and compiling its step costs more eager steps than it would ever save.
+            if len(xs) < self._largest:
+                return self._eager_step(xs, targets, None)
+            self._largest = len(xs)
             return self._first_step(key, xs, targets, inputs)
         values, grads = program.fast.value_and_grad(*self._parameters(), *inputs, *program.factors())
         self.optimizer.zero_grad()
@@ -109,12 +117,21 @@ class CompiledFit:
             factors.extend(dropout._draw(n))
             return factors[len(factors) - n :]
 
-        with _given(draw):
+        def record() -> None:
+            self._programs[key] = self._record(key, inputs, factors, plan)
+
+        return self._eager_step(xs, targets, draw, record)
+
+    def _eager_step(self, xs: Sequence, targets: Sequence, draw: Callable | None,
+                    record: Callable[[], None] = lambda: None) -> tuple[float, list]:
+        """The step fit takes without compile (`draw` given: dropout's factors taken from it), with
+        `record()` between the forward and the backward pass."""
+        with _given(draw) if draw is not None else nullcontext():
             outputs = [self.model(x) for x in xs]
         loss = self.loss_fn(outputs, targets)
         if not isinstance(loss, Value):
             raise TypeError(f"fit: loss_fn must return a Value, got {type(loss).__name__}")
-        self._programs[key] = self._record(key, inputs, factors, plan)
+        record()
         self.optimizer.zero_grad()  # (after the recording, whatever it did to .grad)
         loss.backward()
         return loss.data, [_floats(o) for o in outputs]

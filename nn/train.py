@@ -49,7 +49,10 @@ def accuracy(outputs: Sequence, targets: Sequence) -> float:
     correct = 0
     for i, (out, t) in enumerate(zip(outputs, targets)):
         if isinstance(out, (list, tuple)):
-            scores = [_score(s, f"accuracy: output {i}[{j}]") for j, s in enumerate(out)]
+            if set(map(type, out)) <= {float}:  # the common case, floats: no message made per score
+                scores = out
+            else:
+                scores = [_score(s, f"accuracy: output {i}[{j}]") for j, s in enumerate(out)]
             correct += scores.index(max(scores)) == t
         else:
             correct += (_score(out, f"accuracy: output {i}") > 0.0) == (t > 0)

@@ -252,6 +252,19 @@ def test_a_number_captured_and_changed_after_tracing_is_caught_at_the_first_call
         fast(1.0)
 
 
+def test_outputs_that_share_a_node_in_one_run_only_are_no_mismatch_but_a_changed_output_is():
+    # the check walks all outputs at once, then output by output where they differ: outputs that
+    # are one node in one run and two alike nodes in the other compute the same numbers
+    def f(x):
+        a = x * 2.0
+        return (a, a) if x.data > 0 else (a, x * 2.0)
+
+    assert autograd.compile(f, -1.0)(1.0) == (2.0, 2.0)
+    fast = autograd.compile(lambda x: (x * 2.0, x * 3.0 if x.data < 0 else x.tanh()), -1.0)
+    with pytest.raises(autograd.TraceMismatchError, match="node 2 of the graph differs: traced \\* .*eager tanh"):
+        fast(1.0)
+
+
 def test_compile_refuses_what_it_cannot_trace():
     with pytest.raises(TypeError, match="must return a Value"):
         autograd.compile(lambda x: 3.0, 1.0)
@@ -357,6 +370,16 @@ def test_sum_and_dot_add_up_as_their_rules_do_from_zero_and_left_to_right():
         fast = autograd.compile(f, *point)
         assert same(fast.value_and_grad(*point), eager(f, point))
     assert bits(autograd.compile(lambda a, b: autograd.sum([a, b]), 1.0, 1.0)(-0.0, -0.0)) == bits(0.0)
+
+
+def test_a_wide_dot_is_written_out_not_called_and_gives_eagers_bits():
+    # a digits neuron's dot has 129 inputs: written out as one line of products, the same bits as the rule
+    rng = __import__("random").Random(0)
+    point = [rng.uniform(-1, 1) for _ in range(129)]
+    f = lambda *xs: autograd.dot(xs[:64], xs[64:128], xs[128])  # noqa: E731
+    fast = autograd.compile(f, *point)
+    assert same(fast.value_and_grad(*point), eager(f, point))
+    assert "dot(" not in fast.source and fast.source.count("  # dot") == 1 + 129
 
 
 def test_the_readme_shows_the_program_compile_writes_for_its_neuron():

@@ -48,7 +48,7 @@ OPTIMIZERS = {
     "RMSprop": lambda ps: RMSprop(ps, lr=0.01, momentum=0.5),
     "Adam": lambda ps: Adam(ps, lr=0.02, weight_decay=1e-3),
 }
-MOONS = make_moons(n=50, noise=0.1, seed=0)  # batches of 16: three of 16 and one of 2, two programs
+MOONS = make_moons(n=50, noise=0.1, seed=0)  # batches of 16: three of 16 (one program) and one of 2 (eager)
 
 
 def _train(compiled: bool, make_optimizer=OPTIMIZERS["Adam"], data=MOONS, loss_fn=hinge_loss, nouts=(8, 8, 1),
@@ -277,6 +277,14 @@ def test_a_python_branch_on_a_number_in_the_model_raises_trace_mismatch_error():
             compile=True)
     eager = _Branching()  # without compile the same training runs
     fit(eager, X, y, mse_loss, SGD(eager.parameters(), lr=0.0), epochs=1, batch_size=1, progress=False)
+
+
+def test_an_epochs_short_last_batch_runs_eagerly_and_only_the_full_batches_are_compiled(monkeypatch):
+    compiled = []
+    compile_ = autograd.compile
+    monkeypatch.setattr(autograd, "compile", lambda *args, **kw: compiled.append(len(args)) or compile_(*args, **kw))
+    assert _same_bits(_train(True)[:2], _train(False)[:2])  # batches of 16, 16, 16 and 2
+    assert len(compiled) == 1
 
 
 def test_compile_must_be_a_bool_and_cannot_go_with_diagnostics():
