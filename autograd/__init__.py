@@ -14,6 +14,7 @@ and `gradcheck.py`. `functions.py` has the functions to write derivative rules w
 
 from autograd.anomaly import AnomalyError
 from autograd.backprop import GraphCycleError, grad, topological_order
+from autograd.compile import Compiled, TraceMismatchError, compile
 from autograd.draw import draw_dot
 from autograd.gradcheck import GradcheckError, gradcheck
 from autograd.modes import Scope, current_scope, detect_anomaly, is_grad_enabled, no_grad, scope
@@ -25,12 +26,15 @@ from autograd.value import Value
 __all__ = [
     "OPS",
     "AnomalyError",
+    "Compiled",
     "GradcheckError",
     "GraphCycleError",
     "Op",
     "Scope",
+    "TraceMismatchError",
     "Value",
     "backward_steps",
+    "compile",
     "current_scope",
     "detect_anomaly",
     "dot",

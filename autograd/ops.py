@@ -207,6 +207,42 @@ def _d_dot(*xs_and_out: float) -> tuple:
 
 dot_product = Op("dot", _dot, _d_dot)  # a_1 b_1 + ... + a_n b_n (+ bias): a neuron's weighted sum
 
+# ---- choices made by an op, not by a Python `if` on a number ----------------------------------
+# A graph recorded once and replayed on other numbers (autograd.compile) keeps every op but not
+# a branch Python took: a loss that chooses by its numbers makes the choice one of these ops.
+
+
+def _first_max(xs: Sequence) -> int:
+    """Where the first largest of xs is; a NaN is larger than everything (as torch.max(t, dim) says)."""
+    if not xs:
+        raise ValueError("max: needs at least one argument")
+    best, top = 0, float(xs[0])
+    for i, x in enumerate(map(float, xs)):  # (float: the derivative rule gets Values for create_graph)
+        if x != x:
+            return i
+        if x > top:
+            best, top = i, x
+    return best
+
+
+def _index(xs_and_i: Sequence) -> int:
+    """The index i, last of pick's arguments: a whole number from 0 to len(xs) - 1."""
+    n, i = len(xs_and_i) - 1, float(xs_and_i[-1])
+    if not (i.is_integer() and 0 <= i < n):
+        raise ValueError(f"pick: the index must be a whole number from 0 to {n - 1}, got {i!r}")
+    return int(i)
+
+
+def _one_hot(k: int, n: int) -> tuple:
+    return (0.0,) * k + (1.0,) + (0.0,) * (n - k - 1)
+
+
+maximum = Op("max", lambda *xs: xs[_first_max(xs)],  # max(x_1, ..., x_n); d/dx_i: 1 at the first maximum, else 0
+             lambda *xs_and_out: _one_hot(_first_max(xs_and_out[:-1]), len(xs_and_out) - 1))
+
+pick = Op("pick", lambda *xs_and_i: xs_and_i[_index(xs_and_i)],  # pick(x_0, ..., x_n-1, i) = x_i: 1 for x_i, else 0
+          lambda *xs_and_i_and_out: _one_hot(_index(xs_and_i_and_out[:-1]), len(xs_and_i_and_out) - 1))
+
 
 def sum(values: Iterable[Value | Number]) -> Value:  # noqa: A001 - autograd.sum, as torch.sum
     """One node adding n values: its inputs are the elements (a number becomes a leaf of its own)."""

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from contextvars import ContextVar
 from operator import attrgetter, mul
 
 from autograd import OPS, Op, Scope, Value, current_scope, dot, is_grad_enabled, scope
@@ -163,6 +164,10 @@ class Layer(Module):
         return f"Layer({self.nin} -> {self.nout}, activation={self.activation!r})"
 
 
+# Set by nn._compiled_fit while it records a training step: `given(dropout, n)` gives the n factors.
+_GIVEN_FACTORS: ContextVar[Callable[[Dropout, int], list] | None] = ContextVar("dropout_factors", default=None)
+
+
 class Dropout(Module):
     """In training mode, zero each input with probability p and scale the others by 1/(1-p).
 
@@ -184,15 +189,24 @@ class Dropout(Module):
         xs = _as_values(x, len(x), "Dropout")
         if not self.training or self.p == 0.0:
             return xs
-        scale = 1.0 / (1.0 - self.p) if self.p < 1.0 else 0.0
         # a dropped input is multiplied by 0, not removed, so the graph shows it gets no gradient
-        return [v * (scale if self._rng.random() >= self.p else 0.0) for v in xs]
+        return list(map(mul, xs, self._factors(len(xs))))
 
     def _float_forward(self, xs: list[float]) -> list[float]:
         if not self.training or self.p == 0.0:
             return xs
+        return list(map(mul, xs, self._factors(len(xs))))
+
+    def _factors(self, n: int) -> list[float] | list[Value]:
+        """The n numbers the inputs are multiplied by: drawn here, or while fit(compile=True) records
+        a step, inputs of the compiled program that fit draws with `_draw` (see nn._compiled_fit)."""
+        given = _GIVEN_FACTORS.get()
+        return self._draw(n) if given is None else given(self, n)
+
+    def _draw(self, n: int) -> list[float]:
+        """n factors from the layer's generator: 1/(1-p) with probability 1-p, else 0."""
         scale = 1.0 / (1.0 - self.p) if self.p < 1.0 else 0.0
-        return [v * (scale if self._rng.random() >= self.p else 0.0) for v in xs]
+        return [scale if self._rng.random() >= self.p else 0.0 for _ in range(n)]
 
     def __repr__(self) -> str:
         return f"Dropout(p={self.p!r})"

@@ -4,6 +4,11 @@ Every loss is built from engine ops, so `loss.backward()` reaches the model's pa
 Each takes one prediction or a list of them (a batch), and the matching target(s).
 The classification losses stay finite and exact for logits as large as +-1e3: nothing is
 exponentiated that could overflow, and nothing is logged that could underflow to 0.
+
+A target may be a Value: it is then an input of the loss's graph, so a step recorded once by
+`autograd.compile` (as `fit(compile=True)` does) replays with the next batch's targets. For the
+same reason no loss takes a Python branch on a number: a choice made by the numbers (the largest
+logit, the target's class) is an op of the graph (`max`, `pick`).
 """
 
 from __future__ import annotations
@@ -12,11 +17,14 @@ import numbers
 from collections.abc import Sequence
 
 import autograd
-from autograd import Value
+from autograd import OPS, Value
 from nn._numbers import check_real, is_real, show, to_float
 
 Prediction = Value | float
 Batch = Prediction | Sequence[Prediction]
+Target = Value | float
+
+_max, _pick = OPS["max"], OPS["pick"]
 
 
 def _as_value(x: object, what: str) -> Value:
@@ -27,8 +35,8 @@ def _as_value(x: object, what: str) -> Value:
     raise TypeError(f"{what} must be a Value or a number, got {type(x).__name__}: {show(x)}")
 
 
-def _pairs(predictions: Batch, targets: object, loss: str, target: str = "target") -> tuple[list[Value], list[float]]:
-    """A batch as (predictions as Values, targets as floats); a single pair becomes a batch of one.
+def _pairs(predictions: Batch, targets: object, loss: str, target: str = "target") -> tuple[list[Value], list[Target]]:
+    """A batch as (predictions as Values, targets as Values or floats); a single pair becomes a batch of one.
 
     A target that is not a number is a TypeError; NaN, an infinity or an int too large for a
     float is a ValueError (PyTorch would return a NaN or infinite loss). Both name the target.
@@ -44,8 +52,11 @@ def _pairs(predictions: Batch, targets: object, loss: str, target: str = "target
     if not predictions:
         raise ValueError(f"{loss}: the batch is empty")
     preds = [_as_value(p, f"{loss}: prediction {i}") for i, p in enumerate(predictions)]
-    # targets are constants: no gradient flows into them, so a Value gives just its number
-    ts = [check_real(t.data if isinstance(t, Value) else t, f"{loss}: {target} {i}") for i, t in enumerate(targets)]
+    # a number is a constant of the loss; a Value stays a Value: an input of a compiled step
+    ts = []
+    for i, t in enumerate(targets):
+        number = check_real(t.data if isinstance(t, Value) else t, f"{loss}: {target} {i}")
+        ts.append(t if isinstance(t, Value) else number)
     return preds, ts
 
 
@@ -66,19 +77,16 @@ def hinge_loss(scores: Batch, labels: object) -> Value:
     """
     preds, ys = _pairs(scores, labels, "hinge_loss", "label")
     for i, y in enumerate(ys):
-        if y not in (1.0, -1.0):
-            raise ValueError(f"hinge_loss: labels must be +1 or -1, label {i} is {y!r}")
+        if float(y) not in (1.0, -1.0):
+            raise ValueError(f"hinge_loss: labels must be +1 or -1, label {i} is {float(y)!r}")
     return _mean([(1.0 - s * y).relu() for s, y in zip(preds, ys)])
 
 
-def _bce_term(z: Value, y: float) -> Value:
+def _bce_term(z: Value, y: Target) -> Value:
     # -log sigmoid(z) = softplus(-z) and -log(1 - sigmoid(z)) = softplus(z), so the loss is
     # y softplus(-z) + (1 - y) softplus(z): no subtraction of nearly equal numbers, and softplus
-    # never overflows, so a loss of 4e-18 (z = 40, y = 1) keeps all of its digits.
-    if y == 1.0:
-        return (-z).softplus()
-    if y == 0.0:
-        return z.softplus()
+    # never overflows, so a loss of 4e-18 (z = 40, y = 1) keeps all of its digits. For y = 1 or 0
+    # one term is times 0 and adds an exact 0: one formula for every target, no branch on its number.
     return (-z).softplus() * y + z.softplus() * (1.0 - y)
 
 
@@ -91,18 +99,19 @@ def binary_cross_entropy_with_logits(logits: Batch, targets: object) -> Value:
     """
     preds, ts = _pairs(logits, targets, "binary_cross_entropy_with_logits")
     for i, t in enumerate(ts):
-        if not 0.0 <= t <= 1.0:
-            raise ValueError(f"binary_cross_entropy_with_logits: targets must be in [0, 1], target {i} is {t!r}")
+        if not 0.0 <= float(t) <= 1.0:
+            raise ValueError(f"binary_cross_entropy_with_logits: targets must be in [0, 1], target {i} is {float(t)!r}")
     return _mean([_bce_term(z, t) for z, t in zip(preds, ts)])
 
 
-def _log_softmax_at(logits: list[Value], target: int) -> Value:
+def _log_softmax_at(logits: list[Value], target: int | Value) -> Value:
     # log softmax(z)_t = (z_t - m) - log sum_j e^(z_j - m) with m = max_j z_j: every exponent
-    # is <= 0 (no overflow) and the sum is >= 1 (its log is finite). m is a constant: the
-    # gradient is the same for any m, so it needs no node.
-    m = max(z.data for z in logits)
+    # is <= 0 (no overflow) and the sum is >= 1 (its log is finite). The gradient is the same for
+    # any m (what flows through m adds up to 0), but m and the choice of z_t are ops, so a
+    # compiled step chooses again for the next batch's numbers.
+    m = _max(*logits)
     shifted = [z - m for z in logits]
-    return shifted[target] - autograd.sum([s.exp() for s in shifted]).log()
+    return _pick(*shifted, target) - autograd.sum([s.exp() for s in shifted]).log()
 
 
 def _check_logits(logits: object, what: str) -> list[Value]:
@@ -113,13 +122,17 @@ def _check_logits(logits: object, what: str) -> list[Value]:
     return [_as_value(z, f"cross_entropy: {what}[{j}]") for j, z in enumerate(logits)]
 
 
-def _check_index(t: object, n: int, what: str) -> int:
-    # any integral number (numpy's and scikit-learn's labels are np.int64), never a bool or 1.0
-    if not isinstance(t, numbers.Integral) or isinstance(t, bool):
+def _check_index(t: object, n: int, what: str) -> int | Value:
+    """An int class index (any integral number: numpy's and scikit-learn's labels are np.int64,
+    never a bool or 1.0), or a Value holding one (an input of a compiled step)."""
+    if isinstance(t, Value) and t.data.is_integer():
+        index = int(t.data)
+    elif isinstance(t, numbers.Integral) and not isinstance(t, bool):
+        index = t = int(t)
+    else:
         raise TypeError(f"cross_entropy: {what} must be an int class index, got {type(t).__name__}: {show(t)}")
-    t = int(t)
-    if not 0 <= t < n:
-        raise ValueError(f"cross_entropy: {what} is {show(t)}, but there are only {n} classes (0..{n - 1})")
+    if not 0 <= index < n:
+        raise ValueError(f"cross_entropy: {what} is {show(index)}, but there are only {n} classes (0..{n - 1})")
     return t
 
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from autograd import Value, no_grad
+from nn._compiled_fit import CompiledFit
 from nn._numbers import check_int, check_real, to_float
 from nn.module import Module
 from nn.optim import Optimizer, clip_grad_norm
@@ -133,6 +134,7 @@ def fit(
     live: bool | LivePlot = False,
     diagnostics: bool = False,
     scheduler: LRScheduler | None = None,
+    compile: bool = False,  # noqa: A002 - the name the feature has everywhere (torch.compile, jax's jit)
 ) -> History:
     """Train `model` on (X, y) with `optimizer` to reduce `loss_fn(outputs, targets)`.
 
@@ -152,7 +154,12 @@ def fit(
     layer in `history.layer_stats` (gradient norm, update ratio, dead and saturated units, output
     mean and std; see nn.diagnostics), which the live view then shows too. `scheduler` (StepLR,
     CosineAnnealingLR, LinearLR or ChainedScheduler, made for this `optimizer`) steps once at the
-    end of every epoch, after the callbacks.
+    end of every epoch, after the callbacks. `compile=True` records the training step once per
+    batch shape with `autograd.compile` and replays it as a program on floats (and the validation
+    pass likewise): the same gradients, weights and history as without it, to the last bit, in a
+    fraction of the time. The model and the loss must then compute the same ops whatever the
+    numbers (no Python `if` on a Value's number; the first replay checks it and raises
+    autograd.TraceMismatchError); the targets reach `loss_fn` as Values (inputs of the program).
     """
     _check_data(X, y, "training data")
     check_int(epochs, "fit: epochs", 0)  # up to sys.maxsize: 10**400 is refused, naming epochs
@@ -171,10 +178,16 @@ def fit(
         check_real(clip_norm, "fit: clip_norm", 0.0)
     if not isinstance(diagnostics, bool):
         raise TypeError(f"fit: diagnostics must be True or False, got {type(diagnostics).__name__}")
+    if not isinstance(compile, bool):
+        raise TypeError(f"fit: compile must be True or False, got {type(compile).__name__}")
+    if compile and diagnostics:
+        raise ValueError("fit: diagnostics=True watches every layer's outputs as the graph is built; "
+                         "a compiled step builds none: pass compile=False with it")
     recorder = _recorder(model) if diagnostics else None
     _check_scheduler(scheduler, optimizer)
     callbacks = [*callbacks, *_live_view(live, callbacks)]
     params = model.parameters()
+    compiled = CompiledFit(model, loss_fn, optimizer, params) if compile else None
     history = History()
     run = TrainingRun(model, X, y, loss_fn, optimizer, epochs, history, validation)
     _each(callbacks, "on_train_begin", run)
@@ -196,12 +209,16 @@ def fit(
             for start in range(0, len(order), size):
                 batch = order[start : start + size]
                 targets = [y[i] for i in batch]
-                outputs = [model(X[i]) for i in batch]
-                loss = loss_fn(outputs, targets)
-                if not isinstance(loss, Value):
-                    raise TypeError(f"fit: loss_fn must return a Value, got {type(loss).__name__}")
-                optimizer.zero_grad()
-                loss.backward()
+                if compiled is not None:  # the same step, as a program replayed on this batch's numbers
+                    loss_value, outputs = compiled.train_step([X[i] for i in batch], targets)
+                else:
+                    outputs = [model(X[i]) for i in batch]
+                    loss = loss_fn(outputs, targets)
+                    if not isinstance(loss, Value):
+                        raise TypeError(f"fit: loss_fn must return a Value, got {type(loss).__name__}")
+                    optimizer.zero_grad()
+                    loss.backward()
+                    loss_value, outputs = loss.data, [_detach(o) for o in outputs]
                 if recorder is not None:
                     recorder.before_step()  # the gradients as backward made them, and the parameters
                 if clip_norm is not None:
@@ -209,8 +226,8 @@ def fit(
                 optimizer.step()
                 if recorder is not None:
                     recorder.after_step()
-                total_loss += loss.data * len(batch)
-                outputs_all += [_detach(o) for o in outputs]
+                total_loss += loss_value * len(batch)
+                outputs_all += outputs
                 targets_all += targets
             logs = {"loss": total_loss / len(order), "accuracy": accuracy(outputs_all, targets_all)}
             history.loss.append(logs["loss"])
@@ -219,7 +236,8 @@ def fit(
                 recorder.end_epoch(history)
             stop = False
             if validation is not None:
-                logs["val_loss"], logs["val_accuracy"] = evaluate(model, validation[0], validation[1], loss_fn)
+                logs["val_loss"], logs["val_accuracy"] = (
+                    evaluate(model, *validation, loss_fn) if compiled is None else compiled.evaluate(*validation))
                 history.val_loss.append(logs["val_loss"])
                 history.val_accuracy.append(logs["val_accuracy"])
                 if logs["val_loss"] < best_loss - min_delta:

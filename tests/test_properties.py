@@ -45,9 +45,15 @@ BINARY = [*OPERATORS, "sum", "dot"]
 CONSTANT = st.floats(-2.0, 2.0, allow_nan=False).map(lambda c: ("const", c))
 
 
+# Ops that choose by their numbers, left out of the trees: max has a kink wherever two arguments
+# tie, which random points hit (finite differences then give 1/2 each), and pick's index is a
+# whole number. tests/test_op_table.py and tests/test_nn_compile_fit.py check them.
+CHOOSING = {"max", "pick"}
+
+
 def test_the_trees_reach_every_op_in_the_table():
     reached = {*UNARY, *BINARY, "rsub", "rdiv", "rpow"} - set(OPERATORS) | {"+", "-", "*", "/", "**"}
-    assert reached == set(OPS)
+    assert reached == set(OPS) - CHOOSING
 
 
 def _extend(children):

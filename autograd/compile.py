@@ -1,0 +1,750 @@
+"""`compile`: trace a function once, replay it as straight-line Python over floats.
+
+    >>> from autograd import compile
+    >>> fast = compile(lambda x, w, b: (x * w + b).tanh(), 0.5, -1.0, 0.25)
+    >>> fast(0.5, -1.0, 0.25)                     # the forward pass, on floats: no graph built
+    -0.24491866240370913
+    >>> value, (dx, dw, db) = fast.value_and_grad(0.5, -1.0, 0.25)
+    >>> print(fast)                               # the program: forward, then backward  # doctest: +SKIP
+
+Tracing runs `f` once on leaf Values and records its graph (`fast.graph`). The program is that
+graph written out: one line per node forward, computing the number, and one line per chain-rule
+term backward, `d_input += local_derivative * d_node`, visiting the nodes as `backward()` does
+(output first), so every gradient is added up in the same order and comes out bit for bit as
+eager's.
+
+Every line is made from the op's own rules. Each rule is called once per op on symbolic
+stand-ins that record the arithmetic done on them (`lambda x, out: (1 - out * out,)` gives the
+text `1.0 - out * out`; a comparison becomes a conditional expression, each branch explored).
+A rule that does something else with its arguments (`math.tanh(x)`, a `try` block) is not
+written out: the program calls the rule itself, bound in its namespace under the op's name.
+Nothing a user typed becomes code: names come from labels cut down to [A-Za-z0-9_], and labels
+and op names appear, escaped, in comments only.
+
+When to trace again. A trace records one path through the Python code of `f`: the numbers flow
+through the program, the Python decisions do not. Trace again when `f` would build another
+graph: a Python `if` (or a loop count) that reads a Value's number, a different number of
+inputs (another batch size), a number captured by `f` that has changed (it was baked into the
+program as a constant), a model whose structure has changed. The first call of `fast` and of
+`fast.value_and_grad` runs `f` eagerly beside the program and raises `TraceMismatchError`
+naming the first node that differs, so a frozen branch is caught there; later calls trust the
+trace.
+"""
+
+from __future__ import annotations
+
+import builtins
+import keyword
+import math
+import operator
+import re
+import struct
+import sys
+import types
+from collections.abc import Callable, Sequence
+
+from autograd.backprop import grad as _eager_grad
+from autograd.backprop import topological_order
+from autograd.modes import _get_mode, _mode
+from autograd.op import Op
+from autograd.value import Value, to_float
+
+__all__ = ["Compiled", "TraceMismatchError", "compile"]
+
+_CHUNK = 2000  # lines per generated function: Python's compiler slows down (and can fail) on huge ones
+_PATHS = 16  # branches explored per rule before it is called instead of written out
+
+
+class TraceMismatchError(RuntimeError):
+    """The compiled program and an eager run of the function disagree: the trace is stale."""
+
+
+# ---- symbolic stand-ins: arithmetic recorded as Python text -----------------------------------
+
+# Python's precedence, lowest first (a subexpression of lower precedence than its place gets parentheses)
+_COND, _CMP, _ADD, _MUL, _UNARY, _POW, _ATOM = range(7)
+_BINARY = {"+": _ADD, "-": _ADD, "*": _MUL, "/": _MUL}
+
+
+class _Untraceable(BaseException):  # noqa: N818 - a BaseException, so a rule's `except Exception` cannot swallow it
+    """The rule did something with a stand-in other than arithmetic and comparisons."""
+
+
+class _Sym:
+    """A number known by its Python text: `x`, `1.0 - out * out`, `(0.0 if x <= 0.0 else 1.0)`.
+
+    `kind` is "float" for numbers, "bool" for comparisons; anything else is refused.
+    """
+
+    __slots__ = ("text", "prec", "kind", "tracer")
+
+    def __init__(self, text: str, prec: int, kind: str, tracer: _Tracer) -> None:
+        self.text, self.prec, self.kind, self.tracer = text, prec, kind, tracer
+
+    def _other(self, other: object) -> _Sym:
+        if isinstance(other, _Sym):
+            if other.kind != "float":
+                raise _Untraceable
+            return other
+        if type(other) in (float, int, bool):
+            value = float(other)  # what Python's float arithmetic does with an int: exact below 2**53
+            if type(other) is not float and abs(other) > 2**53:
+                raise _Untraceable
+            return self.tracer.constant(value)
+        raise _Untraceable
+
+    def _binary(self, symbol: str, left: object, right: object) -> _Sym:
+        if self.kind != "float":
+            raise _Untraceable
+        a, b = (self._other(left) if left is not self else self), (self._other(right) if right is not self else self)
+        prec = _BINARY[symbol]
+        return _Sym(f"{_wrap(a, prec)} {symbol} {_wrap(b, prec + 1)}", prec, "float", self.tracer)
+
+    def __add__(self, o): return self._binary("+", self, o)  # noqa: E704
+    def __radd__(self, o):  # noqa: E301
+        if type(o) is int and o == 0 and sys.version_info >= (3, 12):
+            raise _Untraceable  # builtins.sum: since 3.12 it adds floats with compensation, not one by one
+        return self._binary("+", o, self)
+    def __sub__(self, o): return self._binary("-", self, o)  # noqa: E301, E704
+    def __rsub__(self, o): return self._binary("-", o, self)  # noqa: E301, E704
+    def __mul__(self, o): return self._binary("*", self, o)  # noqa: E301, E704
+    def __rmul__(self, o): return self._binary("*", o, self)  # noqa: E301, E704
+    def __truediv__(self, o): return self._binary("/", self, o)  # noqa: E301, E704
+    def __rtruediv__(self, o): return self._binary("/", o, self)  # noqa: E301, E704
+
+    def __pow__(self, o):
+        # float ** float can be complex (a negative base): only whole constant exponents are written out
+        if self.kind != "float" or type(o) not in (float, int) or not float(o).is_integer() or abs(o) > 64:
+            raise _Untraceable
+        return _Sym(f"{_wrap(self, _POW + 1)} ** {_wrap(self._other(o), _POW)}", _POW, "float", self.tracer)
+
+    def __neg__(self):
+        if self.kind != "float":
+            raise _Untraceable
+        return _Sym(f"-{_wrap(self, _UNARY)}", _UNARY, "float", self.tracer)
+
+    def __pos__(self):
+        if self.kind != "float":
+            raise _Untraceable
+        return self  # +x is x for a float
+
+    def __abs__(self):
+        if self.kind != "float":
+            raise _Untraceable
+        return _Sym(f"abs({self.text})", _ATOM, "float", self.tracer)
+
+    def _compare(self, symbol: str, other: object) -> _Sym:
+        if self.kind != "float":
+            raise _Untraceable
+        b = self._other(other)
+        return _Sym(f"{_wrap(self, _CMP + 1)} {symbol} {_wrap(b, _CMP + 1)}", _CMP, "bool", self.tracer)
+
+    def __lt__(self, o): return self._compare("<", o)  # noqa: E704
+    def __le__(self, o): return self._compare("<=", o)  # noqa: E301, E704
+    def __gt__(self, o): return self._compare(">", o)  # noqa: E301, E704
+    def __ge__(self, o): return self._compare(">=", o)  # noqa: E301, E704
+    def __eq__(self, o): return self._compare("==", o)  # noqa: E301, E704
+    def __ne__(self, o): return self._compare("!=", o)  # noqa: E301, E704
+    __hash__ = None
+
+    def __bool__(self) -> bool:  # an `if`: the tracer decides, and explores the other way on a later run
+        return self.tracer.decide(self.text if self.kind == "bool" else f"{_wrap(self, _CMP)}")
+
+    def __float__(self):
+        raise _Untraceable
+
+    def __index__(self):
+        raise _Untraceable
+
+    def __repr__(self) -> str:
+        return self.text
+
+
+_SLOTS = re.compile(r"\{(\d+)\}")
+
+
+def _slot(i: int) -> str:
+    """The place of argument i in a template, filled in by str.format (generated text holds no other braces)."""
+    return "{" + str(i) + "}"
+
+
+def _wrap(s: _Sym, prec: int) -> str:
+    return f"({s.text})" if s.prec < prec else s.text
+
+
+def _sym_float(x: object) -> object:
+    """`float` inside a rule being traced: float(x) of a float is x itself, so a stand-in stays one."""
+    return x if isinstance(x, _Sym) else builtins.float(x)
+
+
+class _Tracer:
+    """Runs a rule on stand-ins, once per path through its `if`s, and writes the result as text."""
+
+    def __init__(self, literal: Callable[[float], tuple[str, int]]) -> None:
+        self.literal = literal
+        self.script: list[bool] = []
+        self.taken: list[tuple[str, bool]] = []
+
+    def constant(self, value: float) -> _Sym:
+        text, prec = self.literal(value)
+        return _Sym(text, prec, "float", self)
+
+    def decide(self, condition: str) -> bool:
+        i = len(self.taken)
+        choice = self.script[i] if i < len(self.script) else True
+        self.taken.append((condition, choice))
+        return choice
+
+    def trace(self, rule: Callable, args: list) -> list[tuple[list[tuple[str, bool]], object]]:
+        """[(path, result)] for every path through the rule's branches; a path that raises has the
+        result _RAISES (the program calls the rule itself there, which raises as eager does)."""
+        rule = _symbolic(rule)
+        paths, self.script = [], []
+        while True:
+            self.taken = []
+            try:
+                result = rule(*args)
+            except Exception:  # e.g. a division by zero checked, or something a stand-in cannot do
+                result = _RAISES
+            paths.append((self.taken, result))
+            taken = list(self.taken)
+            while taken and not taken[-1][1]:
+                taken.pop()
+            if not taken or len(paths) >= _PATHS:
+                if taken or all(result is _RAISES for _, result in paths):
+                    raise _Untraceable
+                return paths
+            self.script = [choice for _, choice in taken[:-1]] + [False]
+
+
+_RAISES = object()
+
+
+def _symbolic(rule: Callable) -> Callable:
+    """The rule with the name `float` bound to `_sym_float` in its globals, where it uses float()."""
+    code = getattr(rule, "__code__", None)
+    if code is None or "float" not in code.co_names:
+        return rule
+    namespace = dict(rule.__globals__)
+    namespace["float"] = _sym_float
+    twin = types.FunctionType(code, namespace, rule.__name__, rule.__defaults__, rule.__closure__)
+    twin.__kwdefaults__ = rule.__kwdefaults__
+    return twin
+
+
+def _as_text(value: object, tracer: _Tracer) -> _Sym:
+    """A rule's result (a stand-in or a number) as a float stand-in."""
+    if isinstance(value, _Sym):
+        if value.kind != "float":
+            raise _Untraceable
+        return value
+    if type(value) in (float, int) and (type(value) is float or abs(value) <= 2**53):
+        return tracer.constant(float(value))
+    raise _Untraceable
+
+
+def _tree(paths: list, depth: int, leaf: Callable[[object], _Sym], tracer: _Tracer) -> _Sym:
+    """The paths' results as one conditional expression, splitting on the decision at `depth`."""
+    if len(paths) == 1 and len(paths[0][0]) == depth:
+        return leaf(paths[0][1])
+    condition = paths[0][0][depth][0]
+    yes = [p for p in paths if p[0][depth][1]]
+    no = [p for p in paths if not p[0][depth][1]]
+    a, b = _tree(yes, depth + 1, leaf, tracer), _tree(no, depth + 1, leaf, tracer)
+    if a.text == b.text:
+        return a
+    return _Sym(f"{_wrap(a, _CMP)} if {condition} else {_wrap(b, _COND + 1)}", _COND, "float", tracer)
+
+
+# ---- the program --------------------------------------------------------------------------------
+
+
+# how a rule called by the program is named there, for the ops of Python's operators
+_OPERATOR_NAMES = {"+": "add", "-": "sub", "*": "mul", "/": "div", "**": "pow"}
+
+
+class _Names:
+    """Unique identifiers made only of [A-Za-z0-9_]."""
+
+    def __init__(self, reserved: Sequence[str]) -> None:
+        self.taken = set(reserved) | set(keyword.kwlist) | {"E", "forward", "value_and_grad"}
+        self.counter = 0
+
+    def claim(self, wanted: str) -> str:
+        base = re.sub(r"[^A-Za-z0-9_]", "_", wanted)[:32]
+        if not base or base[0].isdigit() or base[0] == "_":  # "_" starts the program's own names
+            base = "v" + base
+        name, k = base, 1
+        while name in self.taken:
+            k += 1
+            name = f"{base}_{k}"
+        self.taken.add(name)
+        return name
+
+    def temporary(self) -> str:
+        while True:
+            self.counter += 1
+            name = f"t{self.counter}"
+            if name not in self.taken:
+                self.taken.add(name)
+                return name
+
+
+def _escaped(text: str, limit: int = 40) -> str:
+    """Text for a comment: printable, one line (repr escapes newlines and every control character)."""
+    if re.fullmatch(r"[A-Za-z0-9_+\-*/. ]{1,40}", text):
+        return text
+    shown = repr(text[:limit])
+    return shown if len(text) <= limit else shown + "..."
+
+
+def _same(a: float, b: float) -> bool:
+    """Bit for bit, but any NaN equals any NaN."""
+    if a != a:
+        return b != b
+    return a == b and math.copysign(1.0, a) == math.copysign(1.0, b)
+
+
+class _Program:
+    """The generated text of one traced graph, and the namespace it runs in."""
+
+    def __init__(self, outputs: list[Value], inputs: list[Value], input_names: list[str], wrt: list[int]) -> None:
+        self.namespace: dict[str, object] = {"__builtins__": {}, "abs": builtins.abs, "float": builtins.float}
+        self.names = _Names(list(self.namespace) + ["sum", "map", "mul"])
+        self.constants: dict[bytes, str] = {}
+        self.tracer = _Tracer(self._literal)
+        self.templates: dict[tuple, tuple] = {}
+        self.inputs, self.outputs, self.wrt = inputs, outputs, wrt
+        root = outputs[0]
+        order = topological_order(root)
+        seen = {id(n) for n in order}
+        forward = list(order)
+        for out in outputs[1:]:
+            for node in topological_order(out):
+                if id(node) not in seen:
+                    seen.add(id(node))
+                    forward.append(node)
+        self.order, self.forward_nodes = order, forward
+        input_ids = {id(v): i for i, v in enumerate(inputs)}
+        self.input_ids = input_ids
+        self.text: dict[int, str] = {}  # node id -> its name, or its literal for a constant leaf
+        self.params = []
+        for v, wanted in zip(inputs, input_names):
+            name = self.names.claim(wanted)
+            self.text[id(v)] = name
+            self.params.append(name)
+        for node in forward:
+            if id(node) in self.text:
+                continue
+            if not node.inputs:
+                text, prec = self._literal(node.data)
+                self.text[id(node)] = text if prec == _ATOM else f"({text})"
+                continue
+            if not isinstance(node.op, Op):
+                raise TypeError(f"compile: a node made by hand (op {node.op!r}, no Op) cannot be compiled")
+            self.text[id(node)] = self.names.claim(node.label) if node.label else self.names.temporary()
+
+    def _literal(self, value: float) -> tuple[str, int]:
+        if math.isfinite(value):
+            text = repr(value)
+            return text, _UNARY if text.startswith("-") else _ATOM
+        key = struct.pack("<d", value)
+        name = self.constants.get(key)
+        if name is None:
+            name = self.names.claim("inf" if value == math.inf else "minus_inf" if value == -math.inf else "nan")
+            self.namespace[name] = value
+            self.constants[key] = name
+        return name, _ATOM
+
+    def _bind(self, wanted: str, obj: object) -> str:
+        name = self.names.claim(wanted if re.sub(r"\W", "", wanted) else "op")
+        self.namespace[name] = obj
+        return name
+
+    # ---- one op's lines, from its rules --------------------------------------------------------
+
+    def _rules(self, node: Value) -> tuple:
+        """(forward template, derivative templates or a fallback), cached per op, arity and constants."""
+        op, n = node.op, len(node.inputs)
+        constants = _constants(node)
+        key = (id(op), n, _constant_bits(node))
+        found = self.templates.get(key)
+        if found is not None:
+            return found
+        slots = [_Sym(_slot(i), _ATOM, "float", self.tracer) for i in range(n + 1)]
+        args = [*slots[:n], *constants]
+        literals = [self._literal(k)[0] for k in constants]
+        name = _OPERATOR_NAMES.get(str(op), str(op))
+        forward_call = f"{self._bind(name, op.forward)}({', '.join([_slot(i) for i in range(n)] + literals)})"
+        if not isinstance(op.forward, types.BuiltinFunctionType):  # eager makes the result a float
+            forward_call = f"float({forward_call})"
+        call = _Sym(forward_call, _ATOM, "float", self.tracer)
+        try:
+            paths = self.tracer.trace(op.forward, args)
+            forward = _tree(paths, 0, lambda r: call if r is _RAISES else _as_text(r, self.tracer), self.tracer).text
+        except _Untraceable:
+            forward = forward_call
+        arguments = [_slot(i) for i in range(n)] + literals + [_slot(n)]
+        derivative_call = f"{self._bind('d_' + name, op.derivative)}({', '.join(arguments)})"
+        try:
+            paths = self.tracer.trace(op.derivative, [*args, slots[n]])
+            for _, result in paths:
+                if result is not _RAISES and (not isinstance(result, (tuple, list)) or len(result) != len(args)):
+                    raise _Untraceable
+            derivative = tuple(
+                _tree(paths, 0, lambda r, i=i: _Sym(f"{derivative_call}[{i}]", _ATOM, "float", self.tracer)
+                      if r is _RAISES else _as_text(r[i], self.tracer), self.tracer)
+                for i in range(n))
+            derivative = tuple((d.text, d.prec) for d in derivative)
+        except _Untraceable:
+            derivative = derivative_call
+        found = self.templates[key] = (forward, derivative, constants)
+        return found
+
+    def forward_lines(self) -> list[tuple[str, str | None, tuple]]:
+        lines = []
+        for node in self.forward_nodes:
+            if not node.inputs:
+                continue
+            forward, _, _ = self._rules(node)
+            args = [self.text[id(v)] for v in node.inputs]
+            name = self.text[id(node)]
+            label = f"  {_escaped(node.label)}" if node.label and node.label != name else ""
+            comment = _escaped(str(node.op)) + label
+            uses = tuple(a for v, a in zip(node.inputs, args) if id(v) in self.input_ids or v.inputs)
+            lines.append((f"{name} = {forward.format(*args)}  # {comment}", name, uses))
+        return lines
+
+    def backward_lines(self) -> tuple[list[tuple[str, str | None, tuple]], list[str]]:
+        """The chain rule, node by node from the output: d_input += local * d_node, eager's order."""
+        wanted = {id(self.inputs[i]) for i in self.wrt}
+        needs: set[int] = set()
+        for node in self.order:  # a node needs its gradient when some wrt input lies below it
+            if id(node) in wanted or any(id(v) in needs for v in node.inputs):
+                needs.add(id(node))
+        grad_name: dict[int, str] = {}
+        lines: list[tuple[str, str | None, tuple]] = []
+        for i in self.wrt:
+            v = self.inputs[i]
+            if id(v) not in grad_name:
+                grad_name[id(v)] = g = self.names.claim("d" + self.text[id(v)])
+                lines.append((f"{g} = 0.0  # d output / d {self.text[id(v)]}, added up below", g, ()))
+        root = self.order[-1]
+        if id(root) in needs:
+            if id(root) in grad_name:
+                lines.append((f"{grad_name[id(root)]} += 1.0  # the output itself", grad_name[id(root)],
+                               (grad_name[id(root)],)))
+            else:
+                grad_name[id(root)] = g = self.names.claim("d" + self.text[id(root)])
+                lines.append((f"{g} = 1.0  # d output / d output", g, ()))
+        for node in reversed(self.order):
+            if not node.inputs or id(node) not in needs:
+                continue
+            _, derivative, _ = self._rules(node)
+            g = grad_name[id(node)]
+            args = [self.text[id(v)] for v in node.inputs] + [self.text[id(node)]]
+            variables = [a if id(v) in self.input_ids or v.inputs else None for v, a in zip([*node.inputs, node], args)]
+            arg_uses = tuple(a for a in variables if a is not None)
+            comment = _escaped(str(node.op))
+            if isinstance(derivative, str):  # the rule called: its local derivatives in one tuple first
+                local = self.names.temporary().replace("t", "l", 1)
+                self.names.taken.add(local)
+                lines.append((f"{local} = {derivative.format(*args)}  # {comment}: local derivatives", local,
+                              arg_uses))
+            for k, v in enumerate(node.inputs):
+                if id(v) not in needs:
+                    continue
+                if isinstance(derivative, str):
+                    term, uses = f"{local}[{k}] * {g}", (local, g)
+                else:
+                    text, prec = derivative[k]
+                    local_text = text.format(*args)
+                    # 1.0 * g is g, bit for bit (NaN and -0.0 too): the factor is left out
+                    term = g if text == "1.0" else f"{f'({local_text})' if prec < _MUL else local_text} * {g}"
+                    uses = (*(variables[int(i)] for i in set(_SLOTS.findall(text)) if variables[int(i)]), g)
+                target = grad_name.get(id(v))
+                if target is None:
+                    grad_name[id(v)] = target = self.names.claim("d" + self.text[id(v)])
+                    lines.append((f"{target} = {term}  # {comment}", target, uses))
+                else:
+                    lines.append((f"{target} += {term}  # {comment}", target, (*uses, target)))
+        return lines, [grad_name[id(self.inputs[i])] for i in self.wrt]
+
+
+def _assemble(name: str, params: list[str], lines: list[tuple[str, str | None, tuple]], returns: str,
+              returned: list[str]) -> list[str]:
+    """The function `name(*params)` running the lines and returning `returns`, as pieces of source:
+    one function when short, else parts of _CHUNK lines each, which pass values through the list E."""
+    if len(lines) <= _CHUNK:
+        body = "\n".join(f"    {text}" for text, _, _ in lines)
+        return [f"def {name}({', '.join(params)}):\n{body}\n    return {returns}\n"]
+    n_chunks = (len(lines) + _CHUNK - 1) // _CHUNK
+    first_def: dict[str, int] = {p: -1 for p in params}
+    last_use: dict[str, int] = {}
+    for i, (_, target, uses) in enumerate(lines):
+        c = i // _CHUNK
+        for u in uses:
+            last_use[u] = c
+        if target is not None and target not in first_def:
+            first_def[target] = c
+    for r in returned:
+        last_use[r] = n_chunks
+    slots: dict[str, int] = {}
+    for p in params:
+        slots[p] = len(slots)
+    pieces = []
+    for c in range(n_chunks):
+        chunk = lines[c * _CHUNK : (c + 1) * _CHUNK]
+        used, defined = [], []
+        seen_u, seen_d = set(), set()
+        for _, target, uses in chunk:
+            for u in uses:
+                if u not in seen_u and first_def.get(u, c) < c:
+                    seen_u.add(u)
+                    used.append(u)
+            if target is not None and target not in seen_d and last_use.get(target, c) > c:
+                seen_d.add(target)
+                defined.append(target)
+        for d in defined:
+            slots.setdefault(d, len(slots))
+        head = f"    {', '.join(used)}, = {', '.join(f'E[{slots[u]}]' for u in used)},\n" if used else ""
+        tail = f"    {', '.join(f'E[{slots[d]}]' for d in defined)}, = {', '.join(defined)},\n" if defined else ""
+        body = "\n".join(f"    {text}" for text, _, _ in chunk)
+        pieces.append(f"def _{name}_{c + 1}(E):\n{head}{body}\n{tail}")
+    calls = "\n".join(f"    _{name}_{c + 1}(E)" for c in range(n_chunks))
+    ret = re.sub(r"\b(" + "|".join(map(re.escape, sorted(set(returned), key=len, reverse=True))) + r")\b",
+                 lambda m: f"E[{slots[m.group(1)]}]", returns) if returned else returns
+    start = f"[{', '.join(params)}{',' if params else ''}] + [None] * {len(slots) - len(params)}"
+    pieces.append(f"def {name}({', '.join(params)}):\n    E = {start}\n{calls}\n    return {ret}\n")
+    return pieces
+
+
+class Compiled:
+    """A traced function, replayed as generated Python: `fast(*numbers)`, `fast.value_and_grad(*numbers)`.
+
+    `source` is the program's text, `graph` the traced output Value; see the module's docstring
+    for when to trace again.
+    """
+
+    def __init__(self, f: Callable, inputs: list[Value], input_names: list[str], outputs: list[Value],
+                 many: bool, wrt: list[int]) -> None:
+        self.function, self.inputs, self.graph, self.wrt = f, inputs, outputs[0], wrt
+        self._outputs, self._many = outputs, many
+        program = _Program(outputs, inputs, input_names, wrt)
+        forward = program.forward_lines()
+        backward, grads = program.backward_lines()
+        values = [program.text[id(v)] for v in outputs]
+        value = f"({', '.join(values)},)" if many else values[0]
+        returned = [v for v in dict.fromkeys(values) if v in {t for _, t, _ in forward} | set(program.params)]
+        gradients = f"({', '.join(grads)}{',' if len(grads) == 1 else ''})"
+        self._namespace = program.namespace
+        self._forward_pieces = _assemble("forward", program.params, forward, value, returned)
+        self._pieces = _assemble("value_and_grad", program.params, forward + backward, f"{value}, {gradients}",
+                                 returned + grads)
+        self._forward = self._value_and_grad = None
+        self._checked = self._grads_checked = False
+
+    @property
+    def source(self) -> str:
+        """The generated program: forward lines, then backward lines (`fast(...)` runs the forward ones)."""
+        return "".join(self._pieces)
+
+    def __str__(self) -> str:
+        return self.source
+
+    def __repr__(self) -> str:
+        return f"<Compiled {getattr(self.function, '__name__', 'function')}: {len(self.inputs)} inputs>"
+
+    def _build(self, pieces: list[str], name: str) -> Callable:
+        for i, piece in enumerate(pieces):
+            code = builtins.compile(piece, f"<autograd.compile {name} {i + 1}>", "exec")
+            exec(code, self._namespace)  # noqa: S102 - text made from the op table and safe names only
+        return self._namespace[name]
+
+    def _numbers(self, numbers: tuple) -> list[float]:
+        if len(numbers) != len(self.inputs):
+            raise TypeError(f"compiled function takes {len(self.inputs)} numbers, got {len(numbers)}")
+        return [x if type(x) is float else to_float(x, f"compiled input {i}") for i, x in enumerate(numbers)]
+
+    def __call__(self, *numbers: float) -> float | tuple[float, ...]:
+        xs = self._numbers(numbers)
+        if self._forward is None:
+            self._forward = self._build(self._forward_pieces, "forward")
+        try:
+            result = self._forward(*xs)
+        except (ValueError, ArithmeticError):
+            self._eager(xs)  # raises the op's own error, naming the op and its numbers
+            raise
+        if not self._checked:
+            self._check(xs, result, None)
+            self._checked = True
+        return result
+
+    def value_and_grad(self, *numbers: float) -> tuple[float | tuple[float, ...], list[float]]:
+        """(value, [d value / d input for each input differentiated]) on plain floats."""
+        xs = self._numbers(numbers)
+        if self._value_and_grad is None:
+            self._value_and_grad = self._build(self._pieces, "value_and_grad")
+        try:
+            value, grads = self._value_and_grad(*xs)
+        except (ValueError, ArithmeticError):
+            self._eager(xs)
+            raise
+        if not self._grads_checked:
+            self._check(xs, value, grads)
+            self._checked = self._grads_checked = True
+        return value, list(grads)
+
+    # ---- the check of the first replay ----------------------------------------------------------
+
+    def _eager(self, xs: list[float]) -> tuple[list[Value], list[Value]]:
+        """Run f eagerly on leaves holding xs (the input Values themselves, their numbers set for the run)."""
+        saved = [v.data for v in self.inputs]
+        leaves = []
+        try:
+            for v, x in zip(self.inputs, xs):
+                v.data = x
+            leaves = list(self.inputs)
+            result = _call_recording(self.function, leaves)
+            outputs, _ = _outputs(result)
+            return leaves, outputs
+        finally:
+            for v, x in zip(self.inputs, saved):
+                v.data = x
+
+    def _check(self, xs: list[float], value: object, grads: Sequence[float] | None) -> None:
+        saved = [v.data for v in self.inputs]
+        try:
+            for v, x in zip(self.inputs, xs):
+                v.data = x
+            replay = _replay(self._outputs, self.inputs)
+            result = _call_recording(self.function, self.inputs)
+            outputs, _ = _outputs(result)
+            _compare_graphs(self._outputs, outputs, self.inputs, replay)
+            got = value if self._many else (value,)
+            for i, (a, out) in enumerate(zip(got, outputs)):
+                if not _same(a, out.data):
+                    raise TraceMismatchError(f"compiled output {i} is {a!r}, eager gives {out.data!r}")
+            if grads is not None:
+                eager = _eager_grad(outputs[0], [self.inputs[i] for i in self.wrt])
+                for i, a, b in zip(self.wrt, grads, eager):
+                    if not _same(a, b.data):
+                        raise TraceMismatchError(f"compiled gradient of input {i} is {a!r}, eager gives {b.data!r}")
+        finally:
+            for v, x in zip(self.inputs, saved):
+                v.data = x
+
+
+def _call_recording(f: Callable, leaves: list[Value]) -> object:
+    """f(*leaves) with the graph recorded, even inside a `no_grad` block."""
+    state = _get_mode()
+    token = _mode.set((True if not state[0] else state[0], state[1], state))
+    try:
+        return f(*leaves)
+    finally:
+        _mode.reset(token)
+
+
+def _outputs(result: object) -> tuple[list[Value], bool]:
+    if isinstance(result, Value):
+        return [result], False
+    if isinstance(result, (tuple, list)) and result and all(isinstance(v, Value) for v in result):
+        return list(result), True
+    raise TypeError(f"compile: the function must return a Value or a tuple of Values, got {type(result).__name__}")
+
+
+def _replay(outputs: list[Value], inputs: list[Value]) -> dict[int, float]:
+    """Every node's number recomputed from the trace with the inputs' current numbers (op.forward per node)."""
+    numbers: dict[int, float] = {}
+    for out in outputs:
+        for node in topological_order(out):
+            if id(node) in numbers:
+                continue
+            if not node.inputs:
+                numbers[id(node)] = node.data
+                continue
+            constants = _constants(node)
+            try:
+                numbers[id(node)] = float(node.op.forward(*[numbers[id(v)] for v in node.inputs], *constants))
+            except (ValueError, ArithmeticError):
+                numbers[id(node)] = math.nan
+    return numbers
+
+
+def _constants(node: Value) -> tuple:
+    c = node.constant
+    return c if type(c) is tuple else () if c is None else (c,)
+
+
+def _constant_bits(node: Value) -> bytes:
+    constants = _constants(node)
+    return struct.pack(f"<{len(constants)}d", *constants)
+
+
+def _describe(node: Value) -> str:
+    label = f" {node.label!r}" if node.label else ""
+    return f"{_escaped(str(node.op)) if node.op else 'leaf'}{label}"
+
+
+def _compare_graphs(traced: list[Value], eager: list[Value], inputs: list[Value], replay: dict[int, float]) -> None:
+    """Raise TraceMismatchError at the first node where the eager graph is not the traced one."""
+    input_ids = {id(v) for v in inputs}
+    for k, (t_out, e_out) in enumerate(zip(traced, eager)):
+        t_order, e_order = topological_order(t_out), topological_order(e_out)
+        t_index = {id(n): i for i, n in enumerate(t_order)}
+        e_index = {id(n): i for i, n in enumerate(e_order)}
+        for i, (a, b) in enumerate(zip(t_order, e_order)):
+            same = (a.op == b.op and len(a.inputs) == len(b.inputs) and _constant_bits(a) == _constant_bits(b)
+                    and [t_index[id(v)] for v in a.inputs] == [e_index[id(v)] for v in b.inputs]
+                    and (id(a) in input_ids) == (id(b) in input_ids) and (id(a) not in input_ids or a is b))
+            traced_number = replay[id(a)]
+            if not same or not _same(traced_number, b.data):
+                raise TraceMismatchError(
+                    f"node {i + 1} of the graph differs: traced {_describe(a)} = {traced_number!r}, "
+                    f"eager {_describe(b)} = {b.data!r}. The function took another path through its Python "
+                    f"code for these numbers (an `if` on a Value's number?): trace it again with compile()")
+        if len(t_order) != len(e_order):
+            raise TraceMismatchError(f"output {k}: the traced graph has {len(t_order)} nodes, the eager run "
+                                     f"{len(e_order)}: trace the function again with compile()")
+
+
+def compile(f: Callable, *example_inputs: Value | float, wrt: Sequence[int] | None = None) -> Compiled:  # noqa: A001 - autograd.compile
+    """Trace `f(*inputs)` once and return it compiled to straight-line Python over floats.
+
+    An example input is a number (a new leaf Value holding it is traced) or a leaf Value (traced
+    as itself: `f` may close over a model's parameters and still have them as inputs). `f`
+    returns a Value, or a tuple of Values whose first one is differentiated. `wrt` lists the
+    input positions to differentiate (default: all); the others get no gradient lines.
+    Leaves that are not inputs are constants of the program.
+    """
+    if not callable(f):
+        raise TypeError(f"compile: f must be a function, got {type(f).__name__}")
+    try:
+        import inspect
+
+        parameters = [p.name for p in inspect.signature(f).parameters.values()
+                      if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    except (TypeError, ValueError):
+        parameters = []
+    inputs, names = [], []
+    for i, x in enumerate(example_inputs):
+        if isinstance(x, Value):
+            if x.inputs:
+                raise TypeError(f"compile: example input {i} is a Value made by an op; give a leaf Value or a number")
+            if any(x is v for v in inputs):
+                raise ValueError(f"compile: example input {i} is the same Value as an earlier one")
+            inputs.append(x)
+            names.append(x.label or (parameters[i] if i < len(parameters) else f"x{i + 1}"))
+        else:
+            name = parameters[i] if i < len(parameters) else f"x{i + 1}"
+            inputs.append(Value(to_float(x, f"compile: example input {i}"), label=name))
+            names.append(name)
+    if wrt is None:
+        wrt = list(range(len(inputs)))
+    else:
+        wrt = [operator.index(i) for i in wrt]
+        for i in wrt:
+            if not 0 <= i < len(inputs):
+                raise ValueError(f"compile: wrt position {i} is not an input (there are {len(inputs)})")
+    outputs, many = _outputs(_call_recording(f, inputs))
+    return Compiled(f, inputs, names, outputs, many, wrt)

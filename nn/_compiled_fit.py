@@ -1,0 +1,179 @@
+"""`fit(compile=True)`: the training step recorded once per batch shape and replayed as a program.
+
+A step's graph has the same shape at every step of the same batch size: `autograd.compile`
+records it once and replays it as straight-line Python on floats. Everything that changes from
+step to step is an input of the program, in this order:
+
+    the parameters | the batch's inputs | its targets | dropout's factors
+
+so the program carries no number of the batch it was recorded on. Dropout's factors are drawn by
+each Dropout layer from its own generator in the order the eager step draws them (the layers and
+counts recorded once per shape), so the same seed gives the same masks with or without compile.
+The parameters get `.grad` as `loss.backward()` would give it (after `zero_grad`, the gradient
+added to 0.0), and the optimizer steps as usual: same numbers, bit for bit.
+
+The first step of each shape runs eagerly and is recorded; the program takes over from the
+second, whose numbers differ: autograd.compile checks that first replay against an eager run, so
+a model or loss that branches on a number raises TraceMismatchError instead of training wrongly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+
+import autograd
+from autograd import Value, no_grad
+from nn.layers import _GIVEN_FACTORS, Dropout
+from nn.module import Module
+from nn.optim import Optimizer
+
+Shape = tuple | None  # None for a number, else one Shape per element of a list
+
+
+def _shape(item: object) -> Shape:
+    """The nesting of a sample's input, target or output: None for a number (or Value)."""
+    if isinstance(item, (list, tuple)):
+        return tuple(_shape(element) for element in item)
+    return None
+
+
+def _numbers(item: object, into: list[float]) -> list[float]:
+    """Every number of item, depth first (a Value gives its .data)."""
+    if isinstance(item, (list, tuple)):
+        if all(type(element) is float for element in item):  # the common case, a sample's inputs, at once
+            into += item
+        else:
+            for element in item:
+                _numbers(element, into)
+    else:
+        into.append(item.data if isinstance(item, Value) else float(item))
+    return into
+
+
+def _rebuild(shape: Shape, leaves: Iterator) -> object:
+    """An item of the given shape, its numbers taken from leaves in order."""
+    return next(leaves) if shape is None else [_rebuild(s, leaves) for s in shape]
+
+
+class _Program:
+    """One compiled step (or forward pass) for one batch shape, and the dropout draws it takes as inputs."""
+
+    def __init__(self, fast: autograd.Compiled, plan: list[tuple[Dropout, int]], outputs: list[Shape]) -> None:
+        self.fast, self.plan, self.outputs = fast, plan, outputs
+
+    def factors(self) -> list[float]:
+        """This step's dropout factors, drawn as the eager step draws them: layer by layer, in call order."""
+        return [f for dropout, n in self.plan for f in dropout._draw(n)]
+
+    def outputs_of(self, numbers: Sequence[float]) -> list:
+        leaves = iter(numbers)
+        return [_rebuild(shape, leaves) for shape in self.outputs]
+
+
+class CompiledFit:
+    """The compiled programs of one `fit` run: training steps and evaluations, one per batch shape."""
+
+    def __init__(self, model: Module, loss_fn: Callable, optimizer: Optimizer, params: list[Value]) -> None:
+        self.model, self.loss_fn, self.optimizer, self.params = model, loss_fn, optimizer, params
+        self._programs: dict[tuple, _Program] = {}
+
+    def train_step(self, xs: Sequence, targets: Sequence) -> tuple[float, list]:
+        """One step's forward and backward: sets every parameter's .grad as zero_grad() and
+        loss.backward() do; returns the loss and the outputs (as numbers)."""
+        key = (True, tuple(map(_shape, xs)), tuple(map(_shape, targets)))
+        inputs = _numbers(targets, _numbers(xs, []))
+        program = self._programs.get(key)
+        if program is None:
+            return self._first_step(key, xs, targets, inputs)
+        values, grads = program.fast.value_and_grad(*self._parameters(), *inputs, *program.factors())
+        self.optimizer.zero_grad()
+        for p, g in zip(self.params, grads):
+            p.grad += g  # as backward adds its sum to the 0.0 that zero_grad left
+        return values[0], program.outputs_of(values[1:])
+
+    def evaluate(self, X: Sequence, y: Sequence) -> tuple[float, float]:
+        """(loss, accuracy) on (X, y) in eval mode, the same numbers as nn.evaluate gives."""
+        from nn.train import accuracy, evaluate  # nn.train imports this module
+
+        key = (False, tuple(map(_shape, X)), ())
+        was_training = self.model.training
+        self.model.eval()  # also for the program's first replay, which autograd.compile checks against eager
+        try:
+            program = self._programs.get(key)
+            if program is None:
+                self._programs[key] = self._record(key, _numbers(X, []), [])
+                return evaluate(self.model, X, y, self.loss_fn)
+            outputs = program.outputs_of(program.fast(*self._parameters(), *_numbers(X, [])))
+        finally:
+            self.model.train(was_training)
+        with no_grad():
+            return self.loss_fn(outputs, list(y)).data, accuracy(outputs, y)
+
+    def _parameters(self) -> list[float]:
+        return [p.data for p in self.params]
+
+    def _first_step(self, key: tuple, xs: Sequence, targets: Sequence, inputs: list[float]) -> tuple[float, list]:
+        """The eager step fit takes without compile, noting the dropout draws; then the step recorded."""
+        plan: list[tuple[Dropout, int]] = []
+        factors: list[float] = []
+
+        def draw(dropout: Dropout, n: int) -> list[float]:
+            plan.append((dropout, n))
+            factors.extend(dropout._draw(n))
+            return factors[len(factors) - n :]
+
+        with _given(draw):
+            outputs = [self.model(x) for x in xs]
+        loss = self.loss_fn(outputs, targets)
+        if not isinstance(loss, Value):
+            raise TypeError(f"fit: loss_fn must return a Value, got {type(loss).__name__}")
+        self._programs[key] = self._record(key, inputs, factors, plan)
+        self.optimizer.zero_grad()  # (after the recording, whatever it did to .grad)
+        loss.backward()
+        return loss.data, [_floats(o) for o in outputs]
+
+    def _record(self, key: tuple, inputs: list[float], factors: list[float],
+                plan: list[tuple[Dropout, int]] = ()) -> _Program:
+        """The step (training) or the forward pass (eval) for this key, compiled."""
+        training, x_shapes, t_shapes = key
+        model, loss_fn, n_params = self.model, self.loss_fn, len(self.params)
+        output_shapes: list[Shape] = []
+
+        def step(*leaves: Value) -> tuple[Value, ...]:
+            rest = iter(leaves[n_params:])
+            xs = [_rebuild(shape, rest) for shape in x_shapes]
+            ts = [_rebuild(shape, rest) for shape in t_shapes]
+            with _given(lambda dropout, n: [next(rest) for _ in range(n)]):  # the inputs after the targets
+                nested = [model(x) for x in xs]
+            output_shapes[:] = map(_shape, nested)
+            outs = _values(nested, [])
+            return (loss_fn(nested, ts), *outs) if training else tuple(outs)
+
+        fast = autograd.compile(step, *self.params, *inputs, *factors, wrt=list(range(n_params)))
+        return _Program(fast, list(plan), output_shapes)
+
+
+@contextmanager
+def _given(factors: Callable[[Dropout, int], list]) -> Iterator[None]:
+    """Every Dropout called inside takes its factors from `factors(dropout, n)`."""
+    token = _GIVEN_FACTORS.set(factors)
+    try:
+        yield
+    finally:
+        _GIVEN_FACTORS.reset(token)
+
+
+def _values(item: object, into: list[Value]) -> list[Value]:
+    """Every Value of a model's output (a Value or nested lists of them), depth first."""
+    if isinstance(item, (list, tuple)):
+        for element in item:
+            _values(element, into)
+    else:
+        into.append(item)
+    return into
+
+
+def _floats(item: object) -> object:
+    """A model's output as numbers, nested as it is."""
+    return [_floats(element) for element in item] if isinstance(item, (list, tuple)) else float(item)

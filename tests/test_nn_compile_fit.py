@@ -1,0 +1,267 @@
+"""fit(compile=True): the same training as fit(), to the last bit, from a step recorded once per batch shape.
+
+A compiled step is replayed on other batches, so nothing of the batch it was recorded on may stay
+in it: the targets are inputs of the program (every loss, replayed on another batch, gives what
+the eager loss gives there), dropout's factors are inputs drawn in the eager order, and the
+choices a loss makes by its numbers are ops (`max`, `pick`), checked here against PyTorch and
+finite differences at first and second order.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+
+import pytest
+from _reference import finite_differences, matches_finite_differences
+
+import autograd
+from autograd import OPS, Value
+from nn import (
+    MLP,
+    SGD,
+    Adam,
+    CosineAnnealingLR,
+    Module,
+    RMSprop,
+    StepLR,
+    binary_cross_entropy_with_logits,
+    cross_entropy,
+    fit,
+    hinge_loss,
+    make_moons,
+    make_spiral,
+    mse_loss,
+)
+
+pytestmark = pytest.mark.compile
+
+OPTIMIZERS = {
+    "SGD": lambda ps: SGD(ps, lr=0.1),
+    "momentum": lambda ps: SGD(ps, lr=0.05, momentum=0.9, weight_decay=1e-3),
+    "RMSprop": lambda ps: RMSprop(ps, lr=0.01, momentum=0.5),
+    "Adam": lambda ps: Adam(ps, lr=0.02, weight_decay=1e-3),
+}
+MOONS = make_moons(n=50, noise=0.1, seed=0)  # batches of 16: three of 16 and one of 2, two programs
+
+
+def _train(compiled: bool, make_optimizer=OPTIMIZERS["Adam"], data=MOONS, loss_fn=hinge_loss, nouts=(8, 8, 1),
+           dropout=0.0, scheduler=None, **options):
+    """(every step's gradients and then weights, the history, the model) of one fit."""
+    X, y = data
+    model = MLP(len(X[0]), list(nouts), dropout=dropout, seed=1)
+    params = model.parameters()
+    optimizer = make_optimizer(params)
+    steps = []
+    step = optimizer.step
+
+    def recorded_step():  # the test's own record of each step, around the optimizer's
+        steps.append(("grad", [p.grad for p in params]))
+        step()
+        steps.append(("data", [p.data for p in params]))
+
+    optimizer.step = recorded_step
+    options.setdefault("batch_size", 16)
+    history = fit(model, X, y, loss_fn, optimizer, epochs=3, progress=False, compile=compiled,
+                  scheduler=scheduler(optimizer) if scheduler else None, **options)
+    return steps, history, model
+
+
+def _same_bits(a, b) -> bool:
+    """Equal as floats and in the sign of every zero."""
+    return a == b and [math.copysign(1.0, x) for x in _flat(a)] == [math.copysign(1.0, x) for x in _flat(b)]
+
+
+def _flat(item):
+    if isinstance(item, (list, tuple)):
+        return [x for element in item for x in _flat(element)]
+    return [item] if isinstance(item, float) else []
+
+
+# ---- fit(compile=True) == fit() ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("optimizer", OPTIMIZERS)
+def test_compiled_fit_gives_every_steps_gradients_and_weights_bit_for_bit(optimizer):
+    eager = _train(False, OPTIMIZERS[optimizer])
+    compiled = _train(True, OPTIMIZERS[optimizer])
+    assert len(eager[0]) == 2 * 3 * 4  # 3 epochs of 4 batches, each step's .grad and weights
+    assert _same_bits(compiled[0], eager[0])
+    assert compiled[1] == eager[1]
+
+
+def test_dropout_draws_the_same_masks_in_the_same_order_as_eager_training():
+    eager = _train(False, dropout=0.25)
+    compiled = _train(True, dropout=0.25)
+    assert _same_bits(compiled[0], eager[0]) and compiled[1] == eager[1]
+    # each layer's generator has drawn exactly as many numbers: the next masks would agree too
+    assert [d._rng.getstate() for d in compiled[2].dropouts] == [d._rng.getstate() for d in eager[2].dropouts]
+
+
+@pytest.mark.parametrize("scheduler", [lambda o: StepLR(o, step_size=1, gamma=0.5),
+                                       lambda o: CosineAnnealingLR(o, T_max=3)], ids=["StepLR", "cosine"])
+def test_a_scheduler_changes_the_rate_of_the_compiled_steps_as_of_the_eager_ones(scheduler):
+    eager = _train(False, OPTIMIZERS["momentum"], scheduler=scheduler)
+    compiled = _train(True, OPTIMIZERS["momentum"], scheduler=scheduler)
+    assert _same_bits(compiled[0], eager[0]) and compiled[1] == eager[1]
+
+
+def test_validation_and_early_stopping_see_the_same_numbers_through_the_compiled_forward():
+    X, y = make_moons(n=40, noise=0.2, seed=3)
+    options = {"validation": (X, y), "patience": 1, "min_delta": 10.0}  # stops after epoch 2, restores epoch 1
+    eager = _train(False, data=MOONS, dropout=0.1, **options)
+    compiled = _train(True, data=MOONS, dropout=0.1, **options)
+    assert compiled[1] == eager[1] and len(eager[1].val_loss) == 2 and eager[1].stopped_early
+    assert _same_bits([p.data for p in compiled[2].parameters()], [p.data for p in eager[2].parameters()])
+
+
+@pytest.mark.parametrize("loss_fn", [binary_cross_entropy_with_logits, mse_loss, hinge_loss])
+def test_full_batch_training_with_each_binary_loss_is_the_same(loss_fn):
+    X, y = MOONS  # labels +1/-1 for the hinge loss, 1/0 for the others
+    if loss_fn is not hinge_loss:
+        y = [1 if t > 0 else 0 for t in y]
+    eager = _train(False, data=(X, y), loss_fn=loss_fn, batch_size=None)
+    compiled = _train(True, data=(X, y), loss_fn=loss_fn, batch_size=None)
+    assert _same_bits(compiled[0], eager[0]) and compiled[1] == eager[1]
+
+
+def test_cross_entropy_on_shuffled_batches_replays_each_batchs_targets():
+    spiral = make_spiral(n=45, classes=3, seed=0)
+    eager = _train(False, OPTIMIZERS["RMSprop"], data=spiral, loss_fn=cross_entropy, nouts=(8, 3), batch_size=8)
+    compiled = _train(True, OPTIMIZERS["RMSprop"], data=spiral, loss_fn=cross_entropy, nouts=(8, 3), batch_size=8)
+    assert _same_bits(compiled[0], eager[0]) and compiled[1] == eager[1]
+
+
+# ---- a loss recorded on one batch, replayed on another ------------------------------------------
+
+LOSSES = [
+    (mse_loss, lambda rng: rng.uniform(-2, 2), 1),
+    (hinge_loss, lambda rng: rng.choice([1.0, -1.0]), 1),
+    (binary_cross_entropy_with_logits, lambda rng: rng.choice([0.0, 1.0, rng.random()]), 1),
+    (cross_entropy, lambda rng: float(rng.randrange(3)), 3),
+]
+
+
+@pytest.mark.parametrize(("loss_fn", "target", "width"), LOSSES, ids=lambda x: getattr(x, "__name__", ""))
+def test_a_loss_recorded_on_one_batch_gives_the_eager_loss_of_another(loss_fn, target, width):
+    rng = random.Random(0)
+    n = 4
+
+    def batch():
+        return [rng.uniform(-3, 3) for _ in range(n * width)], [target(rng) for _ in range(n)]
+
+    def loss(*leaves):
+        preds = leaves[: n * width]
+        if width > 1:
+            preds = [list(preds[i : i + width]) for i in range(0, n * width, width)]
+        return loss_fn(list(preds), list(leaves[n * width :]))
+
+    fast = autograd.compile(loss, *[x for part in batch() for x in part], wrt=list(range(n * width)))
+    for _ in range(5):  # other predictions, other targets (other classes, other BCE targets 0 and 1)
+        preds, targets = batch()
+        leaves = [Value(x) for x in preds]
+        ts = [int(t) for t in targets] if width > 1 else targets
+        eager = loss_fn([leaves[i : i + width] for i in range(0, n * width, width)] if width > 1 else leaves, ts)
+        eager.backward()
+        value, grads = fast.value_and_grad(*preds, *targets)
+        assert (value, grads) == (eager.data, [v.grad for v in leaves])
+
+
+def test_cross_entropy_with_a_value_target_is_the_same_as_with_the_int():
+    logits = [0.3, -1.0, 2.2, 2.2]
+    for t in range(4):
+        by_int, by_value = [Value(z) for z in logits], [Value(z) for z in logits]
+        a, b = cross_entropy(by_int, t), cross_entropy(by_value, Value(float(t)))
+        a.backward()
+        b.backward()
+        assert (a.data, [v.grad for v in by_int]) == (b.data, [v.grad for v in by_value])
+
+
+# ---- the limit, and arguments ---------------------------------------------------------------------
+
+
+class _Branching(Module):
+    """|w x| written with a Python `if` on the number: a trace records one side only."""
+
+    def __init__(self):
+        self.w = Value(0.5)
+
+    def forward(self, x):
+        s = self.w * x
+        return s if s.data > 0 else -s
+
+
+def test_a_python_branch_on_a_number_in_the_model_raises_trace_mismatch_error():
+    X, y = [1.0, -1.0], [1.0, 1.0]  # batches of one: the second takes the other side of the `if`
+    model = _Branching()
+    with pytest.raises(autograd.TraceMismatchError):
+        fit(model, X, y, mse_loss, SGD(model.parameters(), lr=0.0), epochs=1, batch_size=1, progress=False,
+            compile=True)
+    eager = _Branching()  # without compile the same training runs
+    fit(eager, X, y, mse_loss, SGD(eager.parameters(), lr=0.0), epochs=1, batch_size=1, progress=False)
+
+
+def test_compile_must_be_a_bool_and_cannot_go_with_diagnostics():
+    model = MLP(2, [2, 1], seed=0)
+    before = [p.data for p in model.parameters()]
+    with pytest.raises(TypeError, match="compile must be True or False"):
+        fit(model, *MOONS, hinge_loss, SGD(model.parameters(), lr=0.1), epochs=1, compile="yes", progress=False)
+    with pytest.raises(ValueError, match="diagnostics=True .* compile=False"):
+        fit(model, *MOONS, hinge_loss, SGD(model.parameters(), lr=0.1), epochs=1, compile=True, diagnostics=True,
+            progress=False)
+    assert [p.data for p in model.parameters()] == before
+
+
+# ---- the ops that choose: max and pick ------------------------------------------------------------
+
+MAX, PICK = OPS["max"], OPS["pick"]
+nan, inf = math.nan, math.inf
+MAX_POINTS = [(1.0, 3.0, 2.0), (3.0, 3.0, 1.0), (-1.0, -1.0, -1.0), (0.0, -0.0, 0.0), (nan, 1.0, 2.0),
+              (1.0, nan, nan), (inf, 1.0, inf), (-inf, -inf, 5.0), (2.5,)]
+
+
+def _engine(op, point):
+    values = [Value(x) for x in point]
+    out = op(*values)
+    out.backward()
+    return out.data, [v.grad for v in values]
+
+
+@pytest.mark.parametrize("point", MAX_POINTS, ids=str)
+def test_max_is_torch_max_over_a_dimension_with_its_gradient_to_the_first_maximum(torch, point):
+    tensors = [torch.tensor(x, requires_grad=True) for x in point]
+    values, index = torch.stack(tensors).max(dim=0)
+    grads = torch.autograd.grad(values, tensors, allow_unused=True)
+    value, mine = _engine(MAX, point)
+    assert _same_bits(value, values.item()) or (math.isnan(value) and math.isnan(values.item()))
+    assert mine == [0.0 if g is None else g.item() for g in grads]
+    assert mine.index(1.0) == index.item()  # ties and NaN: the first, as torch's index says
+
+
+@pytest.mark.parametrize("point", [(0.3, -1.2, 2.0), (2.0, 0.3, -1.2), (-0.5, -0.25, -4.0)], ids=str)
+def test_max_and_pick_first_and_second_derivatives_match_finite_differences(point):
+    for op, args, f in [(MAX, point, lambda *xs: max(xs)), (PICK, (*point, 1.0), lambda *xs: xs[1])]:
+        _, grads = _engine(op, args)
+        assert grads[: len(point)] == matches_finite_differences(finite_differences(f, point))
+        values = [Value(x) for x in args]
+        firsts = autograd.grad(op(*values), values, create_graph=True)
+        hessian = [[g.data for g in autograd.grad(first, values)] for first in firsts]
+        assert hessian == [[0.0] * len(args)] * len(args)  # piecewise linear: 0, as PyTorch's
+
+
+def test_pick_is_indexing_as_in_torch_and_its_index_gets_no_gradient(torch):
+    point = (0.5, -2.0, 7.0)
+    for i in range(3):
+        value, grads = _engine(PICK, (*point, float(i)))
+        tensors = [torch.tensor(x, requires_grad=True) for x in point]
+        picked = torch.stack(tensors)[i]
+        expected = [0.0 if g is None else g.item() for g in torch.autograd.grad(picked, tensors, allow_unused=True)]
+        assert (value, grads) == (picked.item(), [*expected, 0.0])
+
+
+@pytest.mark.parametrize("index", [3.0, -1.0, 0.5, nan, inf])
+def test_pick_refuses_an_index_that_names_no_argument(index):
+    with pytest.raises(ValueError, match="pick: the index must be a whole number from 0 to 2"):
+        PICK(Value(1.0), Value(2.0), Value(3.0), index)
+    with pytest.raises(ValueError, match="max: needs at least one argument"):
+        MAX()
