@@ -7,6 +7,7 @@ data sets (toy ones and handwritten digits), a training loop and its diagnostics
     Value(data=..., grad=0.0)
 """
 
+from nn.callbacks import Callback, EarlyStopping, GradientClipping
 from nn.containers import Residual, Sequential
 from nn.data import make_circles, make_moons, make_sine, make_spiral, make_xor, train_test_split, train_val_split
 from nn.diagnostics import plot_diagnostics
@@ -33,9 +34,12 @@ __all__ = [
     "RNN",
     "SGD",
     "Adam",
+    "Callback",
     "ChainedScheduler",
     "CosineAnnealingLR",
     "Dropout",
+    "EarlyStopping",
+    "GradientClipping",
     "History",
     "LRScheduler",
     "Layer",

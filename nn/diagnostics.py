@@ -42,9 +42,9 @@ from operator import attrgetter, sub
 from typing import Any
 
 from autograd import Value
+from nn.callbacks import Callback, History, TrainingRun
 from nn.layers import Layer
 from nn.module import Module
-from nn.train import History, TrainingRun
 
 STATS = ("grad_norm", "update_ratio", "dead_fraction", "saturated_fraction", "activation_mean", "activation_std")
 HEALTHY_UPDATE_RATIO = 1e-3  # the guide line of the update-ratio plots
@@ -173,6 +173,31 @@ class LayerStatsRecorder:
         history.layer_stats.append(stats)
         history.layer_names = list(self.names)
         history.last_activations = activations
+
+
+class LayerStatistics(Callback):
+    """What `fit(..., diagnostics=True)` adds to the callbacks: a LayerStatsRecorder told of every event."""
+
+    def __init__(self, model: Module) -> None:
+        self.recorder = LayerStatsRecorder(model)
+
+    def on_train_begin(self, run: TrainingRun) -> None:
+        self.recorder.start()
+
+    def on_epoch_begin(self, run: TrainingRun) -> None:
+        self.recorder.begin_epoch()
+
+    def on_batch_end(self, run: TrainingRun) -> None:
+        self.recorder.before_step()
+
+    def on_step_end(self, run: TrainingRun) -> None:
+        self.recorder.after_step()
+
+    def on_epoch_end(self, run: TrainingRun, logs: dict[str, float]) -> None:
+        self.recorder.end_epoch(run.history)
+
+    def on_train_end(self, run: TrainingRun) -> None:
+        self.recorder.stop()
 
 
 def _mean(xs: Sequence[float]) -> float:

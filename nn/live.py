@@ -25,7 +25,8 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from autograd import Value, no_grad
-from nn.train import TrainingRun
+from nn.callbacks import Callback, TrainingRun
+from nn.diagnostics import DIAGNOSTICS_PANELS
 
 Panel = Callable[[Any, TrainingRun], None]  # draws one matplotlib Axes from the running fit
 
@@ -79,8 +80,6 @@ def default_panels(run: TrainingRun) -> list[Panel]:
     if _maps_a_plane_to_one_score(run):
         panels.append(boundary_panel)
     if run.history.layer_stats:
-        from nn.diagnostics import DIAGNOSTICS_PANELS  # it imports nn.train, as this module does
-
         panels += DIAGNOSTICS_PANELS
     return panels
 
@@ -101,7 +100,7 @@ def _maps_a_plane_to_one_score(run: TrainingRun) -> bool:
 # ---- the live figure --------------------------------------------------------------------------------
 
 
-class LivePlot:
+class LivePlot(Callback):
     """A figure of the training so far, redrawn in place in a Jupyter notebook while `fit` runs.
 
     Use it as `fit(..., live=True)`, `fit(..., live=LivePlot(...))` or `callbacks=[LivePlot()]`.
@@ -160,7 +159,7 @@ class LivePlot:
         if self._active:
             _matplotlib_figure()  # fail now, with the extra to install, not after the first epoch
 
-    def __call__(self, epoch: int, logs: dict) -> None:
+    def on_epoch_end(self, run: TrainingRun, logs: dict[str, float]) -> None:
         if not self._active or time.monotonic() < self._next_draw:
             return
         start = time.monotonic()
@@ -168,6 +167,10 @@ class LivePlot:
         self._redraws += 1
         spent = time.monotonic() - start if self._redraws > 1 else 0.0  # the first also loads matplotlib
         self._next_draw = time.monotonic() + max(self.interval, _WAIT_PER_DRAW * spent)
+
+    def __call__(self, epoch: int, logs: dict) -> None:
+        """The function protocol of callbacks, callback(epoch, logs): the same as on_epoch_end."""
+        self.on_epoch_end(self._run, logs)
 
     def on_train_end(self, run: TrainingRun) -> None:
         if self._active and run.history.epochs:

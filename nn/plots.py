@@ -16,8 +16,8 @@ from typing import Any
 
 from autograd import Value, no_grad
 from autograd.files import require_regular_file, write_file
+from nn.callbacks import History
 from nn.module import Module
-from nn.train import History
 
 _NEG, _POS = "#d62728", "#1f77b4"  # class colours: red for -1/0, blue for +1
 

@@ -11,24 +11,30 @@ in a loop, plus the bookkeeping people need to watch a network learn:
 
 from __future__ import annotations
 
-import math
 import random
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from autograd import Value, no_grad
 from nn._compiled_fit import CompiledFit
-from nn._numbers import check_int, check_real, to_float
+from nn._numbers import check_int, to_float
+from nn.callbacks import (
+    Callback,
+    EarlyStopping,
+    GradientClipping,
+    History,
+    LossFn,
+    ProgressBar,
+    SchedulerStep,
+    TrainingRun,
+    as_callback,
+)
+from nn.diagnostics import LayerStatistics
+from nn.live import LivePlot
 from nn.module import Module
-from nn.optim import Optimizer, clip_grad_norm
+from nn.optim import Optimizer
 from nn.schedulers import LRScheduler
 
-if TYPE_CHECKING:
-    from nn.live import LivePlot
-
-LossFn = Callable[[list, list], Value]
-Callback = Callable[[int, dict], "bool | None"]
+__all__ = ["Callback", "History", "LossFn", "TrainingRun", "accuracy", "evaluate", "fit"]
 
 
 def _score(output: object, what: str = "output") -> float:
@@ -68,46 +74,6 @@ def evaluate(model: Module, X: Sequence, y: Sequence, loss_fn: LossFn) -> tuple[
         model.train(was_training)
 
 
-@dataclass
-class History:
-    """What happened in `fit`, one entry per epoch (validation lists stay empty without validation data)."""
-
-    loss: list[float] = field(default_factory=list)  # mean training loss over the epoch's batches
-    accuracy: list[float] = field(default_factory=list)  # training accuracy during the epoch
-    val_loss: list[float] = field(default_factory=list)  # after the epoch, eval mode, no_grad
-    val_accuracy: list[float] = field(default_factory=list)
-    best_epoch: int | None = None  # epoch (0-based) with the lowest validation loss
-    stopped_early: bool = False  # True when early stopping or a callback ended training
-    # fit(diagnostics=True) only (see nn.diagnostics): per epoch, one dict of statistics per layer,
-    # the layers' names as pictures show them, and every layer's outputs in the last epoch
-    layer_stats: list[list[dict[str, float]]] = field(default_factory=list)
-    layer_names: list[str] = field(default_factory=list)
-    last_activations: list[list[float]] = field(default_factory=list, repr=False)  # thousands of numbers
-
-    @property
-    def epochs(self) -> int:
-        """How many epochs ran."""
-        return len(self.loss)
-
-
-@dataclass(frozen=True)
-class TrainingRun:
-    """What a callback sees of a running `fit`: the model, the data, and the history so far.
-
-    A callback object may have the methods `on_train_begin(run)` and `on_train_end(run)`, besides
-    `callback(epoch, logs)`; `nn.LivePlot` draws its panels from this.
-    """
-
-    model: Module
-    X: Sequence
-    y: Sequence
-    loss_fn: LossFn
-    optimizer: Optimizer
-    epochs: int  # the epochs asked for; history.epochs says how many have run
-    history: History  # filled in epoch by epoch
-    validation: tuple[Sequence, Sequence] | None = None
-
-
 def _check_data(X: Sequence, y: Sequence, what: str) -> None:
     if len(X) != len(y):
         raise ValueError(f"fit: {what} has {len(X)} inputs but {len(y)} targets")
@@ -127,7 +93,7 @@ def fit(
     patience: int | None = None,
     min_delta: float = 0.0,
     restore_best: bool = True,
-    callbacks: Sequence[Callback] = (),
+    callbacks: Sequence[Callback | Callable[[int, dict], bool | None]] = (),
     clip_norm: float | None = None,
     progress: bool = True,
     seed: int = 0,
@@ -136,31 +102,117 @@ def fit(
     scheduler: LRScheduler | None = None,
     compile: bool = False,  # noqa: A002 - the name the feature has everywhere (torch.compile, jax's jit)
 ) -> History:
-    """Train `model` on (X, y) with `optimizer` to reduce `loss_fn(outputs, targets)`.
+    """Train `model` on (X, y) with `optimizer` to reduce `loss_fn(outputs, targets)`; returns the History.
 
     batch_size=None uses the whole data set per step; otherwise the samples are shuffled every
     epoch (by `seed`) and cut into batches. With `validation=(X_val, y_val)` the validation loss
     and accuracy are measured after every epoch; with `patience`, training stops once the
     validation loss has not improved by more than `min_delta` for `patience` epochs, and (with
-    restore_best) the parameters of the best epoch are put back. Each callback is called as
-    `callback(epoch, logs)` after every epoch, logs holding that epoch's numbers; returning True
-    stops training; a callback object's `on_train_begin(run)` and `on_train_end(run)` methods, when
-    it has them, are called before the first epoch and after the last (`run` is a TrainingRun), also
-    when Ctrl-C stops training. `clip_norm` clips the gradients' global norm before each step.
-    `progress` shows a progress bar (in Jupyter a line of text, which a saved notebook keeps in its
-    finished state). `live=True` (or a `LivePlot`) redraws one figure of the training in place in
-    Jupyter as the epochs go by: loss, accuracy, and for a model with two inputs and one output its
-    decision boundary (outside Jupyter it does nothing). `diagnostics=True` records statistics per
-    layer in `history.layer_stats` (gradient norm, update ratio, dead and saturated units, output
-    mean and std; see nn.diagnostics), which the live view then shows too. `scheduler` (StepLR,
+    restore_best) the parameters of the best epoch are put back.
+
+    `callbacks` are nn.Callback objects, which hear every event of training (see nn.callbacks:
+    on_train_begin, on_epoch_begin, on_batch_end before each optimizer step, on_step_end,
+    on_epoch_end, and on_train_end however training ends), or plain functions `callback(epoch,
+    logs)` called after every epoch, logs holding that epoch's numbers; returning True stops
+    training. The keyword arguments below each add a built-in callback:
+    `clip_norm` clips the gradients' global norm before each step. `progress` shows a progress bar
+    (in Jupyter a line of text, which a saved notebook keeps in its finished state). `live=True`
+    (or a `LivePlot`) redraws one figure of the training in place in Jupyter as the epochs go by:
+    loss, accuracy, and for a model with two inputs and one output its decision boundary (outside
+    Jupyter it does nothing). `diagnostics=True` records statistics per layer in
+    `history.layer_stats` (gradient norm, update ratio, dead and saturated units, output mean and
+    std; see nn.diagnostics), which the live view then shows too. `scheduler` (StepLR,
     CosineAnnealingLR, LinearLR or ChainedScheduler, made for this `optimizer`) steps once at the
-    end of every epoch, after the callbacks. `compile=True` records the training step once per
-    batch shape with `autograd.compile` and replays it as a program on floats (and the validation
-    pass likewise): the same gradients, weights and history as without it, to the last bit, in a
-    fraction of the time. The model and the loss must then compute the same ops whatever the
-    numbers (no Python `if` on a Value's number; the first replay checks it and raises
-    autograd.TraceMismatchError); the targets reach `loss_fn` as Values (inputs of the program).
+    end of every epoch, after the callbacks.
+
+    `compile=True` records the training step once per batch shape with `autograd.compile` and
+    replays it as a program on floats (and the validation pass likewise): the same gradients,
+    weights and history as without it, to the last bit, in a fraction of the time. The model and
+    the loss must then compute the same ops whatever the numbers (no Python `if` on a Value's
+    number; the first replay checks it and raises autograd.TraceMismatchError); the targets reach
+    `loss_fn` as Values (inputs of the program).
     """
+    _check_arguments(X, y, epochs, batch_size, validation, diagnostics, compile)
+    events = _callbacks(model, optimizer, validation, patience, min_delta, restore_best, callbacks, clip_norm,
+                        progress, live, diagnostics, scheduler)
+    steps = (CompiledFit if compile else _EagerFit)(model, loss_fn, optimizer, model.parameters())
+    run = TrainingRun(model, X, y, loss_fn, optimizer, epochs, History(), validation)
+    rng, order, size = random.Random(seed), list(range(len(X))), batch_size or len(X)
+    begun: list[Callback] = []
+    try:
+        for callback in events:
+            callback.on_train_begin(run)
+            begun.append(callback)
+        for run.epoch in range(epochs):
+            model.train()
+            _emit(events, "on_epoch_begin", run)
+            if batch_size is not None:
+                rng.shuffle(order)
+            total, outputs, targets = 0.0, [], []
+            for start in range(0, len(order), size):
+                run.batch = order[start : start + size]
+                batch_targets = [y[i] for i in run.batch]
+                run.loss, batch_outputs = steps.train_step([X[i] for i in run.batch], batch_targets)
+                _emit(events, "on_batch_end", run)
+                optimizer.step()
+                _emit(events, "on_step_end", run)
+                total += run.loss * len(run.batch)
+                outputs += batch_outputs
+                targets += batch_targets
+            logs = {"loss": total / len(order), "accuracy": accuracy(outputs, targets)}
+            if validation is not None:
+                logs["val_loss"], logs["val_accuracy"] = steps.evaluate(*validation)
+            for key, value in logs.items():
+                getattr(run.history, key).append(value)
+            for callback in events:
+                callback.on_epoch_end(run, logs)
+            if run.stop:
+                run.history.stopped_early = True
+                break
+    finally:
+        _end(begun, run)
+    return run.history
+
+
+def _emit(callbacks: list[Callback], event: str, run: TrainingRun) -> None:
+    for callback in callbacks:
+        getattr(callback, event)(run)
+
+
+def _end(begun: list[Callback], run: TrainingRun) -> None:
+    """on_train_end for every callback that began, the last to begin first (as nested `with` blocks end);
+    each runs even when one before it fails, and the first failure is raised after."""
+    failure = None
+    for callback in reversed(begun):
+        try:
+            callback.on_train_end(run)
+        except BaseException as error:  # noqa: BLE001 - raised again below, after the others have ended
+            failure = failure or error
+    if failure is not None:
+        raise failure
+
+
+class _EagerFit:
+    """The step fit takes without compile: build the graph, backward; the validation through `evaluate`."""
+
+    def __init__(self, model: Module, loss_fn: LossFn, optimizer: Optimizer, params: list[Value]) -> None:
+        self.model, self.loss_fn, self.optimizer = model, loss_fn, optimizer
+
+    def train_step(self, xs: Sequence, targets: Sequence) -> tuple[float, list]:
+        outputs = [self.model(x) for x in xs]
+        loss = self.loss_fn(outputs, targets)
+        if not isinstance(loss, Value):
+            raise TypeError(f"fit: loss_fn must return a Value, got {type(loss).__name__}")
+        self.optimizer.zero_grad()
+        loss.backward()
+        return loss.data, [_detach(o) for o in outputs]
+
+    def evaluate(self, X: Sequence, y: Sequence) -> tuple[float, float]:
+        return evaluate(self.model, X, y, self.loss_fn)
+
+
+def _check_arguments(X: Sequence, y: Sequence, epochs: int, batch_size: int | None,
+                     validation: tuple[Sequence, Sequence] | None, diagnostics: bool, compile: bool) -> None:  # noqa: A002
     _check_data(X, y, "training data")
     check_int(epochs, "fit: epochs", 0)  # up to sys.maxsize: 10**400 is refused, naming epochs
     if batch_size is not None:
@@ -169,109 +221,39 @@ def fit(
         if not isinstance(validation, (tuple, list)) or len(validation) != 2:
             raise TypeError("fit: validation must be a pair (X_val, y_val)")
         _check_data(validation[0], validation[1], "validation data")
-    if patience is not None:
-        check_int(patience, "fit: patience", 1)
-        if validation is None:
-            raise ValueError("fit: early stopping (patience) watches the validation loss; pass validation=(X, y)")
-    min_delta = check_real(min_delta, "fit: min_delta", 0.0)
-    if clip_norm is not None:
-        check_real(clip_norm, "fit: clip_norm", 0.0)
-    if not isinstance(diagnostics, bool):
-        raise TypeError(f"fit: diagnostics must be True or False, got {type(diagnostics).__name__}")
-    if not isinstance(compile, bool):
-        raise TypeError(f"fit: compile must be True or False, got {type(compile).__name__}")
+    for name, flag in (("diagnostics", diagnostics), ("compile", compile)):
+        if not isinstance(flag, bool):
+            raise TypeError(f"fit: {name} must be True or False, got {type(flag).__name__}")
     if compile and diagnostics:
         raise ValueError("fit: diagnostics=True watches every layer's outputs as the graph is built; "
                          "a compiled step builds none: pass compile=False with it")
-    recorder = _recorder(model) if diagnostics else None
-    _check_scheduler(scheduler, optimizer)
-    callbacks = [*callbacks, *_live_view(live, callbacks)]
-    params = model.parameters()
-    compiled = CompiledFit(model, loss_fn, optimizer, params) if compile else None
-    history = History()
-    run = TrainingRun(model, X, y, loss_fn, optimizer, epochs, history, validation)
-    _each(callbacks, "on_train_begin", run)
-    best_loss, best_params, waited = math.inf, None, 0
-    rng = random.Random(seed)
-    order = list(range(len(X)))
-    size = batch_size or len(X)
-    bar = _progress_bar(epochs, progress)
-    try:
-        if recorder is not None:
-            recorder.start()
-        for epoch in range(epochs):
-            model.train()
-            if recorder is not None:
-                recorder.begin_epoch()
-            if batch_size is not None:
-                rng.shuffle(order)
-            total_loss, outputs_all, targets_all = 0.0, [], []
-            for start in range(0, len(order), size):
-                batch = order[start : start + size]
-                targets = [y[i] for i in batch]
-                if compiled is not None:  # the same step, as a program replayed on this batch's numbers
-                    loss_value, outputs = compiled.train_step([X[i] for i in batch], targets)
-                else:
-                    outputs = [model(X[i]) for i in batch]
-                    loss = loss_fn(outputs, targets)
-                    if not isinstance(loss, Value):
-                        raise TypeError(f"fit: loss_fn must return a Value, got {type(loss).__name__}")
-                    optimizer.zero_grad()
-                    loss.backward()
-                    loss_value, outputs = loss.data, [_detach(o) for o in outputs]
-                if recorder is not None:
-                    recorder.before_step()  # the gradients as backward made them, and the parameters
-                if clip_norm is not None:
-                    clip_grad_norm(params, clip_norm)
-                optimizer.step()
-                if recorder is not None:
-                    recorder.after_step()
-                total_loss += loss_value * len(batch)
-                outputs_all += outputs
-                targets_all += targets
-            logs = {"loss": total_loss / len(order), "accuracy": accuracy(outputs_all, targets_all)}
-            history.loss.append(logs["loss"])
-            history.accuracy.append(logs["accuracy"])
-            if recorder is not None:
-                recorder.end_epoch(history)
-            stop = False
-            if validation is not None:
-                logs["val_loss"], logs["val_accuracy"] = (
-                    evaluate(model, *validation, loss_fn) if compiled is None else compiled.evaluate(*validation))
-                history.val_loss.append(logs["val_loss"])
-                history.val_accuracy.append(logs["val_accuracy"])
-                if logs["val_loss"] < best_loss - min_delta:
-                    best_loss, history.best_epoch, waited = logs["val_loss"], epoch, 0
-                    best_params = [p.data for p in params]
-                else:
-                    waited += 1
-                    stop = patience is not None and waited >= patience
-            for callback in callbacks:
-                stop = bool(callback(epoch, dict(logs))) or stop
-            if scheduler is not None:
-                scheduler.step()  # the next epoch's learning rate
-            if bar is not None:
-                bar.set_postfix({_SHORT[k]: f"{v:.3f}" for k, v in logs.items()}, refresh=False)
-                bar.update(1)
-            if stop:
-                history.stopped_early = True
-                break
-    except KeyboardInterrupt:
-        _each(callbacks, "on_train_end", run)  # the live view shows where training was stopped
-        raise
-    finally:
-        if recorder is not None:
-            recorder.stop()  # the layers as they were, also after an error
-        if bar is not None:
-            bar.close()
-    _each(callbacks, "on_train_end", run)  # before the best weights come back: it shows the last epoch
-    if history.stopped_early and patience is not None and restore_best and best_params is not None:
-        for p, value in zip(params, best_params):
-            p.data = value
-    return history
 
 
-_SHORT = {"loss": "loss", "accuracy": "acc", "val_loss": "val_loss", "val_accuracy": "val_acc"}
+def _callbacks(model: Module, optimizer: Optimizer, validation: object, patience: int | None, min_delta: float,
+               restore_best: bool, callbacks: Sequence, clip_norm: float | None, progress: bool,
+               live: bool | LivePlot, diagnostics: bool, scheduler: LRScheduler | None) -> list[Callback]:
+    """fit's callbacks in the order they hear each event: the built-in ones its keyword arguments ask
+    for around the caller's (the layer statistics see the gradients before anyone changes them, the
+    scheduler steps after the caller's callbacks have seen this epoch's learning rate)."""
+    stopping = EarlyStopping(patience, min_delta, restore_best)
+    if patience is not None and validation is None:
+        raise ValueError("fit: early stopping (patience) watches the validation loss; pass validation=(X, y)")
+    made: list[Callback] = [stopping] if validation is not None else []
+    if clip_norm is not None:
+        clipping = GradientClipping(clip_norm)
+    if diagnostics:
+        made.append(LayerStatistics(model))
+    if isinstance(callbacks, (str, bytes)) or not isinstance(callbacks, Sequence):
+        raise TypeError(f"fit: callbacks must be a list, got {type(callbacks).__name__}")
+    made += [as_callback(c) for c in callbacks]
+    if clip_norm is not None:
+        made.append(clipping)
+    made += _live_view(live, callbacks)
+    if scheduler is not None:
+        made.append(SchedulerStep(scheduler, optimizer))
+    if progress:
+        made.append(ProgressBar())
+    return made
 
 
 def _detach(output: object) -> object:
@@ -281,31 +263,8 @@ def _detach(output: object) -> object:
     return _score(output)
 
 
-def _each(callbacks: Sequence[Callback], method: str, run: TrainingRun) -> None:
-    for callback in callbacks:
-        hook = getattr(callback, method, None)
-        if hook is not None:
-            hook(run)
-
-
-def _recorder(model: Module):  # -> nn.diagnostics.LayerStatsRecorder
-    from nn.diagnostics import LayerStatsRecorder  # it imports this module
-
-    return LayerStatsRecorder(model)
-def _check_scheduler(scheduler: object, optimizer: Optimizer) -> None:
-    if scheduler is None:
-        return
-    if not isinstance(scheduler, LRScheduler):
-        raise TypeError(f"fit: scheduler must be an nn learning-rate scheduler (StepLR, ...), "
-                        f"got {type(scheduler).__name__}")
-    if scheduler.optimizer is not optimizer:
-        raise ValueError("fit: the scheduler was made for another optimizer than the one fit is given")
-
-
-def _live_view(live: bool | LivePlot, callbacks: Sequence[Callback]) -> list[LivePlot]:
+def _live_view(live: bool | LivePlot, callbacks: Sequence) -> list[LivePlot]:
     """The LivePlot that `live=` adds to the callbacks (none when one is among them already)."""
-    from nn.live import LivePlot
-
     if live is False or live is None:
         return []
     if live is True:
@@ -313,15 +272,3 @@ def _live_view(live: bool | LivePlot, callbacks: Sequence[Callback]) -> list[Liv
     if isinstance(live, LivePlot):
         return [] if any(c is live for c in callbacks) else [live]
     raise TypeError(f"fit: live must be True, False or a LivePlot, got {type(live).__name__}")
-
-
-def _progress_bar(epochs: int, progress: bool):  # -> tqdm | None
-    if not progress:
-        return None
-    from tqdm import tqdm
-
-    from nn.live import _in_notebook, _notebook_progress_bar
-
-    if _in_notebook():
-        return _notebook_progress_bar(total=epochs, desc="training", unit="epoch")
-    return tqdm(total=epochs, desc="training", unit="epoch", dynamic_ncols=True)
