@@ -71,6 +71,10 @@ class Op(str):
         return f"Op({str(self)!r})"
 
     def __reduce__(self) -> tuple:  # an Op is a str to pickle and copy, but made with its rules
+        from autograd.ops import OPS  # (autograd.ops imports this module)
+
+        if OPS.get(str(self)) is self:  # a built-in op travels by name: its rules are lambdas, which pickle refuses
+            return (_builtin_op, (str(self),))
         return (Op, (str(self), self.forward, self.derivative), {"torch": self.torch})
 
     def __call__(self, *args: Value | Number) -> Value:
@@ -171,6 +175,13 @@ class Op(str):
 
 
 _new_value = object.__new__
+
+
+def _builtin_op(name: str) -> Op:
+    """The built-in op of that name (what a pickled built-in op is made from again)."""
+    from autograd.ops import OPS
+
+    return OPS[name]
 
 
 def _signature(forward: Callable[..., float]) -> tuple[tuple[str, ...], tuple[float, ...], bool]:

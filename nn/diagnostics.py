@@ -33,7 +33,6 @@ the live view shows the gradient norm, the update ratio and the dead or saturate
 
 from __future__ import annotations
 
-import copy
 import math
 import os
 from collections.abc import Sequence
@@ -41,10 +40,10 @@ from itertools import repeat
 from operator import attrgetter, sub
 from typing import Any
 
-from autograd import Value
+from autograd import Value, is_grad_enabled
 from nn.callbacks import Callback, History, TrainingRun
 from nn.layers import Layer
-from nn.module import Module
+from nn.module import Module, RemovableHandle
 
 STATS = ("grad_norm", "update_ratio", "dead_fraction", "saturated_fraction", "activation_mean", "activation_std")
 HEALTHY_UPDATE_RATIO = 1e-3  # the guide line of the update-ratio plots
@@ -73,30 +72,23 @@ def layer_name(index: int, layer: Layer) -> str:
 
 
 class _Recording:
-    """Stands in for one Layer's `_value_forward` while fit records: the same outputs, and their numbers kept.
+    """A forward hook on one Layer while fit records: keeps the numbers of every output it gives.
 
-    Installed on the layer instance (and removed again when training ends), it sees every output
-    of every recorded forward pass, whoever calls the layer: `MLP.forward` calls `_value_forward`
-    directly, a Module of your own calls `layer(x)`, which calls it too. Forward passes under
-    `no_grad` (validation, the live view's pictures) take another path and are not recorded.
+    A hook sees every call of the layer, whoever makes it (`MLP.forward`, or a Module of your
+    own calling `layer(x)`). Calls under `no_grad` (validation, the live view's pictures) are not
+    training and are not recorded. A copy of the model made during training (a callback keeping
+    the best model) does not take the hook along: it belongs to this run.
     """
 
-    __slots__ = ("layer", "rows")
+    __slots__ = ("rows",)
+    copied_with_module = False
 
-    def __init__(self, layer: Layer) -> None:
-        self.layer = layer
+    def __init__(self) -> None:
         self.rows: list[list[float]] | None = None  # None: not recording (between epochs)
 
-    def __call__(self, xs: list[Value]) -> list[Value]:
-        outs = type(self.layer)._value_forward(self.layer, xs)
-        if self.rows is not None:
-            self.rows.append(list(map(_DATA, outs)))
-        return outs
-
-    def __deepcopy__(self, memo: dict) -> _Recording:
-        # a deep copy of the model made during training (a callback keeping the best model) must
-        # compute with its own weights, and record nothing nobody reads
-        return _Recording(copy.deepcopy(self.layer, memo))
+    def __call__(self, layer: Module, inputs: tuple, outputs: list[Value]) -> None:
+        if self.rows is not None and is_grad_enabled():
+            self.rows.append(list(map(_DATA, outputs)))
 
 
 class LayerStatsRecorder:
@@ -105,14 +97,15 @@ class LayerStatsRecorder:
     fit calls, in this order: `start()` once; per epoch `begin_epoch()`, then per step
     `before_step()` (after backward, before clipping) and `after_step()` (after the optimizer step),
     then `end_epoch(history)`, which appends the epoch's statistics; `stop()` at the end, always
-    (it puts the layers back as they were).
+    (it removes its hooks from the layers).
     """
 
     def __init__(self, model: Module) -> None:
         self.layers = diagnosed_layers(model)
         self.names = [layer_name(i, layer) for i, layer in enumerate(self.layers)]
         self._params = [layer.parameters() for layer in self.layers]
-        self._recordings = [_Recording(layer) for layer in self.layers]
+        self._recordings = [_Recording() for _ in self.layers]
+        self._handles: list[RemovableHandle] = []
         self._before: list[list[float]] = []
         self._reset_sums()
 
@@ -122,16 +115,13 @@ class LayerStatsRecorder:
         self._ratios = [0.0] * len(self.layers)
 
     def start(self) -> None:
-        for layer in self.layers:
-            if "_value_forward" in vars(layer):
-                raise RuntimeError(f"fit: {layer!r} is being recorded already (a fit with diagnostics inside another)")
-        for layer, recording in zip(self.layers, self._recordings):
-            layer._value_forward = recording
+        self._handles = [layer.register_forward_hook(rec) for layer, rec in zip(self.layers, self._recordings)]
 
     def stop(self) -> None:
-        for layer, recording in zip(self.layers, self._recordings):
-            if vars(layer).get("_value_forward") is recording:
-                del layer._value_forward
+        for handle in self._handles:
+            handle.remove()
+        self._handles = []
+        for recording in self._recordings:
             recording.rows = None
 
     def begin_epoch(self) -> None:

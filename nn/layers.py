@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Sequence
 from contextvars import ContextVar
 from operator import attrgetter, mul
 
-from autograd import OPS, Op, Scope, Value, current_scope, dot, is_grad_enabled, scope
+from autograd import OPS, Op, Scope, Value, current_scope, dot, is_grad_enabled
 from nn._numbers import check_int, check_real, is_real, to_float
 from nn.module import Module
 
@@ -264,8 +264,7 @@ class MLP(Module):
         else:
             out = _as_values(x, self.nin, "MLP")
             for i, layer in enumerate(self.layers):
-                with scope(layer.scope_name):
-                    out = layer._value_forward(out)
+                out = layer(out)
                 if i < len(self.dropouts):
                     out = self.dropouts[i](out)
         return out[0] if len(out) == 1 else out

@@ -9,13 +9,27 @@ Module needs no registration code.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+import itertools
+from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from autograd import Value, scope
 
 if TYPE_CHECKING:
     from nn.state import IncompatibleKeys, StateValue
+
+
+_HOOK_KEYS = itertools.count()  # a key per registered hook, unique in the process
+
+
+class RemovableHandle:
+    """What `register_forward_hook` returns: `handle.remove()` unregisters the hook (twice is harmless)."""
+
+    def __init__(self, hooks: dict[int, Callable], key: int) -> None:
+        self._hooks, self._key = hooks, key
+
+    def remove(self) -> None:
+        self._hooks.pop(self._key, None)
 
 
 class Module:
@@ -32,9 +46,42 @@ class Module:
         """The computation itself; subclasses override it."""
         raise NotImplementedError(f"{type(self).__name__} must implement forward(x)")
 
-    def __call__(self, x: Any) -> Any:
+    def __call__(self, *inputs: Any, **options: Any) -> Any:
         with scope(self.scope_name or type(self).__name__):
-            return self.forward(x)
+            output = self.forward(*inputs, **options)
+        hooks = self.__dict__.get("_forward_hooks")
+        if hooks:
+            for hook in list(hooks.values()):  # a hook may remove itself (or another) while they run
+                changed = hook(self, inputs, output)
+                if changed is not None:  # as in PyTorch, a hook that returns something replaces the output
+                    output = changed
+        return output
+
+    def register_forward_hook(self, hook: Callable[[Module, tuple, Any], Any]) -> RemovableHandle:
+        """Call `hook(module, inputs, output)` after every call of this module; returns a handle to `.remove()` it.
+
+        PyTorch's meaning: `inputs` is the tuple of the call's positional arguments, `output` what forward
+        returned; a hook returning something other than None replaces the output. Hooks run in
+        the order they were registered. Nothing of the module is replaced, so a hooked module
+        copies and pickles as any other (each hook with it, when it can be pickled; a hook whose
+        `copied_with_module` attribute is False, such as the one of fit's layer statistics,
+        stays behind).
+        """
+        if not callable(hook):
+            raise TypeError(f"register_forward_hook: hook must be a function hook(module, inputs, output), "
+                            f"got {type(hook).__name__}")
+        hooks = self.__dict__.setdefault("_forward_hooks", {})
+        key = next(_HOOK_KEYS)
+        hooks[key] = hook
+        return RemovableHandle(hooks, key)
+
+    def __getstate__(self) -> dict[str, Any]:
+        """What copy.deepcopy and pickle take of the module: its attributes, and the hooks that go with it."""
+        state = dict(vars(self))
+        hooks = state.get("_forward_hooks")
+        if hooks:
+            state["_forward_hooks"] = {k: h for k, h in hooks.items() if getattr(h, "copied_with_module", True)}
+        return state
 
     def modules(self) -> Iterator[Module]:
         """This module, then every module inside it, depth first, in attribute order, each once.

@@ -58,10 +58,6 @@ class RNN(Module):
         self._act = ACTIVATIONS[activation]
         self.scope_name = "RNN"
 
-    def __call__(self, xs: Iterable[Step], h0: Step | None = None) -> list[list[Value]]:
-        with scope(self.scope_name or type(self).__name__):
-            return self.forward(xs, h0)
-
     def forward(self, xs: Iterable[Step], h0: Step | None = None) -> list[list[Value]]:
         """[h_0, h_1, ..., h_(T-1)]: the hidden state after each step, each a list of nhidden Values.
 
