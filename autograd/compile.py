@@ -51,7 +51,8 @@ from autograd.value import Value, to_float
 
 __all__ = ["Compiled", "TraceMismatchError", "compile"]
 
-_CHUNK = 2000  # lines per generated function: Python's compiler slows down (and can fail) on huge ones
+_CHUNK = 100_000  # lines per generated function (fewer: values pass between functions; more: compiling slows)
+_WIDEST = 64  # inputs of one node written out as one expression (a deeper one overflows Python's compiler)
 _PATHS = 16  # branches explored per rule before it is called instead of written out
 
 
@@ -328,6 +329,7 @@ class _Program:
         input_ids = {id(v): i for i, v in enumerate(inputs)}
         self.input_ids = input_ids
         self.text: dict[int, str] = {}  # node id -> its name, or its literal for a constant leaf
+        self.variable: set[int] = set(input_ids)  # the nodes with a name (not a literal)
         self.params = []
         for v, wanted in zip(inputs, input_names):
             name = self.names.claim(wanted)
@@ -343,6 +345,7 @@ class _Program:
             if not isinstance(node.op, Op):
                 raise TypeError(f"compile: a node made by hand (op {node.op!r}, no Op) cannot be compiled")
             self.text[id(node)] = self.names.claim(node.label) if node.label else self.names.temporary()
+            self.variable.add(id(node))
 
     def _literal(self, value: float) -> tuple[str, int]:
         if math.isfinite(value):
@@ -366,11 +369,11 @@ class _Program:
     def _rules(self, node: Value) -> tuple:
         """(forward template, derivative templates or a fallback), cached per op, arity and constants."""
         op, n = node.op, len(node.inputs)
-        constants = _constants(node)
-        key = (id(op), n, _constant_bits(node))
+        key = (op, n) if node.constant is None else (op, n, _constant_bits(node))  # (0.0 == -0.0: bits)
         found = self.templates.get(key)
         if found is not None:
             return found
+        constants = _constants(node)
         slots = [_Sym(_slot(i), _ATOM, "float", self.tracer) for i in range(n + 1)]
         args = [*slots[:n], *constants]
         literals = [self._literal(k)[0] for k in constants]
@@ -380,6 +383,8 @@ class _Program:
             forward_call = f"float({forward_call})"
         call = _Sym(forward_call, _ATOM, "float", self.tracer)
         try:
+            if n > _WIDEST:
+                raise _Untraceable
             paths = self.tracer.trace(op.forward, args)
             forward = _tree(paths, 0, lambda r: call if r is _RAISES else _as_text(r, self.tracer), self.tracer).text
         except _Untraceable:
@@ -387,6 +392,8 @@ class _Program:
         arguments = [_slot(i) for i in range(n)] + literals + [_slot(n)]
         derivative_call = f"{self._bind('d_' + name, op.derivative)}({', '.join(arguments)})"
         try:
+            if n > _WIDEST:
+                raise _Untraceable
             paths = self.tracer.trace(op.derivative, [*args, slots[n]])
             for _, result in paths:
                 if result is not _RAISES and (not isinstance(result, (tuple, list)) or len(result) != len(args)):
@@ -398,20 +405,28 @@ class _Program:
             derivative = tuple((d.text, d.prec) for d in derivative)
         except _Untraceable:
             derivative = derivative_call
-        found = self.templates[key] = (forward, derivative, constants)
+        if not isinstance(derivative, str):  # each term: local * g with g in place n + 1, and the places it reads
+            terms = []
+            for text, prec in derivative:
+                # 1.0 * g is g, bit for bit (NaN and -0.0 too): the factor is left out
+                term = _slot(n + 1) if text == "1.0" else f"{f'({text})' if prec < _MUL else text} * {_slot(n + 1)}"
+                terms.append((term, tuple(sorted({int(i) for i in _SLOTS.findall(text)}))))
+            derivative = terms
+        found = self.templates[key] = (forward, derivative, _escaped(str(op)))
         return found
 
     def forward_lines(self) -> list[tuple[str, str | None, tuple]]:
         lines = []
+        text, variable = self.text, self.variable
         for node in self.forward_nodes:
             if not node.inputs:
                 continue
-            forward, _, _ = self._rules(node)
-            args = [self.text[id(v)] for v in node.inputs]
-            name = self.text[id(node)]
-            label = f"  {_escaped(node.label)}" if node.label and node.label != name else ""
-            comment = _escaped(str(node.op)) + label
-            uses = tuple(a for v, a in zip(node.inputs, args) if id(v) in self.input_ids or v.inputs)
+            forward, _, comment = self._rules(node)
+            args = [text[id(v)] for v in node.inputs]
+            name = text[id(node)]
+            if node.label and node.label != name:
+                comment += f"  {_escaped(node.label)}"
+            uses = tuple(a for v, a in zip(node.inputs, args) if id(v) in variable)
             lines.append((f"{name} = {forward.format(*args)}  # {comment}", name, uses))
         return lines
 
@@ -437,34 +452,32 @@ class _Program:
             else:
                 grad_name[id(root)] = g = self.names.claim("d" + self.text[id(root)])
                 lines.append((f"{g} = 1.0  # d output / d output", g, ()))
+        text, variable = self.text, self.variable
         for node in reversed(self.order):
             if not node.inputs or id(node) not in needs:
                 continue
-            _, derivative, _ = self._rules(node)
+            _, derivative, comment = self._rules(node)
             g = grad_name[id(node)]
-            args = [self.text[id(v)] for v in node.inputs] + [self.text[id(node)]]
-            variables = [a if id(v) in self.input_ids or v.inputs else None for v, a in zip([*node.inputs, node], args)]
-            arg_uses = tuple(a for a in variables if a is not None)
-            comment = _escaped(str(node.op))
+            places = [*node.inputs, node]
+            args = [text[id(v)] for v in places]
             if isinstance(derivative, str):  # the rule called: its local derivatives in one tuple first
                 local = self.names.temporary().replace("t", "l", 1)
                 self.names.taken.add(local)
-                lines.append((f"{local} = {derivative.format(*args)}  # {comment}: local derivatives", local,
-                              arg_uses))
+                uses = tuple(a for v, a in zip(places, args) if id(v) in variable)
+                lines.append((f"{local} = {derivative.format(*args)}  # {comment}: local derivatives", local, uses))
+            args.append(g)
             for k, v in enumerate(node.inputs):
                 if id(v) not in needs:
                     continue
                 if isinstance(derivative, str):
                     term, uses = f"{local}[{k}] * {g}", (local, g)
                 else:
-                    text, prec = derivative[k]
-                    local_text = text.format(*args)
-                    # 1.0 * g is g, bit for bit (NaN and -0.0 too): the factor is left out
-                    term = g if text == "1.0" else f"{f'({local_text})' if prec < _MUL else local_text} * {g}"
-                    uses = (*(variables[int(i)] for i in set(_SLOTS.findall(text)) if variables[int(i)]), g)
+                    template, read = derivative[k]
+                    term = template.format(*args)
+                    uses = (*(args[i] for i in read if id(places[i]) in variable), g)
                 target = grad_name.get(id(v))
                 if target is None:
-                    grad_name[id(v)] = target = self.names.claim("d" + self.text[id(v)])
+                    grad_name[id(v)] = target = self.names.claim("d" + text[id(v)])
                     lines.append((f"{target} = {term}  # {comment}", target, uses))
                 else:
                     lines.append((f"{target} += {term}  # {comment}", target, (*uses, target)))
@@ -530,24 +543,39 @@ class Compiled:
                  many: bool, wrt: list[int]) -> None:
         self.function, self.inputs, self.graph, self.wrt = f, inputs, outputs[0], wrt
         self._outputs, self._many = outputs, many
-        program = _Program(outputs, inputs, input_names, wrt)
-        forward = program.forward_lines()
-        backward, grads = program.backward_lines()
-        values = [program.text[id(v)] for v in outputs]
-        value = f"({', '.join(values)},)" if many else values[0]
-        returned = [v for v in dict.fromkeys(values) if v in {t for _, t, _ in forward} | set(program.params)]
-        gradients = f"({', '.join(grads)}{',' if len(grads) == 1 else ''})"
-        self._namespace = program.namespace
-        self._forward_pieces = _assemble("forward", program.params, forward, value, returned)
-        self._pieces = _assemble("value_and_grad", program.params, forward + backward, f"{value}, {gradients}",
-                                 returned + grads)
+        self._program = _Program(outputs, inputs, input_names, wrt)
+        self._namespace = self._program.namespace
+        self._lines: list | None = None  # the forward lines, kept while one of the two programs is not written
+        self._forward_text: list[str] | None = None
+        self._text: list[str] | None = None
         self._forward = self._value_and_grad = None
         self._checked = self._grads_checked = False
+
+    def _pieces(self, backward: bool) -> list[str]:
+        """The source of `forward` (backward False) or `value_and_grad`, written on first use."""
+        if (self._text if backward else self._forward_text) is None:
+            program = self._program
+            if self._lines is None:
+                self._lines = program.forward_lines()
+            forward = self._lines
+            values = [program.text[id(v)] for v in self._outputs]
+            value = f"({', '.join(values)},)" if self._many else values[0]
+            returned = [v for v in dict.fromkeys(values) if v in {t for _, t, _ in forward} | set(program.params)]
+            if backward:
+                lines, grads = program.backward_lines()
+                gradients = f"({', '.join(grads)}{',' if len(grads) == 1 else ''})"
+                self._text = _assemble("value_and_grad", program.params, forward + lines, f"{value}, {gradients}",
+                                       returned + grads)
+            else:
+                self._forward_text = _assemble("forward", program.params, forward, value, returned)
+            if self._text is not None and self._forward_text is not None:
+                self._lines = None
+        return self._text if backward else self._forward_text
 
     @property
     def source(self) -> str:
         """The generated program: forward lines, then backward lines (`fast(...)` runs the forward ones)."""
-        return "".join(self._pieces)
+        return "".join(self._pieces(backward=True))
 
     def __str__(self) -> str:
         return self.source
@@ -569,7 +597,7 @@ class Compiled:
     def __call__(self, *numbers: float) -> float | tuple[float, ...]:
         xs = self._numbers(numbers)
         if self._forward is None:
-            self._forward = self._build(self._forward_pieces, "forward")
+            self._forward = self._build(self._pieces(backward=False), "forward")
         try:
             result = self._forward(*xs)
         except (ValueError, ArithmeticError):
@@ -584,7 +612,7 @@ class Compiled:
         """(value, [d value / d input for each input differentiated]) on plain floats."""
         xs = self._numbers(numbers)
         if self._value_and_grad is None:
-            self._value_and_grad = self._build(self._pieces, "value_and_grad")
+            self._value_and_grad = self._build(self._pieces(backward=True), "value_and_grad")
         try:
             value, grads = self._value_and_grad(*xs)
         except (ValueError, ArithmeticError):

@@ -300,3 +300,47 @@ def floor_per_point_trainer(X: Points, y: Labels, weights: Sequence[float]) -> C
         return total / n + REG * penalty
 
     return step
+
+
+# ---- chainrule compiled: the same step traced once, replayed as generated Python ----------------
+
+
+def chainrule_compiled_trainer(X: Points, y: Labels, weights: Sequence[float]) -> Callable[[int], float]:
+    """The chainrule step of `chainrule_trainer`, traced once by `autograd.compile` (the points are
+    constants of the program, the parameters its inputs) and replayed: value_and_grad, then SGD."""
+    step, _ = chainrule_compiled_trainer_and_tracer(X, y, weights)
+    return step
+
+
+def chainrule_compiled_trainer_and_tracer(
+    X: Points, y: Labels, weights: Sequence[float]
+) -> tuple[Callable[[int], float], Callable[[], object]]:
+    """(step, trace): trace() compiles the step again from scratch (what tracing costs)."""
+    import autograd
+    import nn
+
+    model = nn.MLP(SIZES[0], list(SIZES[1:]), seed=0)
+    params = model.parameters()
+    for p, w in zip(params, weights):
+        p.data = w
+
+    def loss_of(*_parameters: object) -> object:  # the parameters are the model's own Values
+        scores = [model(x) for x in X]
+        return nn.hinge_loss(scores, y) + REG * autograd.sum([p * p for p in params])
+
+    def trace() -> object:
+        fast = autograd.compile(loss_of, *params)
+        fast.value_and_grad(*[p.data for p in params])  # the first call builds the program and checks it
+        return fast
+
+    fast = trace()
+    value_and_grad = fast.value_and_grad
+
+    def step(k: int) -> float:
+        loss, grads = value_and_grad(*[p.data for p in params])
+        lr = learning_rate(k)
+        for p, g in zip(params, grads):
+            p.data -= lr * g
+        return loss
+
+    return step, trace

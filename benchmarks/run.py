@@ -33,6 +33,7 @@ from timing import collector, native_bytes, timed, traced_bytes  # noqa: E402
 ENGINES = ("chainrule", "micrograd", "torch")
 FLOOR = "floor (hand-written floats)"
 PER_POINT_FLOOR = "floor, per point (issue 6)"  # the floor issue 6's targets were set against
+COMPILED = "chainrule, compiled"  # the same step through autograd.compile (issue 21)
 LOSS_RTOL = 1e-9  # the engines add in different orders, so their losses differ in the last bits
 
 
@@ -47,10 +48,11 @@ class Sizes:
     wide: int  # products in the wide sum
     memory_rounds: int  # 3 op nodes per round: 33,334 rounds make a 100,000-node graph
     evaluations: int  # repeats of the no_grad comparison
+    compile_rounds: tuple[int, ...] = (3334, 33334)  # chains compiled to measure the cost per node
 
 
 FULL = Sizes(100, 15, 4, (330, 3334, 33334, 333334), 33334, 400_000, 100_000, 33334, 9)
-QUICK = Sizes(20, 3, 2, (330, 1000), 1000, 3000, 1000, 2000, 3)
+QUICK = Sizes(20, 3, 2, (330, 1000), 1000, 3000, 1000, 2000, 3, (334,))
 
 
 # ---- measurements ----------------------------------------------------------------------------
@@ -79,6 +81,7 @@ def measure_mlp(sizes: Sizes) -> list[MlpRow]:
     runs = [
         ("chainrule", mlp.chainrule_trainer, sizes.steps, True),
         ("chainrule, gc off", mlp.chainrule_trainer, sizes.steps, False),
+        (COMPILED, mlp.chainrule_compiled_trainer, sizes.steps, True),
         ("micrograd", mlp.micrograd_trainer, sizes.slow_steps, True),
         ("micrograd, gc off", mlp.micrograd_trainer, sizes.slow_steps, False),
         ("torch", mlp.torch_trainer, sizes.slow_steps, True),
@@ -97,6 +100,45 @@ def measure_mlp(sizes: Sizes) -> list[MlpRow]:
         rows.append(MlpRow(name, 1e3 * statistics.median(times), losses))
         progress(f"MLP step {name}", f"{rows[-1].step_ms:.1f} ms")
     return rows
+
+
+@dataclass
+class CompileCost:
+    trace_ms: float  # autograd.compile of the MLP step and its first value_and_grad (Python's compile, the check)
+    eager_step_ms: float  # one eager step, measured beside it
+    lines: int  # lines of the step's program
+    per_node_us: dict[int, tuple[float, float]]  # chain of N op nodes: (compile(), first value_and_grad) per node
+
+
+def measure_compile(sizes: Sizes) -> CompileCost:
+    """What tracing and generating costs: the MLP step's, against eager steps; and per node of a chain."""
+    import autograd
+
+    X, y = mlp.moons(sizes.points)
+    weights = mlp.initial_weights()
+    _, trace = mlp.chainrule_compiled_trainer_and_tracer(X, y, weights)
+    eager = mlp.chainrule_trainer(X, y, weights)
+    traces, steps = [], []
+    for k in range(3):
+        seconds, program = timed(trace)
+        traces.append(seconds)
+        steps += [timed(partial(eager, k))[0] for _ in range(3)]
+    per_node = {}
+    for rounds in sizes.compile_rounds:
+
+        def chain(x: object, rounds: int = rounds) -> object:
+            for _ in range(rounds):
+                x = (x * graphs.SCALE + graphs.SHIFT).tanh()
+            return x
+
+        built, fast = timed(lambda: autograd.compile(chain, 0.5))
+        first, _ = timed(lambda fast=fast: fast.value_and_grad(0.5))
+        nodes = 3 * rounds
+        per_node[nodes] = (1e6 * built / nodes, 1e6 * first / nodes)
+        progress(f"compile chain of {nodes:,} nodes", f"{per_node[nodes][0]:.1f} + {per_node[nodes][1]:.1f} us/node")
+    cost = CompileCost(1e3 * min(traces), 1e3 * statistics.median(steps), program.source.count("\n"), per_node)
+    progress("trace + generate the MLP step", f"{cost.trace_ms:.0f} ms")
+    return cost
 
 
 def measure_no_grad(sizes: Sizes) -> tuple[float, float]:
@@ -360,6 +402,18 @@ def issue12_targets(
     return out
 
 
+def issue21_targets(mlp_rows: list[MlpRow], cost: CompileCost) -> list[Target]:
+    """Issue 21's speed targets for autograd.compile."""
+    step = {row.name: row.step_ms for row in mlp_rows}
+    compiled, floor, eager = step[COMPILED], step[FLOOR], step["chainrule"]
+    out = [Target("compiled MLP step <= 1.0x the hand-written floor", f"{compiled / floor:.2f}x "
+                  f"({compiled:.2f} / {floor:.2f} ms; {eager / compiled:.1f}x faster than eager)", compiled <= floor)]
+    ratio = cost.trace_ms / (10 * cost.eager_step_ms)
+    out.append(Target("tracing + generating the step <= 10 eager steps", f"{ratio:.1f}x ({cost.trace_ms:.0f} ms "
+                      f"against 10 x {cost.eager_step_ms:.1f} ms; {cost.lines:,} lines)", ratio <= 1.0))
+    return out
+
+
 # ---- printing --------------------------------------------------------------------------------
 
 
@@ -392,6 +446,7 @@ def report(
     chains: dict[str, dict[int, GraphCell]],
     wide: dict[str, GraphCell],
     memory: list[MemoryRow],
+    cost: CompileCost,
 ) -> bool:
     import torch
 
@@ -440,6 +495,14 @@ def report(
         print(table(["engine"] + heads, rows))
         print()
 
+    print("## autograd.compile: what tracing and generating cost\n")
+    print(f"The MLP step above: compile() and the first value_and_grad (which compiles the {cost.lines:,} lines "
+          f"with Python's compiler and checks the first replay against an eager run) take {cost.trace_ms:.0f} ms, "
+          f"{cost.trace_ms / cost.eager_step_ms:.1f} eager steps.\n")
+    rows = [[f"{n:,}", fmt(a, 1), fmt(b, 1), fmt(a + b, 1)] for n, (a, b) in cost.per_node_us.items()]
+    print(table(["chain op nodes", "compile() µs/node", "first value_and_grad µs/node", "total µs/node"], rows))
+    print()
+
     print(f"## Wide sum of {sizes.wide:,} products, µs per product\n")
     how = {
         "chainrule": "autograd.sum: one n-ary node",
@@ -467,6 +530,9 @@ def report(
     print(f"- chain and wide-sum gradients agree across engines: {verdict[grads_ok]} (max rel. diff {grad_diff:.1e})")
     if not quick:
         verdict[None] = "INFO"
+        print("\n## Targets (issue 21)\n")
+        for t in issue21_targets(mlp_rows, cost):
+            print(f"- {verdict[t.passed]}  {t.text}: {t.measured}")
         print("\n## Targets (issue 12)\n")
         for t in issue12_targets(mlp_rows, chains, memory, sizes):
             print(f"- {verdict[t.passed]}  {t.text}: {t.measured}")
@@ -503,9 +569,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     memory = measure_memory(sizes)  # first, before the other runs leave freed memory around
     mlp_rows = measure_mlp(sizes)
     no_grad = measure_no_grad(sizes)
+    cost = measure_compile(sizes)
     chains = measure_chains(sizes)
     wide = measure_wide_sums(sizes)
-    ok = report(sizes, args.quick, mlp_rows, no_grad, chains, wide, memory)
+    ok = report(sizes, args.quick, mlp_rows, no_grad, chains, wide, memory, cost)
     return 0 if ok else 1
 
 

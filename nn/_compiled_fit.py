@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 
 import autograd
-from autograd import Value, no_grad
+from autograd import Value
 from nn.layers import _GIVEN_FACTORS, Dropout
 from nn.module import Module
 from nn.optim import Optimizer
@@ -57,7 +57,7 @@ def _rebuild(shape: Shape, leaves: Iterator) -> object:
 
 
 class _Program:
-    """One compiled step (or forward pass) for one batch shape, and the dropout draws it takes as inputs."""
+    """One compiled step for one batch shape, and the dropout draws it takes as inputs."""
 
     def __init__(self, fast: autograd.Compiled, plan: list[tuple[Dropout, int]], outputs: list[Shape]) -> None:
         self.fast, self.plan, self.outputs = fast, plan, outputs
@@ -72,7 +72,11 @@ class _Program:
 
 
 class CompiledFit:
-    """The compiled programs of one `fit` run: training steps and evaluations, one per batch shape."""
+    """The compiled training steps of one `fit` run, one per batch shape.
+
+    Evaluation (validation in fit, `evaluate`) stays eager: under no_grad a model computes on
+    plain floats already, as fast as a compiled forward pass, which would only add its recording.
+    """
 
     def __init__(self, model: Module, loss_fn: Callable, optimizer: Optimizer, params: list[Value]) -> None:
         self.model, self.loss_fn, self.optimizer, self.params = model, loss_fn, optimizer, params
@@ -81,7 +85,7 @@ class CompiledFit:
     def train_step(self, xs: Sequence, targets: Sequence) -> tuple[float, list]:
         """One step's forward and backward: sets every parameter's .grad as zero_grad() and
         loss.backward() do; returns the loss and the outputs (as numbers)."""
-        key = (True, tuple(map(_shape, xs)), tuple(map(_shape, targets)))
+        key = (tuple(map(_shape, xs)), tuple(map(_shape, targets)))
         inputs = _numbers(targets, _numbers(xs, []))
         program = self._programs.get(key)
         if program is None:
@@ -91,24 +95,6 @@ class CompiledFit:
         for p, g in zip(self.params, grads):
             p.grad += g  # as backward adds its sum to the 0.0 that zero_grad left
         return values[0], program.outputs_of(values[1:])
-
-    def evaluate(self, X: Sequence, y: Sequence) -> tuple[float, float]:
-        """(loss, accuracy) on (X, y) in eval mode, the same numbers as nn.evaluate gives."""
-        from nn.train import accuracy, evaluate  # nn.train imports this module
-
-        key = (False, tuple(map(_shape, X)), ())
-        was_training = self.model.training
-        self.model.eval()  # also for the program's first replay, which autograd.compile checks against eager
-        try:
-            program = self._programs.get(key)
-            if program is None:
-                self._programs[key] = self._record(key, _numbers(X, []), [])
-                return evaluate(self.model, X, y, self.loss_fn)
-            outputs = program.outputs_of(program.fast(*self._parameters(), *_numbers(X, [])))
-        finally:
-            self.model.train(was_training)
-        with no_grad():
-            return self.loss_fn(outputs, list(y)).data, accuracy(outputs, y)
 
     def _parameters(self) -> list[float]:
         return [p.data for p in self.params]
@@ -134,9 +120,9 @@ class CompiledFit:
         return loss.data, [_floats(o) for o in outputs]
 
     def _record(self, key: tuple, inputs: list[float], factors: list[float],
-                plan: list[tuple[Dropout, int]] = ()) -> _Program:
-        """The step (training) or the forward pass (eval) for this key, compiled."""
-        training, x_shapes, t_shapes = key
+                plan: list[tuple[Dropout, int]]) -> _Program:
+        """The step for this shape of batch, compiled."""
+        x_shapes, t_shapes = key
         model, loss_fn, n_params = self.model, self.loss_fn, len(self.params)
         output_shapes: list[Shape] = []
 
@@ -148,7 +134,7 @@ class CompiledFit:
                 nested = [model(x) for x in xs]
             output_shapes[:] = map(_shape, nested)
             outs = _values(nested, [])
-            return (loss_fn(nested, ts), *outs) if training else tuple(outs)
+            return (loss_fn(nested, ts), *outs)
 
         fast = autograd.compile(step, *self.params, *inputs, *factors, wrt=list(range(n_params)))
         return _Program(fast, list(plan), output_shapes)

@@ -126,9 +126,9 @@ def fit(
     end of every epoch, after the callbacks.
 
     `compile=True` records the training step once per batch shape with `autograd.compile` and
-    replays it as a program on floats (and the validation pass likewise): the same gradients,
-    weights and history as without it, to the last bit, in a fraction of the time. The model and
-    the loss must then compute the same ops whatever the numbers (no Python `if` on a Value's
+    replays it as a program on floats: the same gradients, weights and history as without it, to
+    the last bit (validation stays eager: under no_grad it computes on floats already). The model
+    and the loss must then compute the same ops whatever the numbers (no Python `if` on a Value's
     number; the first replay checks it and raises autograd.TraceMismatchError); the targets reach
     `loss_fn` as Values (inputs of the program).
     """
@@ -161,7 +161,7 @@ def fit(
                 targets += batch_targets
             logs = {"loss": total / len(order), "accuracy": accuracy(outputs, targets)}
             if validation is not None:
-                logs["val_loss"], logs["val_accuracy"] = steps.evaluate(*validation)
+                logs["val_loss"], logs["val_accuracy"] = evaluate(model, validation[0], validation[1], loss_fn)
             for key, value in logs.items():
                 getattr(run.history, key).append(value)
             for callback in events:
@@ -193,7 +193,7 @@ def _end(begun: list[Callback], run: TrainingRun) -> None:
 
 
 class _EagerFit:
-    """The step fit takes without compile: build the graph, backward; the validation through `evaluate`."""
+    """The step fit takes without compile: build the graph, then backward (CompiledFit replays it)."""
 
     def __init__(self, model: Module, loss_fn: LossFn, optimizer: Optimizer, params: list[Value]) -> None:
         self.model, self.loss_fn, self.optimizer = model, loss_fn, optimizer
@@ -206,9 +206,6 @@ class _EagerFit:
         self.optimizer.zero_grad()
         loss.backward()
         return loss.data, [_detach(o) for o in outputs]
-
-    def evaluate(self, X: Sequence, y: Sequence) -> tuple[float, float]:
-        return evaluate(self.model, X, y, self.loss_fn)
 
 
 def _check_arguments(X: Sequence, y: Sequence, epochs: int, batch_size: int | None,

@@ -12,12 +12,18 @@ from __future__ import annotations
 
 import itertools
 import math
+import re
 import struct
+import sys
 
 import pytest
+from _reference import TORCH_ABS, TORCH_REL
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+from test_properties import POINTS, TREES, _moderate, _Ops, _TorchOps, evaluate
 
 import autograd
-from autograd import OPS, Value
+from autograd import OPS, Op, Value
 
 pytestmark = pytest.mark.compile
 
@@ -94,3 +100,240 @@ def test_every_op_with_a_constant_compiles_to_eagers_bits(name):
                     continue
                 fast = autograd.compile(f, x)
             assert same(compiled_or_error(fast, [x]), expected), (name, c, x)
+
+
+# ---- random expressions over the whole op table --------------------------------------------------
+
+ANY_NUMBER = st.one_of(st.floats(-3.0, 3.0), st.sampled_from(SPECIAL))
+
+
+@settings(deadline=None, max_examples=150)
+@given(tree=TREES, point=st.lists(ANY_NUMBER, min_size=3, max_size=3), other=st.lists(ANY_NUMBER, min_size=3,
+                                                                                        max_size=3))
+def test_random_expressions_compile_to_eagers_bits_at_the_traced_point_and_another(tree, point, other):
+    f = lambda *xs: evaluate(tree, list(xs), _Ops())  # noqa: E731
+    expected = eager_or_error(f, point)
+    assume(not isinstance(expected, type))
+    fast = autograd.compile(f, *point)
+    assert same(fast.value_and_grad(*point), expected)
+    # the same graph at other numbers: unless a branch of the Python code (none here) reads a number
+    assert same(compiled_or_error(fast, other), eager_or_error(f, other))
+
+
+@settings(deadline=None, max_examples=60)
+@given(tree=TREES, point=POINTS)
+def test_value_and_grad_matches_pytorch_float64_on_random_graphs(torch, tree, point):
+    assume(_moderate(tree, point))
+    fast = autograd.compile(lambda *xs: evaluate(tree, list(xs), _Ops()), *point)
+    value, grads = fast.value_and_grad(*point)
+    tensors = [torch.tensor(p, dtype=torch.float64, requires_grad=True) for p in point]
+    reference = evaluate(tree, tensors, _TorchOps(torch))
+    torch_grads = [0.0 if g is None else g.item() for g in torch.autograd.grad(reference, tensors, allow_unused=True)]
+    assert value == pytest.approx(reference.item(), rel=TORCH_REL, abs=TORCH_ABS)
+    assert grads == pytest.approx(torch_grads, rel=1e-9, abs=1e-9)
+
+
+# ---- ops of your own --------------------------------------------------------------------------------
+
+softsign = Op("softsign", lambda x: x / (1 + abs(x)), lambda x, out: (1 / (1 + abs(x)) ** 2,))
+clamp = Op("clamp", lambda x, lo, hi: lo if x < lo else hi if x > hi else x,  # branches on the numbers
+           lambda x, lo, hi, out: (1.0 if lo <= x <= hi else 0.0, 0.0, 0.0))
+cube_root = Op("cube_root", lambda x: math.copysign(abs(x) ** (1 / 3), x),  # math.*: called, not written out
+               lambda x, out: (1 / (3 * out * out) if float(out) != 0.0 else math.inf,))
+wide = Op("wide", lambda *xs: max(xs) - min(xs), lambda *xs_out: tuple(
+    1.0 if x == max(xs_out[:-1]) else -1.0 if x == min(xs_out[:-1]) else 0.0 for x in xs_out[:-1]))
+
+
+@pytest.mark.parametrize("op", [softsign, clamp, cube_root, wide], ids=str)
+def test_user_ops_compile_from_their_own_rules_to_eagers_bits(op):
+    f = {clamp: lambda x, y: clamp(x * y, -1.0, 2.0), wide: lambda x, y: wide(x, y, x * y, 1.5)}.get(
+        op, lambda x, y: op(x * y) + op(y))
+    fast = autograd.compile(f, 0.7, 1.3)
+    for point in itertools.product(SPECIAL[:8] + [0.3, -4.0], repeat=2):
+        assert same(compiled_or_error(fast, point), eager_or_error(f, point)), point
+
+
+def test_a_rule_written_out_is_the_rules_arithmetic_and_a_rule_that_calls_math_is_called():
+    fast = autograd.compile(lambda x: softsign(x) + cube_root(x) + x.tanh(), 0.5)
+    assert "1.0 + abs(x)" in fast.source  # softsign's forward, written out
+    assert "cube_root(x)" in fast.source and "tanh(" in fast.source  # math.* rules: called by name
+    assert "if" in autograd.compile(lambda x: x.relu(), 1.0).source  # relu's branch: a conditional expression
+
+
+# ---- the program's shape --------------------------------------------------------------------------
+
+
+def test_a_neurons_program_reads_forward_then_one_line_per_chain_rule_term():
+    x, w, b = Value(0.5, label="x"), Value(-1.0, label="w"), Value(0.25, label="b")
+    fast = autograd.compile(lambda x, w, b: (x * w + b).tanh(), x, w, b)
+    lines = [line.strip() for line in fast.source.splitlines()]
+    assert lines[0] == "def value_and_grad(x, w, b):"
+    assert "t1 = x * w  # *" in lines and "dx += w * dt1  # *" in lines and "dw += x * dt1  # *" in lines
+    assert "dt2 = (1.0 - t3 * t3) * dt3  # tanh" in lines
+    assert lines.index("t3 = tanh(t2)  # tanh") < lines.index("dt3 = 1.0  # d output / d output")
+    assert str(fast) == fast.source and fast.graph.op == "tanh"
+
+
+def test_a_value_used_twice_gets_two_terms_added_in_eagers_order():
+    fast = autograd.compile(lambda a: a * a + a, 3.0)
+    terms = [line.strip() for line in fast.source.splitlines() if line.strip().startswith("da +=")]
+    assert len(terms) == 3
+    assert fast.value_and_grad(3.0) == (12.0, [7.0])
+
+
+def test_tuple_outputs_differentiate_the_first_and_return_every_value():
+    fast = autograd.compile(lambda x, y: (x * y, x + y, x), 2.0, 5.0)
+    assert fast(3.0, 4.0) == (12.0, 7.0, 3.0)
+    assert fast.value_and_grad(3.0, 4.0) == ((12.0, 7.0, 3.0), [4.0, 3.0])
+
+
+def test_wrt_differentiates_the_inputs_named_in_that_order_only():
+    f = lambda x, y, z: x * y * z  # noqa: E731
+    fast = autograd.compile(f, 2.0, 3.0, 4.0, wrt=[2, 0])
+    assert fast.value_and_grad(2.0, 3.0, 5.0) == (30.0, [6.0, 15.0])
+    assert "dy" not in fast.source
+    assert autograd.compile(f, 1.0, 1.0, 1.0, wrt=[]).value_and_grad(2.0, 3.0, 4.0) == (24.0, [])
+    with pytest.raises(ValueError, match="wrt position 3"):
+        autograd.compile(f, 1.0, 1.0, 1.0, wrt=[3])
+
+
+def test_example_inputs_that_are_values_are_the_traced_leaves_themselves():
+    w = Value(2.0, label="weight")
+    fast = autograd.compile(lambda x, _w: w * x + 1.0, 3.0, w)  # f closes over w: still an input
+    assert fast.inputs[1] is w
+    assert fast.value_and_grad(3.0, 10.0) == (31.0, [10.0, 3.0])
+    assert w.data == 2.0 and w.grad == 0.0  # the checking eager run restored the number, touched no .grad
+    assert "def value_and_grad(x, weight)" in fast.source
+
+
+def test_leaves_that_are_not_inputs_are_constants_even_nan_and_infinities():
+    consts = [Value(math.nan), Value(math.inf), Value(-math.inf), Value(-0.0), Value(-2.5)]
+    f = lambda x: autograd.sum([x * c for c in consts]) + x * consts[3]  # noqa: E731
+    fast = autograd.compile(f, 1.0)
+    for x in SPECIAL:
+        assert same(fast.value_and_grad(x), eager(f, [x]))
+    fast = autograd.compile(lambda x: x * -0.0 + x * 0.0 - x ** -2.0, 1.0)  # -0.0 and 0.0: different templates
+    for x in SPECIAL:
+        assert same(compiled_or_error(fast, [x]), eager_or_error(lambda x: x * -0.0 + x * 0.0 - x ** -2.0, [x]))
+
+
+def test_a_domain_error_in_the_program_is_the_ops_own_named_error():
+    fast = autograd.compile(lambda x: (x - 1.0).log(), 3.0)
+    with pytest.raises(ValueError, match="log"):
+        fast(0.5)
+    fast = autograd.compile(lambda x, y: x / y, 1.0, 2.0)
+    with pytest.raises(ZeroDivisionError, match="division by zero"):
+        fast.value_and_grad(1.0, 0.0)
+
+
+# ---- the limits of a trace, enforced ----------------------------------------------------------------
+
+
+def test_a_python_branch_on_a_number_raises_trace_mismatch_naming_the_node():
+    def f(x):
+        return x * 2.0 if x.data > 0 else x.tanh()
+
+    fast = autograd.compile(f, 1.0)
+    with pytest.raises(autograd.TraceMismatchError, match=r"traced \* .*= -2\.0, eager tanh = "):
+        fast(-1.0)
+    fast = autograd.compile(f, 1.0)
+    with pytest.raises(autograd.TraceMismatchError):
+        fast.value_and_grad(-1.0)
+    fast = autograd.compile(f, 1.0)
+    assert fast(3.0) == 6.0 and fast.value_and_grad(2.0) == (4.0, [2.0])  # the traced path: no error
+
+
+def test_a_number_captured_and_changed_after_tracing_is_caught_at_the_first_call():
+    scale = [2.0]
+    fast = autograd.compile(lambda x: x * scale[0], 1.0)
+    scale[0] = 3.0
+    with pytest.raises(autograd.TraceMismatchError, match="differs"):
+        fast(1.0)
+
+
+def test_compile_refuses_what_it_cannot_trace():
+    with pytest.raises(TypeError, match="must return a Value"):
+        autograd.compile(lambda x: 3.0, 1.0)
+    with pytest.raises(TypeError, match="made by an op"):
+        autograd.compile(lambda x: x, Value(1.0) * 2)
+    with pytest.raises(TypeError, match="takes 1 numbers"):
+        autograd.compile(lambda x: x * 2, 1.0)(1.0, 2.0)
+    with autograd.no_grad():  # traced all the same: tracing records the graph whatever the mode
+        fast = autograd.compile(lambda x: x * x, 3.0)
+    assert fast.value_and_grad(3.0) == (9.0, [6.0])
+
+
+# ---- safety: no user text becomes code ------------------------------------------------------------
+
+HOSTILE = [
+    "x'\nimport os; os.system('touch PWNED')  # ",
+    "__import__('os').system('touch PWNED')",
+    '"""\nraise SystemExit\n"""',
+    "\\\n1/0",
+    "\r\nPWNED = 1\u2028\x0c\x00",
+    "def",
+    "9lives",
+    "E",
+    "value_and_grad",
+    "tanh",
+]
+
+
+def test_hostile_labels_and_op_names_produce_a_program_that_runs_and_executes_none_of_them(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    leaves = [Value(0.1 * (i + 1), label=label) for i, label in enumerate(HOSTILE)]
+    evil = Op("x')\nimport os\nos.system('touch PWNED')\n#", lambda x: 2.0 * x, lambda x, out: (2.0,))
+
+    def f(*xs):
+        total = xs[0]
+        for i, x in enumerate(xs[1:]):
+            total = evil(total * x + 1.0)
+            total.label = HOSTILE[i]
+        return total
+
+    fast = autograd.compile(f, *leaves)
+    value, grads = fast.value_and_grad(*[v.data for v in leaves])
+    assert same((value, grads), eager(f, [v.data for v in leaves]))
+    assert list(tmp_path.iterdir()) == []
+    for line in fast.source.splitlines():
+        code = line.split("#", 1)[0]
+        assert re.fullmatch(r"[A-Za-z0-9_ =+\-*/.,()\[\]:<>!]*", code), line
+    code = "\n".join(line.split("#", 1)[0] for line in fast.source.splitlines())
+    names = set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", code))
+    assert not names & {"os", "system", "import", "raise", "print", "__import__"}
+
+
+# ---- scale ---------------------------------------------------------------------------------------------
+
+
+def test_a_million_node_chain_compiles_and_runs():
+    # Python compiles ~4-10 us a line: the forward program (a line per node) keeps this test to
+    # seconds; the backward program is the same kind of lines, cut into parts the same way (next test)
+    def chain(x):
+        for _ in range(333_334):  # 3 nodes a round: 1,000,002 op nodes
+            x = (x * 1.0001 + 0.0001).tanh()
+        return x
+
+    fast = autograd.compile(chain, 0.3)
+    assert fast(0.25) == chain(Value(0.25)).data  # the first call checks every node against eager too
+    assert len(fast._pieces(backward=False)) > 10  # in parts of at most _CHUNK lines
+
+
+@pytest.mark.parametrize("chunk", [1, 7, 20])
+def test_a_program_cut_into_parts_gives_the_same_bits(monkeypatch, chunk):
+    monkeypatch.setattr(sys.modules["autograd.compile"], "_CHUNK", chunk)
+    x, y = Value(0.3, label="x"), Value(-0.7, label="y")
+
+    def f(x, y):
+        h = [autograd.dot([x, y], [y, x], 0.5).relu(), (x * y).tanh(), x.sigmoid() / (y * y + 1.0)]
+        return autograd.sum(h) * h[1] - x, h[2]
+
+    fast = autograd.compile(f, x, y)
+    assert "E[" in fast.source
+    for point in itertools.product([0.3, -0.7, 0.0, math.inf], repeat=2):
+        (value, other), grads = fast.value_and_grad(*point)
+        leaves = [Value(p) for p in point]
+        out, second = f(*leaves)
+        out.backward()
+        assert same((value, grads), (out.data, [v.grad for v in leaves])) and bits(other) == bits(second.data)
+        assert fast(*point) == (value, other) or math.isnan(value)

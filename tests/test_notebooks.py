@@ -40,6 +40,7 @@ COURSE = [
     "12_regression_and_universal_approximation",
     "13_handwritten_digits",
     "14_exercises_write_your_own_op",
+    "15_backprop_as_code",
 ]
 MAX_BYTES = 2_000_000
 IMAGE_TYPES = ("image/png", "image/svg+xml")
