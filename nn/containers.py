@@ -17,7 +17,7 @@ from collections.abc import Iterator, Sequence
 from autograd import Value
 from nn._numbers import is_real
 from nn.layers import MLP, Dropout, Layer, Neuron, _as_values
-from nn.module import Module
+from nn.module import Module, one_path
 from nn.normalization import LayerNorm
 
 
@@ -79,6 +79,7 @@ class Sequential(Module):
         for name, member in super()._named_members():
             yield name.removeprefix("layers.") if isinstance(member, Module) else name, member
 
+    @one_path
     def forward(self, x: object) -> object:
         for module in self.layers:
             x = module(x)
@@ -115,6 +116,7 @@ class Residual(Module):
         self.width = nin if nin is not None else nout
         self.scope_name = "Residual"
 
+    @one_path
     def forward(self, x: Sequence[Value | float] | Value | float) -> list[Value] | Value:
         """The sum x + module(x): a list of Values, or one Value when the module gives one."""
         if isinstance(x, Value) or is_real(x):

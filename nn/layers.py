@@ -12,13 +12,14 @@ from collections.abc import Callable, Iterable, Sequence
 from contextvars import ContextVar
 from operator import attrgetter, mul
 
-from autograd import OPS, Op, Scope, Value, current_scope, dot, is_grad_enabled
+from autograd import OPS, Op, Scope, Value, current_scope
 from nn._numbers import check_int, check_real, is_real, to_float
-from nn.module import Module
+from nn.module import Module, one_path
 
 Input = Sequence[Value | float] | Value | float
 _DOT = OPS["dot"]
 _DATA = attrgetter("data")
+_ONLY_VALUES = {Value}
 _SHOWN_SIZES = 12  # an MLP's repr lists at most this many sizes
 
 
@@ -70,15 +71,11 @@ def _elements(x: Input, n: int, who: str) -> list:
 
 
 def _as_values(x: Input, n: int, who: str) -> list[Value]:
-    return [v if isinstance(v, Value) else Value(v) for v in _elements(x, n, who)]
-
-
-def _as_floats(x: Input, n: int, who: str) -> list[float]:
+    """x as a list of n Values (numbers become leaf Values)."""
+    if type(x) is list and len(x) == n and set(map(type, x)) == _ONLY_VALUES:  # a layer's outputs: the usual case
+        return x
     items = _elements(x, n, who)
-    try:
-        return [v.data if isinstance(v, Value) else float(v) for v in items]
-    except OverflowError:  # an int too large for a float: say which input (rare, so not checked up front)
-        return [v.data if isinstance(v, Value) else to_float(v, f"{who} input {i}") for i, v in enumerate(items)]
+    return [v if isinstance(v, Value) else Value(to_float(v, f"{who} input {i}")) for i, v in enumerate(items)]
 
 
 class Neuron(Module):
@@ -98,21 +95,19 @@ class Neuron(Module):
         self._act = ACTIVATIONS[activation]
         self.scope_name = "Neuron"
 
+    @one_path
     def forward(self, x: Input) -> Value:
-        """act(w . x + b) for a list of nin numbers or Values (a bare number when nin == 1)."""
-        if not is_grad_enabled():
-            return Value(self._float_forward(_as_floats(x, self.nin, "Neuron")))
-        return self._value_forward(_as_values(x, self.nin, "Neuron"))
+        """act(w . x + b) for a list of nin numbers or Values (a bare number when nin == 1): a dot node
+        for the weighted sum, and the activation's node."""
+        xs = _as_values(x, self.nin, "Neuron")
+        return self._nodes(xs, list(map(_DATA, xs)), current_scope())
 
-    def _value_forward(self, xs: Sequence[Value]) -> Value:
-        """The two nodes, dot and activation, from inputs xs that are Values already."""
-        s = dot(self.w, xs, self.b)
-        return s if self._act is None else self._act(s)
-
-    def _float_forward(self, xs: list[float]) -> float:
-        # bit for bit what dot computes: the products added left to right, then the bias
-        s = sum(map(mul, map(_DATA, self.w), xs)) + self.b.data
-        return s if self._act is None else self._act.forward(s)
+    def _nodes(self, xs: list[Value], x_data: list[float], inside: Scope | None) -> Value:
+        """The two nodes, dot(w, xs, b) and act(s), made from numbers read already, in scope `inside`:
+        a neuron is most of a network's graph, and dot's checks of its arguments would cost ~3x."""
+        w, b, act = self.w, self.b, self._act
+        s = _DOT.apply((*w, *xs, b), [*map(_DATA, w), *x_data, b.data], inside)
+        return s if act is None else act.apply((s,), [s.data, *act.defaults], inside)
 
     def __repr__(self) -> str:
         return f"Neuron({self.nin} input{'s' if self.nin != 1 else ''}, activation={self.activation!r})"
@@ -134,31 +129,17 @@ class Layer(Module):
         self._act = ACTIVATIONS[activation]
         self.scope_name = "Layer"
 
+    @one_path
     def forward(self, x: Input) -> list[Value]:
         """[neuron(x) for each neuron]; the inputs are converted to Values once, not per neuron."""
-        if not is_grad_enabled():
-            return [Value(v) for v in self._float_forward(_as_floats(x, self.nin, "Layer"))]
-        return self._value_forward(_as_values(x, self.nin, "Layer"))
-
-    def _value_forward(self, xs: list[Value]) -> list[Value]:
-        # The inputs' numbers are read once for all neurons (Op.apply takes numbers known already,
-        # and the activation's constants: leaky_relu's default slope), and each neuron call puts
-        # its two nodes into a Scope of its own: one cluster per call in the pictures.
-        x_data = [x.data for x in xs]
-        act, layer_scope = self._act, current_scope()
-        outs = []
-        for neuron in self.neurons:
-            # without opening a block per neuron, as `with scope(...)` would, for a third of the cost
-            inside = Scope(neuron.scope_name, layer_scope)
-            w, b = neuron.w, neuron.b
-            s = _DOT.apply((*w, *xs, b), [*map(_DATA, w), *x_data, b.data], inside)
-            outs.append(s if act is None else act.apply((s,), [s.data, *act.defaults], inside))
-        return outs
-
-    def _float_forward(self, xs: list[float]) -> list[float]:
-        # Neuron._float_forward written out for all neurons at once: a call per neuron costs ~10%
-        sums = [sum(map(mul, map(_DATA, n.w), xs)) + n.b.data for n in self.neurons]
-        return sums if self._act is None else list(map(self._act.forward, sums))
+        xs = _as_values(x, self.nin, "Layer")
+        x_data, layer_scope = list(map(_DATA, xs)), current_scope()
+        # What neuron(xs) does, for the neurons that are plain Neurons without hooks, in a Scope of
+        # their own (one cluster per call in the pictures) but without opening a block for each:
+        # the inputs' numbers are read once for all. Together a third of the cost of a recorded step.
+        return [neuron._nodes(xs, x_data, Scope(neuron.scope_name, layer_scope))
+                if type(neuron).forward is Neuron.forward and not neuron.__dict__.get("_forward_hooks")
+                else neuron(xs) for neuron in self.neurons]
 
     def __repr__(self) -> str:
         return f"Layer({self.nin} -> {self.nout}, activation={self.activation!r})"
@@ -180,6 +161,7 @@ class Dropout(Module):
         self._rng = _rng(seed)
         self.scope_name = "Dropout"
 
+    @one_path
     def forward(self, x: Sequence[Value | float] | Value) -> list[Value] | Value:
         """x unchanged in eval mode; otherwise each element kept (and scaled) with probability 1-p."""
         if isinstance(x, Value):
@@ -192,10 +174,9 @@ class Dropout(Module):
         # a dropped input is multiplied by 0, not removed, so the graph shows it gets no gradient
         return list(map(mul, xs, self._factors(len(xs))))
 
-    def _float_forward(self, xs: list[float]) -> list[float]:
-        if not self.training or self.p == 0.0:
-            return xs
-        return list(map(mul, xs, self._factors(len(xs))))
+    def replays_now(self) -> bool:
+        """Whether a compiled forward may stand for this layer now: not while it draws masks (see nn._replay)."""
+        return not self.training or self.p == 0.0
 
     def _factors(self, n: int) -> list[float] | list[Value]:
         """The n numbers the inputs are multiplied by: drawn here, or while fit(compile=True) records
@@ -250,23 +231,14 @@ class MLP(Module):
         self.nouts = list(nouts)
         self.scope_name = "MLP"
 
+    @one_path
     def forward(self, x: Input) -> Value | list[Value]:
         """The output of the last layer: a Value when it has one neuron, else a list of Values."""
-        if not is_grad_enabled():
-            # Under no_grad nothing is recorded, so compute on plain floats and wrap only the
-            # outputs: several times cheaper than making (and discarding) a Value per operation.
-            fs = _as_floats(x, self.nin, "MLP")
-            for i, layer in enumerate(self.layers):
-                fs = layer._float_forward(fs)
-                if i < len(self.dropouts):
-                    fs = self.dropouts[i]._float_forward(fs)
-            out = [Value(v) for v in fs]
-        else:
-            out = _as_values(x, self.nin, "MLP")
-            for i, layer in enumerate(self.layers):
-                out = layer(out)
-                if i < len(self.dropouts):
-                    out = self.dropouts[i](out)
+        out = _as_values(x, self.nin, "MLP")
+        for i, layer in enumerate(self.layers):
+            out = layer(out)
+            if i < len(self.dropouts):
+                out = self.dropouts[i](out)
         return out[0] if len(out) == 1 else out
 
     def __repr__(self) -> str:

@@ -13,7 +13,8 @@ import itertools
 from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
-from autograd import Value, scope
+from autograd import Value, is_grad_enabled, scope
+from nn._replay import EAGER, replay, structure_changed
 
 if TYPE_CHECKING:
     from nn.state import IncompatibleKeys, StateValue
@@ -30,6 +31,14 @@ class RemovableHandle:
 
     def remove(self) -> None:
         self._hooks.pop(self._key, None)
+        structure_changed()
+
+
+def one_path(forward: Callable) -> Callable:
+    """Marks a forward that builds the same graph for every input of one shape (no Python `if` on a
+    number), so that under no_grad it may be replayed compiled (see nn._replay)."""
+    forward.one_path = True
+    return forward
 
 
 class Module:
@@ -47,6 +56,10 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} must implement forward(x)")
 
     def __call__(self, *inputs: Any, **options: Any) -> Any:
+        if not options and not is_grad_enabled():  # nothing to record: replay forward compiled, when it can be
+            output = replay(self, inputs)
+            if output is not EAGER:
+                return output
         with scope(self.scope_name or type(self).__name__):
             output = self.forward(*inputs, **options)
         hooks = self.__dict__.get("_forward_hooks")
@@ -73,11 +86,18 @@ class Module:
         hooks = self.__dict__.setdefault("_forward_hooks", {})
         key = next(_HOOK_KEYS)
         hooks[key] = hook
+        structure_changed()  # a hooked module is no longer replayed compiled: its hooks see every call
         return RemovableHandle(hooks, key)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name != "training":  # a new layer, weight list or constant: a compiled forward may be stale
+            structure_changed()
+        object.__setattr__(self, name, value)
 
     def __getstate__(self) -> dict[str, Any]:
         """What copy.deepcopy and pickle take of the module: its attributes, and the hooks that go with it."""
         state = dict(vars(self))
+        state.pop("_programs", None)  # compiled forwards are made again where needed
         hooks = state.get("_forward_hooks")
         if hooks:
             state["_forward_hooks"] = {k: h for k, h in hooks.items() if getattr(h, "copied_with_module", True)}

@@ -19,7 +19,7 @@ import autograd
 from autograd import Value, dot
 from nn._numbers import check_int, check_real
 from nn.layers import _as_values
-from nn.module import Module
+from nn.module import Module, one_path
 
 
 class LayerNorm(Module):
@@ -33,6 +33,7 @@ class LayerNorm(Module):
         self.bias = [Value(0.0, label=f"bias[{i}]") for i in range(n)]
         self.scope_name = "LayerNorm"
 
+    @one_path
     def forward(self, x: Sequence[Value | float] | Value | float) -> list[Value]:
         """(x - mean) / sqrt(var + eps) * weight + bias, element by element."""
         xs = _as_values(x, self.n, "LayerNorm")

@@ -25,7 +25,7 @@ from collections.abc import Iterable, Sequence
 from autograd import Value, dot, scope
 from nn._numbers import check_int, is_real
 from nn.layers import ACTIVATIONS, _as_values, _check_activation, _elements, _rng
-from nn.module import Module
+from nn.module import Module, one_path
 
 Step = Sequence[Value | float] | Value | float
 
@@ -58,6 +58,7 @@ class RNN(Module):
         self._act = ACTIVATIONS[activation]
         self.scope_name = "RNN"
 
+    @one_path
     def forward(self, xs: Iterable[Step], h0: Step | None = None) -> list[list[Value]]:
         """[h_0, h_1, ..., h_(T-1)]: the hidden state after each step, each a list of nhidden Values.
 
