@@ -34,6 +34,7 @@ trace.
 from __future__ import annotations
 
 import builtins
+import contextlib
 import keyword
 import math
 import operator
@@ -41,7 +42,7 @@ import re
 import struct
 import sys
 import types
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 from autograd.backprop import grad as _eager_grad
 from autograd.backprop import topological_order
@@ -326,6 +327,8 @@ class _Program:
                     seen.add(id(node))
                     forward.append(node)
         self.order, self.forward_nodes = order, forward
+        # whether the program may be cut into parts: then every line notes the names it reads
+        self.parts = sum(1 + 2 * len(node.inputs) for node in forward) + 2 * len(inputs) + 2 > _CHUNK
         input_ids = {id(v): i for i, v in enumerate(inputs)}
         self.input_ids = input_ids
         self.text: dict[int, str] = {}  # node id -> its name, or its literal for a constant leaf
@@ -369,7 +372,11 @@ class _Program:
     def _rules(self, node: Value) -> tuple:
         """(forward template, derivative templates or a fallback), cached per op, arity and constants."""
         op, n = node.op, len(node.inputs)
-        key = (op, n) if node.constant is None else (op, n, _constant_bits(node))  # (0.0 == -0.0: bits)
+        # the op by identity (an Op is a str: two ops of one name are equal); a constant by its bits
+        # where == does not tell floats apart (0.0 == -0.0, NaN != NaN)
+        c = node.constant
+        plain = c is None or type(c) is float and c == c and c != 0.0
+        key = (id(op), n, c) if plain else (id(op), n, _constant_bits(node))
         found = self.templates.get(key)
         if found is not None:
             return found
@@ -426,7 +433,7 @@ class _Program:
             name = text[id(node)]
             if node.label and node.label != name:
                 comment += f"  {_escaped(node.label)}"
-            uses = tuple(a for v, a in zip(node.inputs, args) if id(v) in variable)
+            uses = tuple(a for v, a in zip(node.inputs, args) if id(v) in variable) if self.parts else ()
             lines.append((f"{name} = {forward.format(*args)}  # {comment}", name, uses))
         return lines
 
@@ -452,7 +459,7 @@ class _Program:
             else:
                 grad_name[id(root)] = g = self.names.claim("d" + self.text[id(root)])
                 lines.append((f"{g} = 1.0  # d output / d output", g, ()))
-        text, variable = self.text, self.variable
+        text, variable, parts = self.text, self.variable, self.parts
         for node in reversed(self.order):
             if not node.inputs or id(node) not in needs:
                 continue
@@ -474,13 +481,13 @@ class _Program:
                 else:
                     template, read = derivative[k]
                     term = template.format(*args)
-                    uses = (*(args[i] for i in read if id(places[i]) in variable), g)
+                    uses = (*(args[i] for i in read if id(places[i]) in variable), g) if parts else ()
                 target = grad_name.get(id(v))
                 if target is None:
                     grad_name[id(v)] = target = self.names.claim("d" + text[id(v)])
                     lines.append((f"{target} = {term}  # {comment}", target, uses))
                 else:
-                    lines.append((f"{target} += {term}  # {comment}", target, (*uses, target)))
+                    lines.append((f"{target} += {term}  # {comment}", target, (*uses, target) if parts else ()))
         return lines, [grad_name[id(self.inputs[i])] for i in self.wrt]
 
 
@@ -568,8 +575,8 @@ class Compiled:
                                        returned + grads)
             else:
                 self._forward_text = _assemble("forward", program.params, forward, value, returned)
-            if self._text is not None and self._forward_text is not None:
-                self._lines = None
+            if self._text is not None and self._forward_text is not None:  # both written: free the notes
+                self._lines = self._program = None
         return self._text if backward else self._forward_text
 
     @property
@@ -625,42 +632,36 @@ class Compiled:
 
     # ---- the check of the first replay ----------------------------------------------------------
 
-    def _eager(self, xs: list[float]) -> tuple[list[Value], list[Value]]:
-        """Run f eagerly on leaves holding xs (the input Values themselves, their numbers set for the run)."""
+    @contextlib.contextmanager
+    def _holding(self, xs: list[float]) -> Iterator[None]:
+        """The input Values hold xs inside the block (f may read the Values it closes over), as before after."""
         saved = [v.data for v in self.inputs]
-        leaves = []
         try:
             for v, x in zip(self.inputs, xs):
                 v.data = x
-            leaves = list(self.inputs)
-            result = _call_recording(self.function, leaves)
-            outputs, _ = _outputs(result)
-            return leaves, outputs
+            yield
         finally:
             for v, x in zip(self.inputs, saved):
                 v.data = x
 
+    def _eager(self, xs: list[float]) -> list[Value]:
+        """f run eagerly at xs: its output Values (a domain error raises the op's own, named error)."""
+        with self._holding(xs):
+            return _outputs(_call_recording(self.function, self.inputs))[0]
+
     def _check(self, xs: list[float], value: object, grads: Sequence[float] | None) -> None:
-        saved = [v.data for v in self.inputs]
-        try:
-            for v, x in zip(self.inputs, xs):
-                v.data = x
-            replay = _replay(self._outputs, self.inputs)
-            result = _call_recording(self.function, self.inputs)
-            outputs, _ = _outputs(result)
-            _compare_graphs(self._outputs, outputs, self.inputs, replay)
+        with self._holding(xs):  # (the input leaves of both graphs hold xs while they are compared)
+            outputs = self._eager(xs)
+            _compare_graphs(self._outputs, outputs, self.inputs)
             got = value if self._many else (value,)
             for i, (a, out) in enumerate(zip(got, outputs)):
                 if not _same(a, out.data):
                     raise TraceMismatchError(f"compiled output {i} is {a!r}, eager gives {out.data!r}")
-            if grads is not None:
-                eager = _eager_grad(outputs[0], [self.inputs[i] for i in self.wrt])
-                for i, a, b in zip(self.wrt, grads, eager):
-                    if not _same(a, b.data):
-                        raise TraceMismatchError(f"compiled gradient of input {i} is {a!r}, eager gives {b.data!r}")
-        finally:
-            for v, x in zip(self.inputs, saved):
-                v.data = x
+        if grads is not None:
+            eager = _eager_grad(outputs[0], [self.inputs[i] for i in self.wrt])
+            for i, a, b in zip(self.wrt, grads, eager):
+                if not _same(a, b.data):
+                    raise TraceMismatchError(f"compiled gradient of input {i} is {a!r}, eager gives {b.data!r}")
 
 
 def _call_recording(f: Callable, leaves: list[Value]) -> object:
@@ -681,7 +682,7 @@ def _outputs(result: object) -> tuple[list[Value], bool]:
     raise TypeError(f"compile: the function must return a Value or a tuple of Values, got {type(result).__name__}")
 
 
-def _replay(outputs: list[Value], inputs: list[Value]) -> dict[int, float]:
+def _replay(outputs: list[Value]) -> dict[int, float]:
     """Every node's number recomputed from the trace with the inputs' current numbers (op.forward per node)."""
     numbers: dict[int, float] = {}
     for out in outputs:
@@ -714,19 +715,28 @@ def _describe(node: Value) -> str:
     return f"{_escaped(str(node.op)) if node.op else 'leaf'}{label}"
 
 
-def _compare_graphs(traced: list[Value], eager: list[Value], inputs: list[Value], replay: dict[int, float]) -> None:
-    """Raise TraceMismatchError at the first node where the eager graph is not the traced one."""
+def _compare_graphs(traced: list[Value], eager: list[Value], inputs: list[Value]) -> None:
+    """Raise TraceMismatchError at the first node where the eager graph is not the traced one.
+
+    Node by node: the same op, constants and inputs, and a leaf that is not an input the same
+    number. Two graphs alike in all that compute the same numbers (every rule is a function of
+    its arguments), so the numbers are recomputed from the trace only to say where they differ.
+    """
     input_ids = {id(v) for v in inputs}
     for k, (t_out, e_out) in enumerate(zip(traced, eager)):
         t_order, e_order = topological_order(t_out), topological_order(e_out)
         t_index = {id(n): i for i, n in enumerate(t_order)}
         e_index = {id(n): i for i, n in enumerate(e_order)}
         for i, (a, b) in enumerate(zip(t_order, e_order)):
-            same = (a.op == b.op and len(a.inputs) == len(b.inputs) and _constant_bits(a) == _constant_bits(b)
+            if a is b:  # an input leaf, in both graphs
+                continue
+            same = ((a.op is b.op or a.op == b.op == "") and len(a.inputs) == len(b.inputs)
+                    and (a.constant is b.constant or _constant_bits(a) == _constant_bits(b))
                     and [t_index[id(v)] for v in a.inputs] == [e_index[id(v)] for v in b.inputs]
-                    and (id(a) in input_ids) == (id(b) in input_ids) and (id(a) not in input_ids or a is b))
-            traced_number = replay[id(a)]
-            if not same or not _same(traced_number, b.data):
+                    and id(a) not in input_ids and id(b) not in input_ids
+                    and (a.inputs or _same(a.data, b.data)))
+            if not same:
+                traced_number = _replay(traced)[id(a)]
                 raise TraceMismatchError(
                     f"node {i + 1} of the graph differs: traced {_describe(a)} = {traced_number!r}, "
                     f"eager {_describe(b)} = {b.data!r}. The function took another path through its Python "

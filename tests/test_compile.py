@@ -337,3 +337,21 @@ def test_a_program_cut_into_parts_gives_the_same_bits(monkeypatch, chunk):
         out.backward()
         assert same((value, grads), (out.data, [v.grad for v in leaves])) and bits(other) == bits(second.data)
         assert fast(*point) == (value, other) or math.isnan(value)
+
+
+def test_two_ops_of_one_name_are_two_ops_in_the_program():
+    double = Op("twice", lambda x: 2.0 * x, lambda x, out: (2.0,))
+    triple = Op("twice", lambda x: 3.0 * x, lambda x, out: (3.0,))  # the same name, another op
+    fast = autograd.compile(lambda x: double(x) + triple(x), 1.0)
+    assert fast.value_and_grad(2.0) == (10.0, [5.0])
+
+
+def test_sum_and_dot_add_up_as_their_rules_do_from_zero_and_left_to_right():
+    # builtins.sum starts at 0: the sum of -0.0s is 0.0; and (1e16 + 1.0) - 1e16 is 0.0, not 1.0
+    for f, point in [(lambda a, b: autograd.sum([a, b]), (-0.0, -0.0)),
+                     (lambda a, b, c: autograd.sum([a, b, c]), (1e16, 1.0, -1e16)),
+                     (lambda a, b: autograd.dot([a, b], [b, a]), (-0.0, 0.0)),
+                     (lambda a, b: autograd.dot([a, a], [b, b], -1e16), (1e8, 1e8 + 1.0))]:
+        fast = autograd.compile(f, *point)
+        assert same(fast.value_and_grad(*point), eager(f, point))
+    assert bits(autograd.compile(lambda a, b: autograd.sum([a, b]), 1.0, 1.0)(-0.0, -0.0)) == bits(0.0)

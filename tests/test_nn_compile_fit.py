@@ -19,11 +19,17 @@ import autograd
 from autograd import OPS, Value
 from nn import (
     MLP,
+    RNN,
     SGD,
     Adam,
     CosineAnnealingLR,
+    Layer,
+    LayerNorm,
     Module,
+    Neuron,
+    Residual,
     RMSprop,
+    Sequential,
     StepLR,
     binary_cross_entropy_with_logits,
     cross_entropy,
@@ -52,19 +58,25 @@ def _train(compiled: bool, make_optimizer=OPTIMIZERS["Adam"], data=MOONS, loss_f
     model = MLP(len(X[0]), list(nouts), dropout=dropout, seed=1)
     params = model.parameters()
     optimizer = make_optimizer(params)
-    steps = []
-    step = optimizer.step
+    steps = _record_steps(optimizer)
+    options.setdefault("batch_size", 16)
+    history = fit(model, X, y, loss_fn, optimizer, epochs=3, progress=False, compile=compiled,
+                  scheduler=scheduler(optimizer) if scheduler else None, **options)
+    return steps, history, model
 
-    def recorded_step():  # the test's own record of each step, around the optimizer's
+
+def _record_steps(optimizer) -> list:
+    """A list that gets every step's gradients (before it) and weights (after it): the test's own
+    record, around the optimizer's step."""
+    steps, step, params = [], optimizer.step, optimizer.params
+
+    def recorded_step():
         steps.append(("grad", [p.grad for p in params]))
         step()
         steps.append(("data", [p.data for p in params]))
 
     optimizer.step = recorded_step
-    options.setdefault("batch_size", 16)
-    history = fit(model, X, y, loss_fn, optimizer, epochs=3, progress=False, compile=compiled,
-                  scheduler=scheduler(optimizer) if scheduler else None, **options)
-    return steps, history, model
+    return steps
 
 
 def _same_bits(a, b) -> bool:
@@ -130,6 +142,44 @@ def test_cross_entropy_on_shuffled_batches_replays_each_batchs_targets():
     eager = _train(False, OPTIMIZERS["RMSprop"], data=spiral, loss_fn=cross_entropy, nouts=(8, 3), batch_size=8)
     compiled = _train(True, OPTIMIZERS["RMSprop"], data=spiral, loss_fn=cross_entropy, nouts=(8, 3), batch_size=8)
     assert _same_bits(compiled[0], eager[0]) and compiled[1] == eager[1]
+
+
+def _train_module(compiled: bool, make_model, X, y, loss_fn):
+    model = make_model()
+    optimizer = Adam(model.parameters(), lr=0.01)
+    steps = _record_steps(optimizer)
+    history = fit(model, X, y, loss_fn, optimizer, epochs=2, batch_size=4, progress=False, compile=compiled)
+    return steps, history
+
+
+def test_layer_norm_residual_and_sequential_train_the_same_compiled():
+    def make():
+        return Sequential(Layer(2, 4, "tanh", seed=0), LayerNorm(4), Residual(Layer(4, 4, "relu", seed=1)),
+                          Layer(4, 1, "linear", seed=2))
+
+    def loss(outputs, targets):
+        return hinge_loss([o[0] for o in outputs], targets)
+
+    X, y = make_moons(n=20, seed=0)
+    assert _train_module(True, make, X, y, loss) == _train_module(False, make, X, y, loss)
+
+
+class _Sequence(Module):
+    """The last hidden state of an RNN, read out by a linear neuron."""
+
+    def __init__(self):
+        self.rnn = RNN(1, 4, seed=0)
+        self.head = Neuron(4, "linear", seed=1)
+
+    def forward(self, xs):
+        return self.head(self.rnn(xs)[-1])
+
+
+def test_an_rnn_on_sequences_of_different_lengths_gets_a_program_per_shape_and_trains_the_same():
+    rng = random.Random(0)
+    X = [[[rng.uniform(-1, 1)] for _ in range(rng.randint(2, 4))] for _ in range(12)]
+    y = [sum(step[0] for step in x) for x in X]
+    assert _train_module(True, _Sequence, X, y, mse_loss) == _train_module(False, _Sequence, X, y, mse_loss)
 
 
 # ---- a loss recorded on one batch, replayed on another ------------------------------------------
