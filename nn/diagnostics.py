@@ -41,15 +41,15 @@ from operator import attrgetter, sub
 from typing import Any
 
 from autograd import Value, is_grad_enabled
+from nn.activations import TABLE
 from nn.callbacks import Callback, History, TrainingRun
 from nn.layers import Layer
 from nn.module import Module, RemovableHandle
 
 STATS = ("grad_norm", "update_ratio", "dead_fraction", "saturated_fraction", "activation_mean", "activation_std")
 HEALTHY_UPDATE_RATIO = 1e-3  # the guide line of the update-ratio plots
-SATURATED_TANH = 0.97  # |tanh| beyond it is saturated
-SATURATED_SIGMOID = (0.03, 0.97)  # sigmoid outside it is saturated
-_DEAD_CAN_DIE = ("relu", "leaky_relu")  # activations whose units die: no gradient for s <= 0 (relu), or ~0
+SATURATED_TANH = TABLE["tanh"].healthy[1]  # |tanh| beyond it is saturated (nn.activations says why)
+SATURATED_SIGMOID = TABLE["sigmoid"].healthy  # sigmoid outside it is saturated
 _DATA, _GRAD = attrgetter("data"), attrgetter("grad")
 
 
@@ -203,7 +203,7 @@ def _std(xs: Sequence[float]) -> float:
 
 
 def _dead_fraction(activation: str, rows: list[list[float]]) -> float:
-    if activation not in _DEAD_CAN_DIE:
+    if not TABLE[activation].dies:
         return 0.0
     if not rows:
         return math.nan
@@ -213,14 +213,11 @@ def _dead_fraction(activation: str, rows: list[list[float]]) -> float:
 
 
 def _saturated_fraction(activation: str, flat: list[float]) -> float:
-    if activation == "tanh":
-        saturated = sum(abs(v) > SATURATED_TANH for v in flat)
-    elif activation == "sigmoid":
-        low, high = SATURATED_SIGMOID
-        saturated = sum(not low <= v <= high for v in flat)
-    else:
+    healthy = TABLE[activation].healthy
+    if healthy is None:
         return 0.0
-    return saturated / len(flat) if flat else math.nan
+    low, high = healthy
+    return sum(not low <= v <= high for v in flat) / len(flat) if flat else math.nan
 
 
 # ---- pictures -------------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from operator import attrgetter, mul
 
 from autograd import OPS, Op, Scope, Value, current_scope
 from nn._numbers import check_int, check_real, is_real, to_float
+from nn.activations import TABLE, activation
 from nn.module import Module, one_path
 
 Input = Sequence[Value | float] | Value | float
@@ -24,16 +25,11 @@ _SHOWN_SIZES = 12  # an MLP's repr lists at most this many sizes
 
 
 # name -> the engine's op (its forward rule is the same function on floats); linear is no op at all
-ACTIVATIONS: dict[str, Op | None] = {
-    **{name: OPS[name] for name in ("relu", "leaky_relu", "tanh", "sigmoid", "softplus")},
-    "linear": None,
-}
+ACTIVATIONS: dict[str, Op | None] = {name: row.op for name, row in TABLE.items()}
 
 
-def _check_activation(activation: object) -> str:
-    if not isinstance(activation, str) or activation not in ACTIVATIONS:
-        raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}, got {activation!r}")
-    return activation
+def _check_activation(name: object) -> str:
+    return activation(name).name
 
 
 def _check_size(n: object, what: str) -> int:

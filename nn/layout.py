@@ -20,9 +20,6 @@ from autograd import Value
 from nn.layers import MLP, Layer, Neuron
 from nn.module import Module
 
-# the slope of the engine's leaky_relu (0.01), read from the engine rather than written again
-LEAKY_RELU_SLOPE = -Value(-1.0).leaky_relu().data
-
 
 @dataclass(frozen=True)
 class Linear:

@@ -27,18 +27,14 @@ import struct
 from typing import Any
 
 from autograd.files import write_file
+from nn.activations import TABLE
 from nn.layers import MLP
-from nn.layout import LEAKY_RELU_SLOPE, Linear, standard_layers
+from nn.layout import Linear, standard_layers
 from nn.module import Module
 
 INSTALL_ONNX = "pip install 'chainrule[onnx]'"
 OPSET = 17  # the ONNX operator set; Gemm and the activations are unchanged since opset 13
 IR_VERSION = 8  # the file format version that goes with opset 17 (onnxruntime 1.20 reads up to 10)
-# chainrule activation name (a key of nn.ACTIVATIONS) -> the ONNX operator computing it. leaky_relu is
-# max(x, 0.01 x) rather than ONNX's LeakyRelu, whose alpha is stored as a 32-bit float: 0.01 would become
-# 0.0099999998, off by 2e-8 relative, where the float64 file is otherwise exact to rounding.
-ONNX_ACTIVATIONS: dict[str, str] = {"relu": "Relu", "tanh": "Tanh", "sigmoid": "Sigmoid", "leaky_relu": "Max",
-                                    "softplus": "Add"}
 _DTYPES = {"float64": ("DOUBLE", "d"), "float32": ("FLOAT", "f")}  # name -> (TensorProto type, struct code)
 
 
@@ -69,42 +65,23 @@ def export_onnx(model: Module, path: str | os.PathLike, *, dtype: str = "float64
 
     linears = [step for kind, step in steps if kind == "linear"]
     weights = [t for i, lin in enumerate(linears) for t in _tensors(helper, lin, _prefix(model, i), elem_type, dtype)]
-    if "leaky_relu" in (step for kind, step in steps if kind == "activation"):
-        slope = _pack([LEAKY_RELU_SLOPE], dtype)
-        weights.append(helper.make_tensor("leaky_relu_slope", elem_type, [], slope, raw=True))
-    if "softplus" in (step for kind, step in steps if kind == "activation"):
-        weights.append(helper.make_tensor("one", elem_type, [], _pack([1.0], dtype), raw=True))
-
+    constants: dict[float, str] = {}  # each scalar constant of the activations' ONNX forms, once
     nodes = []
     flowing, i = "input", -1  # the name of the tensor flowing on; the index of the current Linear
     for kind, step in steps:
         if kind == "linear":
             i += 1
             prefix = _prefix(model, i)
-            node = helper.make_node("Gemm", [flowing, f"{prefix}weight", f"{prefix}bias"], [f"linear_{i}"],
-                                    name=f"Gemm_{i}", transB=1)
+            nodes.append(helper.make_node("Gemm", [flowing, f"{prefix}weight", f"{prefix}bias"], [f"linear_{i}"],
+                                          name=f"Gemm_{i}", transB=1))
         elif kind == "activation":
-            if step not in ONNX_ACTIVATIONS:
-                raise ValueError(f"export_onnx: the activation {step!r} has no ONNX operator here "
-                                 f"(nn/onnx_export.py knows {', '.join(sorted(ONNX_ACTIVATIONS))})")
-            op, inputs = ONNX_ACTIVATIONS[step], [flowing]
-            if step == "leaky_relu":  # max(x, slope x) is leaky_relu(x) for 0 < slope < 1
-                nodes.append(helper.make_node("Mul", [flowing, "leaky_relu_slope"], [f"scaled_{i}"], name=f"Mul_{i}"))
-                inputs.append(f"scaled_{i}")
-            elif step == "softplus":  # relu(x) + log(1 + e^-|x|): onnxruntime has no Softplus for float64
-                inputs = [f"relu_{i}", f"log_{i}"]
-                nodes += [helper.make_node("Relu", [flowing], [f"relu_{i}"], name=f"Relu_{i}"),
-                          helper.make_node("Abs", [flowing], [f"abs_{i}"], name=f"Abs_{i}"),
-                          helper.make_node("Neg", [f"abs_{i}"], [f"neg_{i}"], name=f"Neg_{i}"),
-                          helper.make_node("Exp", [f"neg_{i}"], [f"exp_{i}"], name=f"Exp_{i}"),
-                          helper.make_node("Add", [f"exp_{i}", "one"], [f"sum_{i}"], name=f"Sum_{i}"),
-                          helper.make_node("Log", [f"sum_{i}"], [f"log_{i}"], name=f"Log_{i}")]
-            node = helper.make_node(op, inputs, [f"{step}_{i}"], name=f"{op}_{i}")
+            nodes += _activation_nodes(helper, step, flowing, f"{step}_{i}", constants)
         else:
             continue  # Dropout: the identity at inference
-        nodes.append(node)
-        flowing = node.output[0]
+        flowing = nodes[-1].output[0]
     nodes[-1].output[0] = "output"  # the last node writes the graph's output directly
+    weights += [helper.make_tensor(name, elem_type, [], _pack([value], dtype), raw=True)
+                for value, name in constants.items()]
 
     graph = helper.make_graph(
         nodes,
@@ -118,6 +95,29 @@ def export_onnx(model: Module, path: str | os.PathLike, *, dtype: str = "float64
     proto.ir_version = IR_VERSION
     onnx.checker.check_model(proto, full_check=True)  # our own graph: a failure here is a bug in this file
     write_file(path, proto.SerializeToString(), "export_onnx")
+
+
+def _activation_nodes(helper: Any, name: str, x: str, out: str, constants: dict[float, str]) -> list:
+    """The ONNX nodes of an activation, as nn.activations writes its form, from tensor x to tensor out."""
+    row = TABLE.get(name)
+    if row is None or not row.onnx:
+        known = ", ".join(sorted(n for n, r in TABLE.items() if r.onnx))
+        raise ValueError(f"export_onnx: the activation {name!r} has no ONNX operator here "
+                         f"(nn.activations knows {known})")
+    names: list[str] = []
+
+    def tensor(item: str | int | float) -> str:
+        if item == "x":
+            return x
+        if type(item) is int:
+            return names[item]
+        return constants.setdefault(float(item), f"constant_{len(constants)}")
+
+    nodes = []
+    for k, (op, inputs) in enumerate(row.onnx):
+        names.append(out if k == len(row.onnx) - 1 else f"{out}_{k}")
+        nodes.append(helper.make_node(op, [tensor(item) for item in inputs], [names[-1]], name=f"{op}_{names[-1]}"))
+    return nodes
 
 
 def _prefix(model: Module, i: int) -> str:

@@ -21,8 +21,9 @@ import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from nn.layers import ACTIVATIONS, MLP
-from nn.layout import LEAKY_RELU_SLOPE, Linear, linear, standard_layers
+from nn.activations import LEAKY_RELU_SLOPE, SOFTPLUS_THRESHOLD, TABLE
+from nn.layers import MLP
+from nn.layout import Linear, linear, standard_layers
 from nn.module import Module
 from nn.state import _linear_entries, _load
 
@@ -43,18 +44,7 @@ def _import_torch(who: str) -> Any:
 
 def _torch_activations(torch: Any) -> dict[str, Callable[[], Any]]:
     """chainrule activation name (a key of nn.ACTIVATIONS) -> a maker of the PyTorch module computing it."""
-    return {
-        "relu": torch.nn.ReLU,
-        "tanh": torch.nn.Tanh,
-        "sigmoid": torch.nn.Sigmoid,
-        "leaky_relu": lambda: torch.nn.LeakyReLU(LEAKY_RELU_SLOPE),
-        # PyTorch's softplus is x itself above `threshold` (20 by default, 2e-9 away from log(1 + e^x));
-        # 700 keeps its exact form wherever e^x is a float
-        "softplus": lambda: torch.nn.Softplus(beta=1.0, threshold=SOFTPLUS_THRESHOLD),
-    }
-
-
-SOFTPLUS_THRESHOLD = 700.0
+    return {name: functools.partial(row.torch, torch) for name, row in TABLE.items() if row.torch is not None}
 
 
 def to_torch(model: Module, dtype: torch.dtype | None = None) -> torch.nn.Sequential:
@@ -143,7 +133,7 @@ def from_torch(module: torch.nn.Module) -> MLP:
 def _softplus_is_x_from() -> float:
     """The smallest float from which chainrule's softplus is x itself (about 33.3: beyond it
     log(1 + e^-x) is below half an ulp of x); read from the engine's forward rule, by bisection."""
-    forward = ACTIVATIONS["softplus"].forward
+    forward = TABLE["softplus"].op.forward
     low, high = 0.0, SOFTPLUS_THRESHOLD  # forward(low) != low, forward(high) == high
     while math.nextafter(low, high) < high:
         middle = (low + high) / 2
