@@ -16,26 +16,8 @@ from collections.abc import Iterator, Sequence
 
 from autograd import Value
 from nn._numbers import is_real
-from nn.layers import MLP, Dropout, Layer, Neuron, _as_values
+from nn.layers import _as_values
 from nn.module import Module, one_path
-from nn.normalization import LayerNorm
-
-
-def _widths(module: Module) -> tuple[int | None, int | None]:
-    """(inputs, outputs) of a module where they are known from its construction, else None."""
-    if isinstance(module, Layer):
-        return module.nin, module.nout
-    if isinstance(module, Neuron):
-        return module.nin, 1
-    if isinstance(module, MLP):
-        return module.nin, module.nouts[-1]
-    if isinstance(module, LayerNorm):
-        return module.n, module.n
-    if isinstance(module, Residual):
-        return module.width, module.width
-    if isinstance(module, Sequential):
-        return module.nin, module.nout
-    return None, None
 
 
 def _check_module(module: object, what: str) -> Module:
@@ -50,7 +32,7 @@ class Sequential(Module):
     `seq[i]`, `len(seq)` and `for m in seq` reach the modules (kept in `seq.layers`). The
     parameters are named by position as in `torch.nn.Sequential` (`0.weight`, `0.bias`,
     `2.weight`, ...), so a state dict goes from one to the other with strict=True. Where two
-    neighbours' widths are known (a Layer's nin and nout, ...) and do not fit, making the
+    neighbours' widths are known (each module's `widths()`) and do not fit, making the
     Sequential is a ValueError.
     """
 
@@ -61,9 +43,9 @@ class Sequential(Module):
             _check_module(m, f"Sequential: module {i}")
         nin = width = None  # the width flowing between the modules, where known
         for i, m in enumerate(modules):
-            if isinstance(m, Dropout):  # keeps the width, whatever it is
+            if m.keeps_width:  # Dropout: the width after it is the width before
                 continue
-            m_in, m_out = _widths(m)
+            m_in, m_out = m.widths()
             if width is not None and m_in is not None and m_in != width:
                 raise ValueError(f"Sequential: module {i}, {m!r}, takes {m_in} inputs, "
                                  f"but the module before it gives {width} outputs")
@@ -94,6 +76,9 @@ class Sequential(Module):
     def __iter__(self) -> Iterator[Module]:
         return iter(self.layers)
 
+    def widths(self) -> tuple[int | None, int | None]:
+        return self.nin, self.nout
+
     @reprlib.recursive_repr("Sequential(...)")  # a Sequential holding itself
     def __repr__(self) -> str:
         inside = "".join(f"\n  {m!r}," for m in self.layers)
@@ -109,7 +94,7 @@ class Residual(Module):
 
     def __init__(self, module: Module) -> None:
         self.module = _check_module(module, "Residual: module")
-        nin, nout = _widths(module)
+        nin, nout = module.widths()
         if nin is not None and nout is not None and nin != nout:
             raise ValueError(f"Residual: x + module(x) needs as many outputs as inputs, but {module!r} "
                              f"takes {nin} inputs and gives {nout} outputs")
@@ -134,6 +119,9 @@ class Residual(Module):
                              f"took {len(xs)} inputs and gave {len(outs)} outputs")
         total = [a + b for a, b in zip(xs, outs)]
         return total[0] if isinstance(out, Value) else total
+
+    def widths(self) -> tuple[int | None, int | None]:
+        return self.width, self.width
 
     @reprlib.recursive_repr("Residual(...)")
     def __repr__(self) -> str:

@@ -105,6 +105,9 @@ class Neuron(Module):
         s = _DOT.apply((*w, *xs, b), [*map(_DATA, w), *x_data, b.data], inside)
         return s if act is None else act.apply((s,), [s.data, *act.defaults], inside)
 
+    def widths(self) -> tuple[int, int]:
+        return self.nin, 1
+
     def __repr__(self) -> str:
         return f"Neuron({self.nin} input{'s' if self.nin != 1 else ''}, activation={self.activation!r})"
 
@@ -137,6 +140,9 @@ class Layer(Module):
                 if type(neuron).forward is Neuron.forward and not neuron.__dict__.get("_forward_hooks")
                 else neuron(xs) for neuron in self.neurons]
 
+    def widths(self) -> tuple[int, int]:
+        return self.nin, self.nout
+
     def __repr__(self) -> str:
         return f"Layer({self.nin} -> {self.nout}, activation={self.activation!r})"
 
@@ -151,6 +157,8 @@ class Dropout(Module):
     The scaling keeps the expected value of every output equal to its input, so in eval mode
     the layer can simply pass its inputs through (PyTorch's "inverted" dropout).
     """
+
+    keeps_width = True
 
     def __init__(self, p: float = 0.5, seed: int | random.Random | None = None) -> None:
         self.p = _check_probability(p)
@@ -236,6 +244,9 @@ class MLP(Module):
             if i < len(self.dropouts):
                 out = self.dropouts[i](out)
         return out[0] if len(out) == 1 else out
+
+    def widths(self) -> tuple[int, int]:
+        return self.nin, self.nouts[-1]
 
     def __repr__(self) -> str:
         sizes = [str(n) for n in [self.nin, *self.nouts]]

@@ -49,7 +49,13 @@ class Module:
     """
 
     training: bool = True  # read by Dropout; set for the whole tree by train() / eval()
+    keeps_width: bool = False  # True: gives as many numbers as it takes, however many (Dropout)
     scope_name: str = ""  # the name pictures show; '' means the class name
+
+    def widths(self) -> tuple[int | None, int | None]:
+        """(inputs, outputs): how many numbers the module takes and gives, where its construction
+        says (a Layer(3, 4): (3, 4)); None where it does not. Containers check their parts with it."""
+        return None, None
 
     def forward(self, x: Any) -> Any:
         """The computation itself; subclasses override it."""

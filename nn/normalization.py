@@ -42,5 +42,8 @@ class LayerNorm(Module):
         inv_std = (dot(centred, centred) / self.n + self.eps) ** -0.5  # 1 / sqrt(var + eps)
         return [dot([c * inv_std], [w], b) for c, w, b in zip(centred, self.weight, self.bias)]
 
+    def widths(self) -> tuple[int, int]:
+        return self.n, self.n
+
     def __repr__(self) -> str:
         return f"LayerNorm({self.n}, eps={self.eps!r})"
