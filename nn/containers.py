@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import reprlib
 from collections.abc import Iterator, Sequence
+from typing import Any
 
 from autograd import Value
 from nn._numbers import is_real
 from nn.layers import _as_values
+from nn.layout import Step, standard_layers
 from nn.module import Module, one_path
 
 
@@ -79,6 +81,24 @@ class Sequential(Module):
     def widths(self) -> tuple[int | None, int | None]:
         return self.nin, self.nout
 
+    def _config(self) -> dict[str, Any]:
+        return {}
+
+    def _parts(self) -> list[Module]:
+        return list(self.layers)
+
+    @classmethod
+    def _parameter_count(cls, config: dict, counts: list[int]) -> int:
+        return sum(counts)
+
+    @classmethod
+    def _from_config(cls, config: dict, parts: list[Module]) -> Sequential:
+        return cls(*parts)
+
+    def standard_layers(self) -> list[Step]:
+        """The steps of its modules, one after the other."""
+        return [step for module in self.layers for step in standard_layers(module)]
+
     @reprlib.recursive_repr("Sequential(...)")  # a Sequential holding itself
     def __repr__(self) -> str:
         inside = "".join(f"\n  {m!r}," for m in self.layers)
@@ -122,6 +142,25 @@ class Residual(Module):
 
     def widths(self) -> tuple[int | None, int | None]:
         return self.width, self.width
+
+    def _config(self) -> dict[str, Any]:
+        return {}
+
+    def _parts(self) -> list[Module]:
+        return [self.module]
+
+    @classmethod
+    def _parameter_count(cls, config: dict, counts: list[int]) -> int:
+        if len(counts) != 1:
+            raise ValueError(f"a Residual holds one module, the file gives {len(counts)}")
+        return counts[0]
+
+    @classmethod
+    def _from_config(cls, config: dict, parts: list[Module]) -> Residual:
+        return cls(parts[0])
+
+    def standard_layers(self) -> list[Step]:
+        return [("residual", standard_layers(self.module))]
 
     @reprlib.recursive_repr("Residual(...)")
     def __repr__(self) -> str:

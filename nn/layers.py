@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextvars import ContextVar
 from operator import attrgetter, mul
+from typing import Any
 
 from autograd import OPS, Op, Scope, Value, current_scope
 from nn._numbers import check_int, check_real, is_real, to_float
 from nn.activations import TABLE, activation
+from nn.layout import Linear, Step, activation_step
 from nn.module import Module, one_path
 
 Input = Sequence[Value | float] | Value | float
@@ -22,6 +24,7 @@ _DOT = OPS["dot"]
 _DATA = attrgetter("data")
 _ONLY_VALUES = {Value}
 _SHOWN_SIZES = 12  # an MLP's repr lists at most this many sizes
+MAX_WIDTH = 10**6  # the most inputs, units or layers a saved model may claim (its parameters are counted too)
 
 
 # name -> the engine's op (its forward rule is the same function on floats); linear is no op at all
@@ -108,6 +111,25 @@ class Neuron(Module):
     def widths(self) -> tuple[int, int]:
         return self.nin, 1
 
+    def _state_members(self) -> Iterator[tuple[str, object]]:
+        yield from (("weight", [list(self.w)]), ("bias", [self.b]))  # a Linear(nin, 1)
+        yield from ((k, m) for k, m in self._named_members() if k not in ("w", "b"))  # anything added
+
+    def _config(self) -> dict[str, Any]:
+        return {"nin": self.nin, "activation": self.activation}
+
+    @classmethod
+    def _parameter_count(cls, config: dict, counts: list[int]) -> int:
+        return check_int(config["nin"], "config.nin", 1, MAX_WIDTH) + 1
+
+    @classmethod
+    def _from_config(cls, config: dict, parts: list[Module]) -> Neuron:
+        return cls(config["nin"], config["activation"], seed=0)
+
+    def standard_layers(self) -> list[Step]:
+        """A Linear(nin, 1), then the activation."""
+        return [("linear", Linear([list(self.w)], [self.b])), *activation_step(self.activation)]
+
     def __repr__(self) -> str:
         return f"Neuron({self.nin} input{'s' if self.nin != 1 else ''}, activation={self.activation!r})"
 
@@ -143,6 +165,27 @@ class Layer(Module):
     def widths(self) -> tuple[int, int]:
         return self.nin, self.nout
 
+    def _state_members(self) -> Iterator[tuple[str, object]]:
+        yield from (("weight", [list(n.w) for n in self.neurons]), ("bias", [n.b for n in self.neurons]))
+        yield from ((k, m) for k, m in self._named_members() if not k.startswith("neurons."))  # anything added
+
+    def _config(self) -> dict[str, Any]:
+        return {"nin": self.nin, "nout": self.nout, "activation": self.activation}
+
+    @classmethod
+    def _parameter_count(cls, config: dict, counts: list[int]) -> int:
+        nin, nout = (check_int(config[k], f"config.{k}", 1, MAX_WIDTH) for k in ("nin", "nout"))
+        return (nin + 1) * nout
+
+    @classmethod
+    def _from_config(cls, config: dict, parts: list[Module]) -> Layer:
+        return cls(config["nin"], config["nout"], config["activation"], seed=0)
+
+    def standard_layers(self) -> list[Step]:
+        """A Linear(nin, nout) whose row j is neuron j, then the activation."""
+        linear = Linear([list(n.w) for n in self.neurons], [n.b for n in self.neurons])
+        return [("linear", linear), *activation_step(self.activation)]
+
     def __repr__(self) -> str:
         return f"Layer({self.nin} -> {self.nout}, activation={self.activation!r})"
 
@@ -177,6 +220,20 @@ class Dropout(Module):
             return xs
         # a dropped input is multiplied by 0, not removed, so the graph shows it gets no gradient
         return list(map(mul, xs, self._factors(len(xs))))
+
+    def _config(self) -> dict[str, Any]:
+        return {"p": self.p}
+
+    @classmethod
+    def _parameter_count(cls, config: dict, counts: list[int]) -> int:
+        return 0
+
+    @classmethod
+    def _from_config(cls, config: dict, parts: list[Module]) -> Dropout:
+        return cls(config["p"], seed=0)
+
+    def standard_layers(self) -> list[Step]:
+        return [("dropout", self.p)] if self.p > 0.0 else []
 
     def replays_now(self) -> bool:
         """Whether a compiled forward may stand for this layer now: not while it draws masks (see nn._replay)."""
@@ -247,6 +304,31 @@ class MLP(Module):
 
     def widths(self) -> tuple[int, int]:
         return self.nin, self.nouts[-1]
+
+    def _config(self) -> dict[str, Any]:
+        return {"nin": self.nin, "nouts": self.nouts, "activation": self.activation, "dropout": self.dropout}
+
+    @classmethod
+    def _parameter_count(cls, config: dict, counts: list[int]) -> int:
+        nouts = config["nouts"]
+        if type(nouts) is not list or not 0 < len(nouts) <= MAX_WIDTH:
+            raise ValueError(f"config.nouts must be a non-empty list of layer sizes, got {type(nouts).__name__}")
+        sizes = [check_int(n, f"config.{k}", 1, MAX_WIDTH) for n, k in
+                 zip([config["nin"], *nouts], ["nin", *(f"nouts[{i}]" for i in range(len(nouts)))])]
+        return sum((a + 1) * b for a, b in zip(sizes, sizes[1:]))
+
+    @classmethod
+    def _from_config(cls, config: dict, parts: list[Module]) -> MLP:
+        return cls(config["nin"], config["nouts"], config["activation"], dropout=config["dropout"], seed=0)
+
+    def standard_layers(self) -> list[Step]:
+        """Per layer its Linear and activation, Dropout(p) after each hidden one when p > 0."""
+        steps: list[Step] = []
+        for i, layer in enumerate(self.layers):
+            steps += layer.standard_layers()
+            if i < len(self.dropouts):
+                steps += self.dropouts[i].standard_layers()
+        return steps
 
     def __repr__(self) -> str:
         sizes = [str(n) for n in [self.nin, *self.nouts]]

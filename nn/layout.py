@@ -1,4 +1,4 @@
-"""A Neuron, Layer or MLP as the standard layers PyTorch and ONNX are built from: Linear, activation, Dropout.
+"""The standard layers every framework is built from, and how a chainrule module describes itself in them.
 
 Other frameworks have no neuron objects. They keep a layer's weights as one matrix, `weight`,
 with one row per neuron (nout rows of nin numbers: weight[j][i] is the weight of input i in
@@ -9,7 +9,16 @@ exactly that, neuron by neuron:
     MLP(2, [16, 16, 1], "relu", dropout=0.1)
       = Linear(2, 16), relu, Dropout(0.1), Linear(16, 16), relu, Dropout(0.1), Linear(16, 1)
 
-This file says it once; `state_dict`, `to_torch`, `from_torch` and `export_onnx` all read it.
+Each built-in module says what it is made of with `standard_layers()`, a list of steps:
+
+    ("linear", Linear)        y = x W^T + b
+    ("activation", name)      a row of nn.activations, element by element ("linear" is left out)
+    ("dropout", p)            the identity at inference
+    ("layer_norm", Norm)      (x - mean) / sqrt(var + eps) * weight + bias
+    ("residual", [steps])     x + steps(x)
+    ("rnn", Recurrent)        an Elman RNN over a sequence, giving every hidden state
+
+`to_torch`, `from_torch` and `export_onnx` translate these steps, and know no module class.
 """
 
 from __future__ import annotations
@@ -17,8 +26,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from autograd import Value
-from nn.layers import MLP, Layer, Neuron
+from nn.activations import LEAKY_RELU_SLOPE
 from nn.module import Module
+
+__all__ = ["LEAKY_RELU_SLOPE", "Linear", "Norm", "Recurrent", "Step", "activation_step", "standard_layers"]
 
 
 @dataclass(frozen=True)
@@ -37,38 +48,47 @@ class Linear:
         return len(self.weight)
 
 
-def linear(module: Layer | Neuron) -> Linear:
-    """The Linear view of a Layer (nout rows) or of a Neuron (one row: a Linear(nin, 1))."""
-    neurons = module.neurons if isinstance(module, Layer) else [module]
-    return Linear(weight=[list(n.w) for n in neurons], bias=[n.b for n in neurons])
+@dataclass(frozen=True)
+class Norm:
+    """A LayerNorm's parameters: n weights and n biases, and eps."""
+
+    weight: list[Value]
+    bias: list[Value]
+    eps: float
 
 
-# One step of the sequence: ("linear", Linear), ("activation", name from ACTIVATIONS but "linear"),
-# or ("dropout", p).
+@dataclass(frozen=True)
+class Recurrent:
+    """An Elman RNN's parameters, shaped as PyTorch's (its one bias is PyTorch's b_ih + b_hh)."""
+
+    weight_ih: list[list[Value]]  # nhidden rows of nin
+    weight_hh: list[list[Value]]  # nhidden rows of nhidden
+    bias: list[Value]
+    activation: str
+
+
+# One step: ("linear", Linear), ("activation", name), ("dropout", p), ("layer_norm", Norm),
+# ("residual", list[Step]) or ("rnn", Recurrent).
 Step = tuple[str, object]
 
 
-def standard_layers(model: Module) -> list[Step]:
-    """The layers a Neuron, Layer or MLP is made of, in order (see the module docstring).
-
-    A Layer or Neuron is one Linear followed by its activation; an MLP has a Linear per layer,
-    its activation after each hidden one (none for "linear"), then Dropout(p) when p > 0, and
-    nothing after the last (linear) layer. Any other module raises TypeError.
-    """
-    if type(model) in (Layer, Neuron):
-        return [("linear", linear(model)), *_activation(model.activation)]
-    if type(model) is MLP:
-        steps: list[Step] = []
-        last = len(model.layers) - 1
-        for i, layer in enumerate(model.layers):
-            steps.append(("linear", linear(layer)))
-            if i < last:
-                steps += _activation(layer.activation)
-                if model.dropout > 0.0:
-                    steps.append(("dropout", model.dropout))
-        return steps
-    raise TypeError(f"only a Neuron, Layer or MLP is made of standard layers, got {type(model).__name__}")
-
-
-def _activation(name: str) -> list[Step]:
+def activation_step(name: str) -> list[Step]:
+    """The step of an activation: none for "linear" (the identity)."""
     return [] if name == "linear" else [("activation", name)]
+
+
+def standard_layers(model: Module) -> list[Step]:
+    """The steps `model` is made of (see the module docstring); a TypeError for a module that does not say.
+
+    A module says it with its `standard_layers()` method, and only a class that defines its own
+    forward beside it is taken at its word: a subclass that overrides forward computes something
+    else, and is refused like any module of your own.
+    """
+    if not isinstance(model, Module):
+        raise TypeError(f"expected an nn Module, got {type(model).__name__}")
+    mro = type(model).__mro__
+    describes = next(c for c in mro if "standard_layers" in vars(c))
+    computes = next(c for c in mro if "forward" in vars(c))
+    if describes is Module or describes is not computes:
+        raise TypeError(f"{type(model).__name__} is not made of standard layers (it defines its own forward)")
+    return model.standard_layers()

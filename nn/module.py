@@ -57,6 +57,22 @@ class Module:
         says (a Layer(3, 4): (3, 4)); None where it does not. Containers check their parts with it."""
         return None, None
 
+    # ---- how nn.save writes the module and nn.load makes it again (nn/io.py) ----
+    # _config(): its constructor's arguments, as JSON; _parts(): the modules it is made of;
+    # _parameter_count(config, counts): how many parameters that config makes (counts: its parts'),
+    # checked before anything is built; _from_config(config, parts): the module, weights to be loaded.
+
+    def _config(self) -> dict[str, Any]:
+        raise TypeError(f"save: a {type(self).__name__} cannot be saved (only the modules nn defines)")
+
+    def _parts(self) -> list[Module]:
+        return []
+
+    def standard_layers(self) -> list[tuple[str, object]]:
+        """What the module is made of, in the standard layers of nn.layout (Linear, activation, ...),
+        for to_torch and export_onnx. A module of your own is not: this raises TypeError."""
+        raise TypeError(f"{type(self).__name__} is not made of standard layers (it defines its own forward)")
+
     def forward(self, x: Any) -> Any:
         """The computation itself; subclasses override it."""
         raise NotImplementedError(f"{type(self).__name__} must implement forward(x)")
@@ -150,6 +166,11 @@ class Module:
                         yield v
             else:
                 yield member
+
+    def _state_members(self) -> Iterator[tuple[str, Module | Value | list[Value] | list[list[Value]]]]:
+        """The members state_dict names: the attributes (`_named_members`), unless a module says
+        otherwise (a Layer is one weight matrix and one bias vector, as torch.nn.Linear)."""
+        return self._named_members()
 
     def _named_members(self) -> Iterator[tuple[str, Module | Value | list[Value] | list[list[Value]]]]:
         """(name, member) for every attribute holding Modules or Values, in attribute order.

@@ -14,11 +14,13 @@ division finite when all features are equal. This is `torch.nn.LayerNorm(n, eps)
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import autograd
 from autograd import Value, dot
 from nn._numbers import check_int, check_real
-from nn.layers import _as_values
+from nn.layers import MAX_WIDTH, _as_values
+from nn.layout import Norm, Step
 from nn.module import Module, one_path
 
 
@@ -44,6 +46,20 @@ class LayerNorm(Module):
 
     def widths(self) -> tuple[int, int]:
         return self.n, self.n
+
+    def _config(self) -> dict[str, Any]:
+        return {"n": self.n, "eps": self.eps}
+
+    @classmethod
+    def _parameter_count(cls, config: dict, counts: list[int]) -> int:
+        return 2 * check_int(config["n"], "config.n", 1, MAX_WIDTH)
+
+    @classmethod
+    def _from_config(cls, config: dict, parts: list[Module]) -> LayerNorm:
+        return cls(config["n"], eps=config["eps"])
+
+    def standard_layers(self) -> list[Step]:
+        return [("layer_norm", Norm(list(self.weight), list(self.bias), self.eps))]
 
     def __repr__(self) -> str:
         return f"LayerNorm({self.n}, eps={self.eps!r})"

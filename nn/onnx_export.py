@@ -29,7 +29,7 @@ from typing import Any
 from autograd.files import write_file
 from nn.activations import TABLE
 from nn.layers import MLP
-from nn.layout import Linear, standard_layers
+from nn.layout import standard_layers
 from nn.module import Module
 
 INSTALL_ONNX = "pip install 'chainrule[onnx]'"
@@ -48,53 +48,101 @@ def _import_onnx() -> Any:
 
 
 def export_onnx(model: Module, path: str | os.PathLike, *, dtype: str = "float64") -> None:
-    """Write `model` (a Neuron, Layer or MLP) to `path` as an ONNX model, atomically like `nn.save`.
+    """Write `model` to `path` as an ONNX model, atomically like `nn.save`.
 
-    The graph takes "input" of shape (batch, nin) and gives "output" of shape (batch, nout) for
-    any batch size (see the module docstring). `onnx.checker.check_model` accepts it before it is
-    written; a failure to write leaves any old file at `path` as it was.
+    Every module made of standard layers exports (a Neuron, Layer, MLP, Dropout, LayerNorm,
+    Residual, or a Sequential of them); an RNN does not (its input is a sequence). The graph takes
+    "input" of shape (batch, nin) and gives "output" of shape (batch, nout) for any batch size (see
+    the module docstring). `onnx.checker.check_model` accepts it before it is written; a failure to
+    write leaves any old file at `path` as it was.
     """
     onnx = _import_onnx()
     if dtype not in _DTYPES:
         raise ValueError(f"export_onnx: dtype must be one of {sorted(_DTYPES)}, got {dtype!r}")
     try:
         steps = standard_layers(model)
-    except TypeError:
-        raise TypeError(f"export_onnx: can export a Neuron, Layer or MLP, got {type(model).__name__}") from None
+    except TypeError as error:
+        raise TypeError(f"export_onnx: {error}") from None
     helper, elem_type = onnx.helper, getattr(onnx.TensorProto, _DTYPES[dtype][0])
-
-    linears = [step for kind, step in steps if kind == "linear"]
-    weights = [t for i, lin in enumerate(linears) for t in _tensors(helper, lin, _prefix(model, i), elem_type, dtype)]
-    constants: dict[float, str] = {}  # each scalar constant of the activations' ONNX forms, once
-    nodes = []
-    flowing, i = "input", -1  # the name of the tensor flowing on; the index of the current Linear
-    for kind, step in steps:
-        if kind == "linear":
-            i += 1
-            prefix = _prefix(model, i)
-            nodes.append(helper.make_node("Gemm", [flowing, f"{prefix}weight", f"{prefix}bias"], [f"linear_{i}"],
-                                          name=f"Gemm_{i}", transB=1))
-        elif kind == "activation":
-            nodes += _activation_nodes(helper, step, flowing, f"{step}_{i}", constants)
-        else:
-            continue  # Dropout: the identity at inference
-        flowing = nodes[-1].output[0]
-    nodes[-1].output[0] = "output"  # the last node writes the graph's output directly
-    weights += [helper.make_tensor(name, elem_type, [], _pack([value], dtype), raw=True)
-                for value, name in constants.items()]
-
-    graph = helper.make_graph(
-        nodes,
+    graph = _Graph(helper, elem_type, dtype, type(model) is MLP)
+    if graph.steps(steps, "input", "") == "input":  # nothing but Dropout: the identity
+        graph.node("Identity", ["input"], "output")
+    graph.nodes[-1].output[0] = "output"  # the last node writes the graph's output directly
+    nin, nout = model.widths()
+    if nin is None or nout is None:
+        raise TypeError(f"export_onnx: the widths of the {type(model).__name__} are not known; "
+                        f"an exported graph needs them")
+    weights = graph.weights + [helper.make_tensor(name, elem_type, [], _pack([value], dtype), raw=True)
+                               for value, name in graph.constants.items()]
+    onnx_graph = helper.make_graph(
+        graph.nodes,
         f"chainrule {type(model).__name__}",
-        [helper.make_tensor_value_info("input", elem_type, ["batch", linears[0].nin])],
-        [helper.make_tensor_value_info("output", elem_type, ["batch", linears[-1].nout])],
+        [helper.make_tensor_value_info("input", elem_type, ["batch", nin])],
+        [helper.make_tensor_value_info("output", elem_type, ["batch", nout])],
         initializer=weights,
     )
-    proto = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="chainrule",
+    proto = helper.make_model(onnx_graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="chainrule",
                               doc_string=repr(model))
     proto.ir_version = IR_VERSION
     onnx.checker.check_model(proto, full_check=True)  # our own graph: a failure here is a bug in this file
     write_file(path, proto.SerializeToString(), "export_onnx")
+
+
+class _Graph:
+    """The nodes and weights of an export, step by step (nn/layout.py's steps)."""
+
+    def __init__(self, helper: Any, elem_type: int, dtype: str, mlp: bool) -> None:
+        self.helper, self.elem_type, self.dtype, self.mlp = helper, elem_type, dtype, mlp
+        self.nodes: list = []
+        self.weights: list = []
+        self.constants: dict[float, str] = {}  # each scalar constant of the graph, once
+        self.linears = 0
+
+    def node(self, op: str, inputs: list[str], name: str, **attributes: Any) -> str:
+        self.nodes.append(self.helper.make_node(op, inputs, [name], name=f"{op}_{name}", **attributes))
+        return name
+
+    def tensor(self, name: str, values: list, shape: list[int]) -> str:
+        flat = [v.data for row in values for v in row] if values and isinstance(values[0], list) else \
+            [v.data for v in values]
+        self.weights.append(self.helper.make_tensor(name, self.elem_type, shape, _pack(flat, self.dtype), raw=True))
+        return name
+
+    def steps(self, steps: list, flowing: str, path: str) -> str:
+        """The nodes of each step, from tensor `flowing`; returns the name of the last one's output."""
+        for k, (kind, step) in enumerate(steps):
+            here = f"{path}{k}"
+            if kind == "linear":
+                # the names of model.state_dict() for an MLP (layers.0.weight), a Layer or Neuron (weight)
+                prefix = f"layers.{self.linears}." if self.mlp else (f"{here}." if len(steps) > 2 or path else "")
+                self.linears += 1
+                inputs = [flowing, self.tensor(f"{prefix}weight", step.weight, [step.nout, step.nin]),
+                          self.tensor(f"{prefix}bias", step.bias, [step.nout])]
+                flowing = self.node("Gemm", inputs, f"linear_{here}", transB=1)
+            elif kind == "activation":
+                self.nodes += _activation_nodes(self.helper, step, flowing, f"{step}_{here}", self.constants)
+                flowing = self.nodes[-1].output[0]
+            elif kind == "layer_norm":
+                flowing = self.layer_norm(step, flowing, here)
+            elif kind == "residual":
+                flowing = self.node("Add", [flowing, self.steps(step, flowing, f"{here}.")], f"residual_{here}")
+            elif kind == "rnn":
+                raise TypeError("export_onnx: an RNN does not export (its input is a sequence, not a row of numbers)")
+            # dropout: the identity at inference
+        return flowing
+
+    def layer_norm(self, norm: Any, x: str, here: str) -> str:
+        """(x - mean) / sqrt(var + eps) * weight + bias, along each row."""
+        mean = self.node("ReduceMean", [x], f"mean_{here}", axes=[-1], keepdims=1)
+        centred = self.node("Sub", [x, mean], f"centred_{here}")
+        variance = self.node("ReduceMean", [self.node("Mul", [centred, centred], f"squares_{here}")],
+                             f"variance_{here}", axes=[-1], keepdims=1)
+        eps = self.constants.setdefault(float(norm.eps), f"constant_{len(self.constants)}")
+        std = self.node("Sqrt", [self.node("Add", [variance, eps], f"shifted_{here}")], f"std_{here}")
+        normed = self.node("Div", [centred, std], f"normed_{here}")
+        n = len(norm.weight)
+        scaled = self.node("Mul", [normed, self.tensor(f"{here}.weight", norm.weight, [n])], f"scaled_{here}")
+        return self.node("Add", [scaled, self.tensor(f"{here}.bias", norm.bias, [n])], f"layer_norm_{here}")
 
 
 def _activation_nodes(helper: Any, name: str, x: str, out: str, constants: dict[float, str]) -> list:
@@ -118,20 +166,6 @@ def _activation_nodes(helper: Any, name: str, x: str, out: str, constants: dict[
         names.append(out if k == len(row.onnx) - 1 else f"{out}_{k}")
         nodes.append(helper.make_node(op, [tensor(item) for item in inputs], [names[-1]], name=f"{op}_{names[-1]}"))
     return nodes
-
-
-def _prefix(model: Module, i: int) -> str:
-    return f"layers.{i}." if type(model) is MLP else ""  # the names of model.state_dict()
-
-
-def _tensors(helper: Any, step: Linear, prefix: str, elem_type: int, dtype: str) -> list:
-    """The Linear's weight (nout x nin) and bias (nout) as ONNX tensors."""
-    weight = [v.data for row in step.weight for v in row]
-    bias = [v.data for v in step.bias]
-    return [
-        helper.make_tensor(f"{prefix}weight", elem_type, [step.nout, step.nin], _pack(weight, dtype), raw=True),
-        helper.make_tensor(f"{prefix}bias", elem_type, [step.nout], _pack(bias, dtype), raw=True),
-    ]
 
 
 def _pack(numbers: list[float], dtype: str) -> bytes:

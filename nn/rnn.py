@@ -21,10 +21,12 @@ from __future__ import annotations
 import math
 import random
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 from autograd import Value, dot, scope
 from nn._numbers import check_int, is_real
-from nn.layers import ACTIVATIONS, _as_values, _check_activation, _elements, _rng
+from nn.layers import ACTIVATIONS, MAX_WIDTH, _as_values, _check_activation, _elements, _rng
+from nn.layout import Recurrent
 from nn.module import Module, one_path
 
 Step = Sequence[Value | float] | Value | float
@@ -89,6 +91,22 @@ class RNN(Module):
                 s = dot([*self.weight_ih[j], *self.weight_hh[j]], [*x, *h], self.bias[j])
             out.append(s if act is None else act(s))
         return out
+
+    def _config(self) -> dict[str, Any]:
+        return {"nin": self.nin, "nhidden": self.nhidden, "activation": self.activation}
+
+    @classmethod
+    def _parameter_count(cls, config: dict, counts: list[int]) -> int:
+        nin, nhidden = (check_int(config[k], f"config.{k}", 1, MAX_WIDTH) for k in ("nin", "nhidden"))
+        return nhidden * (nin + nhidden + 1)
+
+    @classmethod
+    def _from_config(cls, config: dict, parts: list[Module]) -> RNN:
+        return cls(config["nin"], config["nhidden"], config["activation"], seed=0)
+
+    def standard_layers(self) -> list[tuple[str, object]]:
+        return [("rnn", Recurrent([list(r) for r in self.weight_ih], [list(r) for r in self.weight_hh],
+                                  list(self.bias), self.activation))]
 
     def __repr__(self) -> str:
         return f"RNN({self.nin} -> {self.nhidden}, activation={self.activation!r})"
