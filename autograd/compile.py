@@ -43,6 +43,7 @@ import struct
 import sys
 import types
 from collections.abc import Callable, Iterator, Sequence
+from functools import partial
 
 from autograd.backprop import grad as _eager_grad
 from autograd.backprop import topological_order
@@ -312,21 +313,14 @@ class _Program:
 
     def __init__(self, outputs: list[Value], inputs: list[Value], input_names: list[str], wrt: list[int]) -> None:
         self.namespace: dict[str, object] = {"__builtins__": {}, "abs": builtins.abs, "float": builtins.float}
-        self.names = _Names(list(self.namespace) + ["sum", "map", "mul"])
+        self.names = _Names(list(self.namespace))
         self.constants: dict[bytes, str] = {}
         self.tracer = _Tracer(self._literal)
         self.templates: dict[tuple, tuple] = {}
         self.inputs, self.outputs, self.wrt = inputs, outputs, wrt
         root = outputs[0]
-        order = topological_order(root)
-        seen = {id(n) for n in order}
-        forward = list(order)
-        for out in outputs[1:]:
-            for node in topological_order(out):
-                if id(node) not in seen:
-                    seen.add(id(node))
-                    forward.append(node)
-        self.order, self.forward_nodes = order, forward
+        self.order = topological_order(root)  # backward() walks it backwards: so does the program
+        self.forward_nodes = forward = _reading_order(outputs)
         # whether the program may be cut into parts: then every line notes the names it reads
         self.parts = sum(1 + 2 * len(node.inputs) for node in forward) + 2 * len(inputs) + 2 > _CHUNK
         input_ids = {id(v): i for i, v in enumerate(inputs)}
@@ -385,19 +379,27 @@ class _Program:
         args = [*slots[:n], *constants]
         literals = [self._literal(k)[0] for k in constants]
         name = _OPERATOR_NAMES.get(str(op), str(op))
-        forward_call = f"{self._bind(name, op.forward)}({', '.join([_slot(i) for i in range(n)] + literals)})"
-        if not isinstance(op.forward, types.BuiltinFunctionType):  # eager makes the result a float
-            forward_call = f"float({forward_call})"
-        call = _Sym(forward_call, _ATOM, "float", self.tracer)
+        bound: dict[bool, _Sym] = {}  # the forward rule (True) and the derivative rule, once called
+
+        def called(rule: Callable, arguments: list[str], as_float: bool) -> _Sym:
+            """The rule itself, called by the program (bound in its namespace the first time)."""
+            if as_float not in bound:
+                text = f"{self._bind(name if as_float else 'd_' + name, rule)}({', '.join(arguments)})"
+                if as_float and not isinstance(rule, types.BuiltinFunctionType):  # eager makes it a float
+                    text = f"float({text})"
+                bound[as_float] = _Sym(text, _ATOM, "float", self.tracer)
+            return bound[as_float]
+
+        forward_call = partial(called, op.forward, [_slot(i) for i in range(n)] + literals, True)
         try:
             if n > _WIDEST:
                 raise _Untraceable
             paths = self.tracer.trace(op.forward, args)
-            forward = _tree(paths, 0, lambda r: call if r is _RAISES else _as_text(r, self.tracer), self.tracer).text
+            forward = _tree(paths, 0, lambda r: forward_call() if r is _RAISES else _as_text(r, self.tracer),
+                            self.tracer).text
         except _Untraceable:
-            forward = forward_call
-        arguments = [_slot(i) for i in range(n)] + literals + [_slot(n)]
-        derivative_call = f"{self._bind('d_' + name, op.derivative)}({', '.join(arguments)})"
+            forward = forward_call().text
+        derivative_call = partial(called, op.derivative, [_slot(i) for i in range(n)] + literals + [_slot(n)], False)
         try:
             if n > _WIDEST:
                 raise _Untraceable
@@ -406,12 +408,12 @@ class _Program:
                 if result is not _RAISES and (not isinstance(result, (tuple, list)) or len(result) != len(args)):
                     raise _Untraceable
             derivative = tuple(
-                _tree(paths, 0, lambda r, i=i: _Sym(f"{derivative_call}[{i}]", _ATOM, "float", self.tracer)
+                _tree(paths, 0, lambda r, i=i: _Sym(f"{derivative_call().text}[{i}]", _ATOM, "float", self.tracer)
                       if r is _RAISES else _as_text(r[i], self.tracer), self.tracer)
                 for i in range(n))
             derivative = tuple((d.text, d.prec) for d in derivative)
         except _Untraceable:
-            derivative = derivative_call
+            derivative = derivative_call().text
         if not isinstance(derivative, str):  # each term: local * g with g in place n + 1, and the places it reads
             terms = []
             for text, prec in derivative:
@@ -489,6 +491,27 @@ class _Program:
                 else:
                     lines.append((f"{target} += {term}  # {comment}", target, (*uses, target) if parts else ()))
         return lines, [grad_name[id(self.inputs[i])] for i in self.wrt]
+
+
+def _reading_order(outputs: list[Value]) -> list[Value]:
+    """Every node behind the outputs, each after its inputs, and inputs in the order they are
+    written (x1 * w1 before x2 * w2): the order of the forward lines. (backward()'s order, which
+    the backward lines follow, visits the last input first.)"""
+    order: list[Value] = []
+    seen: set[int] = set()
+    for out in outputs:
+        stack = [(out, False)]
+        while stack:
+            node, inputs_done = stack.pop()
+            if inputs_done:
+                order.append(node)
+                continue
+            if id(node) in seen:
+                continue
+            seen.add(id(node))
+            stack.append((node, True))
+            stack.extend((v, False) for v in reversed(node.inputs) if id(v) not in seen)
+    return order
 
 
 def _assemble(name: str, params: list[str], lines: list[tuple[str, str | None, tuple]], returns: str,

@@ -15,6 +15,7 @@ import math
 import re
 import struct
 import sys
+from pathlib import Path
 
 import pytest
 from _reference import TORCH_ABS, TORCH_REL
@@ -315,7 +316,8 @@ def test_a_million_node_chain_compiles_and_runs():
         return x
 
     fast = autograd.compile(chain, 0.3)
-    assert fast(0.25) == chain(Value(0.25)).data  # the first call checks every node against eager too
+    # the first call runs chain() eagerly beside the program and compares every node and the value
+    assert fast(0.3) == fast.graph.data
     assert len(fast._pieces(backward=False)) > 10  # in parts of at most _CHUNK lines
 
 
@@ -355,3 +357,13 @@ def test_sum_and_dot_add_up_as_their_rules_do_from_zero_and_left_to_right():
         fast = autograd.compile(f, *point)
         assert same(fast.value_and_grad(*point), eager(f, point))
     assert bits(autograd.compile(lambda a, b: autograd.sum([a, b]), 1.0, 1.0)(-0.0, -0.0)) == bits(0.0)
+
+
+def test_the_readme_shows_the_program_compile_writes_for_its_neuron():
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    shown = re.search(r"```\n(def value_and_grad\(x1, x2, w1, w2, b\):\n.*?)```", readme, re.S).group(1)
+    x1, x2 = Value(2.0, label="x1"), Value(0.0, label="x2")
+    w1, w2 = Value(-3.0, label="w1"), Value(1.0, label="w2")
+    b = Value(6.8813735870195432, label="b")
+    fast = autograd.compile(lambda x1, x2, w1, w2, b: (x1 * w1 + x2 * w2 + b).tanh(), x1, x2, w1, w2, b)
+    assert fast.source == shown

@@ -227,6 +227,34 @@ def test_cross_entropy_with_a_value_target_is_the_same_as_with_the_int():
         assert (a.data, [v.grad for v in by_int]) == (b.data, [v.grad for v in by_value])
 
 
+def test_the_losses_give_the_values_they_gave_with_a_branch_and_a_number_for_the_maximum():
+    # before the choices were ops: BCE took softplus(-z) for a target of 1 and softplus(z) for 0,
+    # and cross_entropy shifted by the number max(z.data)
+    for z in [-1e3, -40.0, -0.5, 0.0, 2.0, 37.0, 1e3]:
+        assert binary_cross_entropy_with_logits(Value(z), 1).data == (-Value(z)).softplus().data
+        assert binary_cross_entropy_with_logits(Value(z), 0).data == Value(z).softplus().data
+    rng = random.Random(0)
+    for _ in range(50):
+        logits = [rng.gauss(0.0, 5.0) for _ in range(rng.randint(1, 6))]
+        t = rng.randrange(len(logits))
+        m = max(logits)
+        shifted = [Value(z) - m for z in logits]
+        before = -(shifted[t] - autograd.sum([s.exp() for s in shifted]).log())
+        assert cross_entropy([Value(z) for z in logits], t).data == before.data
+
+
+def test_a_target_given_as_a_value_gets_pytorchs_gradient(torch):
+    preds, targets = [0.3, -1.2, 2.5], [0.0, 1.0, 0.25]
+    for loss_fn, reference in [(mse_loss, torch.nn.functional.mse_loss),
+                               (binary_cross_entropy_with_logits,
+                                torch.nn.functional.binary_cross_entropy_with_logits)]:
+        ts = [Value(t) for t in targets]
+        loss_fn([Value(p) for p in preds], ts).backward()
+        t = torch.tensor(targets, requires_grad=True)
+        (expected,) = torch.autograd.grad(reference(torch.tensor(preds), t), t)
+        assert [v.grad for v in ts] == pytest.approx(expected.tolist(), rel=1e-12, abs=1e-15)
+
+
 # ---- the limit, and arguments ---------------------------------------------------------------------
 
 
