@@ -10,7 +10,7 @@
 
 In `on_batch_end` every parameter's `.grad` is what backward gave, and may be read or changed
 before the optimizer uses it (gradient clipping is such a callback). Early stopping, the learning-
-rate schedule, the progress bar, the live view (nn.LivePlot) and the layer statistics
+rate schedule, the progress bar and the live view (nn.live) and the layer statistics
 (nn.diagnostics) are all callbacks; `fit`'s keyword arguments make them.
 """
 
@@ -19,7 +19,6 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 from autograd import Value
 from nn._numbers import check_int, check_real
@@ -191,26 +190,3 @@ class SchedulerStep(Callback):
 
     def on_epoch_end(self, run: TrainingRun, logs: dict[str, float]) -> None:
         self.scheduler.step()
-
-
-_SHORT = {"loss": "loss", "accuracy": "acc", "val_loss": "val_loss", "val_accuracy": "val_acc"}
-
-
-class ProgressBar(Callback):
-    """A tqdm bar over the epochs with the last numbers (in Jupyter one line of text, kept as it finished)."""
-
-    def on_train_begin(self, run: TrainingRun) -> None:
-        from tqdm import tqdm
-
-        from nn.live import _in_notebook, _notebook_progress_bar
-
-        make = _notebook_progress_bar if _in_notebook() else tqdm
-        extra = {} if _in_notebook() else {"dynamic_ncols": True}
-        self.bar: Any = make(total=run.epochs, desc="training", unit="epoch", **extra)
-
-    def on_epoch_end(self, run: TrainingRun, logs: dict[str, float]) -> None:
-        self.bar.set_postfix({_SHORT.get(k, k): f"{v:.3f}" for k, v in logs.items()}, refresh=False)
-        self.bar.update(1)
-
-    def on_train_end(self, run: TrainingRun) -> None:
-        self.bar.close()

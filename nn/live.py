@@ -248,6 +248,28 @@ def _matplotlib_figure() -> Any:
 # ---- the progress line ----------------------------------------------------------------------------
 
 
+_SHORT = {"loss": "loss", "accuracy": "acc", "val_loss": "val_loss", "val_accuracy": "val_acc"}
+
+
+class ProgressBar(Callback):
+    """A tqdm bar over the epochs with the last numbers (in Jupyter one line of text, kept as it finished)."""
+
+    def on_train_begin(self, run: TrainingRun) -> None:
+        from tqdm import tqdm
+
+        make = _notebook_progress_bar if _in_notebook() else tqdm
+        extra = {} if _in_notebook() else {"dynamic_ncols": True}
+        self.bar: Any = make(total=run.epochs, desc="training", unit="epoch", **extra)
+
+    def on_epoch_end(self, run: TrainingRun, logs: dict[str, float]) -> None:
+        self.bar.set_postfix({_SHORT.get(k, k): f"{v:.3f}" for k, v in logs.items()}, refresh=False)
+        self.bar.update(1)
+
+    def on_train_end(self, run: TrainingRun) -> None:
+        self.bar.close()
+
+
+
 def _notebook_progress_bar(**kwargs: Any) -> Any:
     """A tqdm bar as one line of text in a notebook, updated in place (no widget).
 

@@ -11,14 +11,11 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Iterator, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from autograd import Value, is_grad_enabled, scope
 from nn._replay import EAGER, replay, structure_changed
-
-if TYPE_CHECKING:
-    from nn.state import IncompatibleKeys, StateValue
-
+from nn.state import IncompatibleKeys, StateValue, load_state_dict, state_dict
 
 _HOOK_KEYS = itertools.count()  # a key per registered hook, unique in the process
 
@@ -210,8 +207,6 @@ class Module:
         A Value shared by two attributes appears under both names, as in PyTorch. The numbers are
         copied: changing the model afterwards does not change the dict (nor the other way round).
         """
-        from nn.state import state_dict  # nn.state knows Layer and Neuron, which import this module
-
         return state_dict(self)
 
     def load_state_dict(self, state: Mapping[str, Any], strict: bool = True) -> IncompatibleKeys:
@@ -228,8 +223,6 @@ class Module:
         matching keys are loaded and the others are reported in the result, as in PyTorch. Returns
         `IncompatibleKeys(missing_keys, unexpected_keys)`.
         """
-        from nn.state import load_state_dict
-
         return load_state_dict(self, state, strict=strict)
 
     def zero_grad(self) -> None:

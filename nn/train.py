@@ -23,13 +23,12 @@ from nn.callbacks import (
     GradientClipping,
     History,
     LossFn,
-    ProgressBar,
     SchedulerStep,
     TrainingRun,
     as_callback,
 )
 from nn.diagnostics import LayerStatistics
-from nn.live import LivePlot
+from nn.live import LivePlot, ProgressBar
 from nn.module import Module
 from nn.optim import Optimizer
 from nn.schedulers import LRScheduler
