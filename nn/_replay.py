@@ -45,6 +45,8 @@ def _flatten(item: object, into: list[float]) -> object:
         return tuple(_flatten(element, into) for element in item)
     if type(item) is float:
         into.append(item)
+    elif isinstance(item, float):  # a NumPy float64, say
+        into.append(float(item))
     elif isinstance(item, Value):
         into.append(item.data)
     elif isinstance(item, int) and not isinstance(item, bool) and abs(item) < 2**53:
