@@ -16,14 +16,16 @@ from autograd.anomaly import AnomalyError
 from autograd.backprop import GraphCycleError, grad, topological_order
 from autograd.compile import Compiled, TraceMismatchError, compile
 from autograd.draw import draw_dot
+from autograd.explorer import explore
 from autograd.gradcheck import GradcheckError, gradcheck
 from autograd.modes import Scope, current_scope, detect_anomaly, is_grad_enabled, no_grad, scope
-from autograd.op import Op
+from autograd.op import BLOCKED, Op
 from autograd.ops import OPS, dot, sum
 from autograd.steps import backward_steps
 from autograd.value import Value
 
 __all__ = [
+    "BLOCKED",
     "OPS",
     "AnomalyError",
     "Compiled",
@@ -39,6 +41,7 @@ __all__ = [
     "detect_anomaly",
     "dot",
     "draw_dot",
+    "explore",
     "grad",
     "gradcheck",
     "is_grad_enabled",

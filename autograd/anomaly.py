@@ -5,7 +5,8 @@ the program that made it, and two things are checked:
 - forward: an op whose output is NaN or infinite raises AnomalyError at once;
 - backward: the chain rule is run with a check of every share it passes to an input
   (local derivative x gradient), so an infinite local derivative times a zero gradient (NaN),
-  or an overflow, is named at the node where it happened.
+  or an overflow, is named at the node where it happened; the same in grad(..., create_graph=True),
+  whose new nodes are checked as they are made, as in the forward pass.
 Outside the block none of this runs.
 """
 
@@ -62,12 +63,17 @@ def chain_rule(root: Value, order: list[Value], into_grad: bool) -> None:
             node.grad += g
         for position, (inp, local) in enumerate(zip(node.inputs, node.local_grads)):
             share = local * g
-            if not math.isfinite(share):
-                raise AnomalyError(
-                    f"detect_anomaly: in backward, {_describe(node)} passes {share!r} to its input {position} "
-                    f"(local derivative {local!r} x gradient {g!r}); its inputs are "
-                    f"{', '.join(repr(v.data) for v in node.inputs)}")
+            check_share(node, position, local, g, share, "backward")
             inp._grad_buffer += share
+
+
+def check_share(node: Value, position: int, local: object, g: object, share: object, where: str) -> None:
+    """A share of a gradient (a float, or a Value under create_graph) that is NaN or infinite is an AnomalyError."""
+    if not math.isfinite(float(share)):
+        raise AnomalyError(
+            f"detect_anomaly: in {where}, {_describe(node)} passes {float(share)!r} to its input {position} "
+            f"(local derivative {float(local)!r} x gradient {float(g)!r}); its inputs are "
+            f"{', '.join(repr(v.data) for v in node.inputs)}")
 
 
 def _describe(node: Value) -> str:

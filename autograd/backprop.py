@@ -166,20 +166,18 @@ def _value_gradients(root: Value) -> dict[Value, Value | float]:
     """
     with _lock:
         order = _walk(root)
+    checking = _get_mode()[0] is CHECKING  # under detect_anomaly: every share checked, as backward() does
     grads: dict[Value, Value | float] = {root: 1.0}
     for node in reversed(order):
         if not node.inputs:
             continue
         g = grads[node]
-        rule = getattr(node.op, "derivative", None)  # an Op's; a name set by hand has none
-        if rule is not None:
-            c = node.constant
-            constants = c if type(c) is tuple else () if c is None else (c,)
-            local_grads = rule(*node.inputs, *constants, node)[: len(node.inputs)]
-        else:
-            local_grads = node.local_grads
-        for inp, local in zip(node.inputs, local_grads):
+        rule = getattr(node.op, "derivative_on_values", None)  # an Op's; a name set by hand has none
+        local_grads = rule(node) if rule is not None else node.local_grads
+        for position, (inp, local) in enumerate(zip(node.inputs, local_grads)):
             term = _times(local, g)
+            if checking:
+                anomaly.check_share(node, position, local, g, term, "grad(create_graph=True)")
             grads[inp] = grads[inp] + term if inp in grads else term
     return grads
 

@@ -23,6 +23,7 @@ commands:
   graph    draw the graph of an expression with its gradients, e.g.
            chainrule graph "tanh(x*w + b)" x=2 w=-3 b=6.88 -o graph.svg
   export   convert a saved model for PyTorch or ONNX: chainrule export model.json -o model.onnx (or .pt)
+  learn    build your own engine, task by task, checked against chainrule: chainrule learn init DIR
 
 Run `chainrule <command> --help` for a command's options.
 
@@ -72,6 +73,10 @@ def _run(args: list[str]) -> int:
         from nn.export_cli import main as export
 
         return export(rest)
+    if command == "learn":
+        from autograd.learn.cli import main as learn
+
+        return learn(rest)
     print(f"chainrule: unknown command {command!r}\n\n{_USAGE}", file=sys.stderr)
     return EXIT_USAGE
 

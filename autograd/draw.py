@@ -12,13 +12,10 @@ derivative d(out)/d(in): the factor the chain rule multiplies by on the way back
 
 from __future__ import annotations
 
-import contextlib
 import html
 import math
 import os
 import re
-import secrets
-import stat
 import subprocess
 import sys
 from collections.abc import Callable, Iterable, Mapping
@@ -28,6 +25,8 @@ from typing import Any
 
 import graphviz
 
+from autograd.backprop import GraphCycleError, topological_order
+from autograd.files import require_regular_file, write_file
 from autograd.modes import Scope
 from autograd.value import Value
 
@@ -94,6 +93,11 @@ class Picture(graphviz.Digraph):
     # notebook its reader has not trusted (every freshly cloned one), but they do show PNG.
 
     description = "a computation graph"  # the picture in words, for viewers that show no image
+    # What the picture's node and cluster names stand for (autograd.explore reads them): a Value's
+    # box or dashed copy -> the Value, a collapsed box -> (scope, its Values), a cluster -> its scope.
+    values: dict[str, Value] = {}
+    boxes: dict[str, tuple[Scope, list[Value]]] = {}
+    scopes: dict[str, Scope] = {}
 
     def __repr__(self) -> str:  # no memory address, so a saved notebook is the same from run to run
         return f"<Picture: {self.description}>"
@@ -119,11 +123,13 @@ class Picture(graphviz.Digraph):
             data["text/plain"] = repr(self)
         return data, metadata
 
-    def _png_like(self, svg: str) -> tuple[bytes, dict[str, int]]:
-        """The picture as PNG, and the size in CSS pixels at which it matches `svg`."""
+    def _png_like(self, svg: str, max_pixels: int | None = None) -> tuple[bytes, dict[str, int]]:
+        """The picture as PNG (at most `max_pixels`, default _PNG_MAX_PIXELS), and the size in CSS
+        pixels at which it matches `svg`."""
         width_pt, height_pt = _svg_size(svg)
         css = 96 / 72  # CSS pixels per point: browsers show an SVG's points at this scale
-        density = min(_PNG_DENSITY, math.sqrt(_PNG_MAX_PIXELS / max(1.0, width_pt * height_pt * css * css)))
+        budget = _PNG_MAX_PIXELS if max_pixels is None else max_pixels
+        density = min(_PNG_DENSITY, math.sqrt(budget / max(1.0, width_pt * height_pt * css * css)))
         sharp = self.copy()
         sharp.graph_attr["dpi"] = f"{96 * density:.4g}"  # more pixels per inch; the layout stays the same
         return sharp.pipe(format="png"), {"width": round(width_pt * css), "height": round(height_pt * css)}
@@ -210,13 +216,28 @@ class Picture(graphviz.Digraph):
                                  "pick another name (or pass overwrite_source=True)")
         if raise_if_result_exists and target.exists():
             raise graphviz.FileExistsError(f"output file exists: {os.fspath(target)!r}")
+        require_regular_file(target, "render")  # a FIFO or a device is refused before dot runs
         data = self.pipe(fmt, renderer, formatter, neato_no_op, quiet, engine=engine, timeout=timeout)
-        _write_file(target, data)
+        write_file(target, data, "render")
         if cleanup and source_path is not None:
             source_path.unlink()
         if view or quiet_view:
             self._view(target, format=fmt, quiet=quiet_view)
         return os.fspath(target)
+
+    def save(self, filename: str | os.PathLike | None = None, directory: str | os.PathLike | None = None, *,
+             skip_existing: bool | None = False) -> str:
+        """Write the DOT source to `filename` (default: the picture's own) in `directory`, as graphviz
+        does, but through autograd.files.write_file: whole or not at all, never onto a FIFO or device."""
+        if filename is not None:
+            self.filename = filename
+        if directory is not None:
+            self.directory = directory
+        path = self.filepath
+        if skip_existing and os.path.exists(path):
+            return path
+        write_file(path, self.source.encode(self.encoding), "save")
+        return path
 
     def _too_slow(self, timeout: float) -> str:
         nodes = sum(1 for line in self.body if _NODE_STATEMENT.match(line))
@@ -238,33 +259,6 @@ def _format_of(path: Path) -> str:
                          "end it in .svg, .png or .pdf, or pass format=")
     return fmt
 
-
-def _write_file(path: Path, data: bytes) -> None:
-    """Write data to path all at once: a temporary file beside it, then renamed over it.
-
-    A failure leaves no temporary file and the old file (if any) as it was; its OSError names
-    `path`, not the temporary file. A symbolic link is followed (its target is written; the
-    link stays), and an existing file keeps its permissions.
-    """
-    asked, path = os.fspath(path), Path(os.path.realpath(path))
-    temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-    try:
-        mode = stat.S_IMODE(path.stat().st_mode) if path.exists() else None
-        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # 0o666: the umask decides, as open()
-    except OSError as error:
-        raise type(error)(error.errno, error.strerror, asked) from None
-    try:
-        with os.fdopen(fd, "wb") as file:
-            file.write(data)
-        if mode is not None:
-            os.chmod(temporary, mode)
-        os.replace(temporary, path)
-    except BaseException as error:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        if isinstance(error, OSError) and error.errno is not None:
-            raise type(error)(error.errno, error.strerror, asked) from None
-        raise
 
 _PNG_DENSITY = 2  # PNG pixels per CSS pixel in notebooks: sharp on high-density ("retina") screens
 _PNG_MAX_PIXELS = 6_000_000  # a huge graph gets fewer pixels per CSS pixel: notebooks stay small
@@ -293,6 +287,21 @@ class _Overlay:
     caption: str = ""
     caption_chars: int = 0  # the longest caption of all frames
     grad_chars: Mapping[Value, int] = field(default_factory=dict)  # the longest grad text of all frames
+
+
+@dataclass(frozen=True)
+class PictureOptions:
+    """How a graph is drawn: the one set of options that draw_dot, backward_steps and explore read.
+
+    Each field is the draw_dot argument of the same name (see draw_dot for what it does).
+    """
+
+    rankdir: str = "LR"
+    grad_colors: bool = False
+    local_grads: bool = False
+    clusters: bool = True
+    collapse: int | str | Iterable[str] | None = None
+    max_nodes: int = MAX_NODES
 
 
 def draw_dot(
@@ -333,19 +342,14 @@ def draw_dot(
     give it `timeout` seconds (default the picture's `.timeout`, 10 s) before raising
     GraphRenderTimeoutError; `.source` needs neither.
     """
-    return _draw(root, rankdir, grad_colors, local_grads, clusters, collapse, max_nodes)
+    return _draw(root, PictureOptions(rankdir, grad_colors, local_grads, clusters, collapse, max_nodes))
 
 
-def _draw(
-    root: Value,
-    rankdir: str,
-    grad_colors: bool,
-    local_grads: bool,
-    clusters: bool,
-    collapse: int | str | Iterable[str] | None,
-    max_nodes: int,
-    overlay: _Overlay | None = None,
-) -> Picture:
+def _draw(root: Value, options: PictureOptions, overlay: _Overlay | None = None) -> Picture:
+    """The picture of root's graph as `options` say; a step frame of backward_steps adds `overlay`."""
+    rankdir, grad_colors, local_grads, clusters, collapse, max_nodes = (
+        options.rankdir, options.grad_colors, options.local_grads, options.clusters, options.collapse,
+        options.max_nodes)
     if not isinstance(root, Value):
         raise TypeError(f"draw_dot: root must be a Value, got {type(root).__name__}")
     if rankdir not in _RANKDIRS:
@@ -356,6 +360,9 @@ def _draw(
 
     order = _program_order(root)
     index = {v: i for i, v in enumerate(order)}  # stable ids from the traversal, never id()
+    if any(index[inp] >= i for i, v in enumerate(order) for inp in v.inputs):  # a graph made by hand
+        topological_order(root)  # raises GraphCycleError naming the cycle
+        raise GraphCycleError("draw_dot: the graph has a cycle: a Value is among its own inputs")
     home = _home_scopes(order) if clusters or collapses else dict.fromkeys(order)
     box_of = _boxes(order, home, collapses)
     first_ops = _first_ops(order, home) if clusters or collapses else {}
@@ -415,9 +422,12 @@ def _draw(
     for row in rows.get(None, ()):
         pic.body.append(row)
     if clusters:
-        _attach_clusters(pic, statements, first_ops, rows)
+        pic.scopes = _attach_clusters(pic, statements, first_ops, rows)
     for tail, head, attrs in edges:
         pic.edge(tail, head, **attrs)
+    pic.values = {f"v{i}": v for i, v in enumerate(order) if box_of[v] is None}
+    pic.values.update((tail, order[int(tail[1:].partition("_")[0])]) for tail in drawn_copies)
+    pic.boxes = {box_ids[box]: (box, members) for box, members in members_of.items()}
     pic.description = overlay.caption if overlay and overlay.caption else _describe(root, order, box_of, boxes)
     caption = _caption(scale, local_grads, overlay, bool(copies))
     if caption:
@@ -664,15 +674,15 @@ def _value_node(v: Value, grad: float | None, is_root: bool, scale: _GradScale |
         width = f' width="{_text_width(overlay.grad_chars[v] + 5, _FONTSIZE)}"'
     cells = []
     if v.label:
-        cells.append(f"<td><b>{_text(v.label, fg)}</b></td>")
+        cells.append(f"<td><b>{_text(shorten(v.label), fg)}</b></td>")
     cells.append(f"<td>{_text('data ' + _fmt(v.data), fg, bold=not math.isfinite(v.data))}</td>")
     grad_fg = "#888888" if grad is None and fg == "black" else fg
     cells.append(f"<td{width}>{_text('grad ' + grad_text, grad_fg, bold=not _finite(grad))}</td>")
     dashed = ' style="dashed"' if copy else ""
     label = (f'<<table border="{border}" color="{border_color}"{dashed} cellborder="0" cellspacing="0" '
              f'cellpadding="4" bgcolor="{bg}"><tr>{"".join(cells)}</tr></table>>')
-    tooltip = f"{v.label or 'value'}: data={v.data!r} grad={grad!r}" + (" (drawn again here, near its use)" if copy
-                                                                         else "")
+    again = " (drawn again here, near its use)" if copy else ""
+    tooltip = f"{shorten(v.label) or 'value'}: data={v.data!r} grad={grad!r}{again}"
     return {"label": label, "shape": "plain", "tooltip": _plain(tooltip)}
 
 
@@ -684,6 +694,16 @@ def _text_width(chars: int, fontsize: int) -> int:
 # What a label cannot show as it is: control characters (but newline), lone surrogates (not UTF-8)
 # and U+FFFE/U+FFFF (not XML, which dot's HTML-like labels are). They are shown escaped, as repr does.
 _UNSHOWABLE = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+
+
+# dot fails on a label over about 16,000 characters, and a box that wide is unreadable anyway:
+# a longer text is cut and ends in an ellipsis that says how long it was.
+MAX_LABEL_CHARS = 200
+
+
+def shorten(s: str, limit: int = MAX_LABEL_CHARS) -> str:
+    """s itself, or its first characters and "… (N characters)" when it is longer than `limit`."""
+    return s if len(s) <= limit else f"{s[: limit - 1]}… ({len(s):,} characters)"
 
 
 def _visible(s: str) -> str:
@@ -719,7 +739,7 @@ def _op_text(v: Value) -> str:
     x * 2 -> "* 2",  x ** 2 -> "** 2",  2 - x -> "2 -",  2 ** x -> "2 **",  x.leaky_relu(0.1) ->
     "leaky_relu slope=0.1" (a named op names its constants). An op between Values is its name.
     """
-    c, op = v.constant, str(v.op)
+    c, op = v.constant, shorten(str(v.op))
     if c is None:
         return op
     constants = c if type(c) is tuple else (c,)
@@ -759,13 +779,13 @@ def _box_node(box: Scope, members: list[Value], outputs: list[Value], grad_of, s
     biggest = max((grad_of(v) for v in shown if grad_of(v) is not None), key=lambda g: abs(g) if math.isfinite(g)
                   else math.inf, default=None)
     bg, fg = _fill_for(not bad, biggest, scale)
-    rows = [f"<tr><td><b>{_text(box.name, fg)}</b></td></tr>",
+    rows = [f"<tr><td><b>{_text(shorten(box.name), fg)}</b></td></tr>",
             f"<tr><td>{_text(f'{len(members)} values · ' + ', '.join(ops[:4]) + (' …' if len(ops) > 4 else ''), fg)}"
             "</td></tr>"]
     if bad:
         rows.append(f"<tr><td>{_text('contains NaN/inf', fg, bold=True)}</td></tr>")
     for v in shown:
-        name = v.label or "out"
+        name = shorten(v.label) or "out"
         line = f"{name} data {_fmt(v.data)}   grad {_fmt(grad_of(v))}"
         rows.append(f"<tr><td>{_text(line, fg)}</td></tr>")
     if len(outputs) > len(shown):
@@ -773,7 +793,7 @@ def _box_node(box: Scope, members: list[Value], outputs: list[Value], grad_of, s
     border_color = "#8b0000" if bad else "#333333"
     label = (f'<<table border="{3 if bad else 1}" color="{border_color}" cellborder="0" cellspacing="0" '
              f'cellpadding="3" bgcolor="{bg}" style="rounded">{"".join(rows)}</table>>')
-    return {"label": label, "shape": "plain", "tooltip": _plain("/".join(box.path))}
+    return {"label": label, "shape": "plain", "tooltip": _plain(shorten("/".join(box.path)))}
 
 
 # ---- clusters, edges and the caption ---------------------------------------------------------
@@ -791,8 +811,8 @@ def _first_ops(order: list[Value], home: Mapping[Value, Scope | None]) -> dict[S
 
 
 def _attach_clusters(pic: Picture, statements: Mapping[Scope | None, list], first_ops: Mapping[Scope, int],
-                     rows: Mapping[Scope | None, list[str]]) -> None:
-    """One DOT cluster per scope, nested like the scopes, innermost attached first."""
+                     rows: Mapping[Scope | None, list[str]]) -> dict[str, Scope]:
+    """One DOT cluster per scope, nested like the scopes, innermost attached first; returns name -> scope."""
     found: dict[Scope, None] = {}
     for s in statements:
         chain = []
@@ -806,14 +826,15 @@ def _attach_clusters(pic: Picture, statements: Mapping[Scope | None, list], firs
     graphs = {}
     for k, s in enumerate(scopes):
         fill = _CLUSTER_FILLS[(depth[s] - 1) % len(_CLUSTER_FILLS)]
-        g = graphviz.Digraph(name=f"cluster_{k}", graph_attr={"label": _plain(s.name), "labeljust": "l", "style":
-                             "rounded,filled", "fillcolor": fill, "color": "#9aa8bd", "fontsize": "10"})
+        g = graphviz.Digraph(name=f"cluster_{k}", graph_attr={"label": _plain(shorten(s.name)), "labeljust": "l",
+                             "style": "rounded,filled", "fillcolor": fill, "color": "#9aa8bd", "fontsize": "10"})
         for name, attrs in statements.get(s, ()):
             g.node(name, **attrs)
         g.body.extend(rows.get(s, ()))
         graphs[s] = g
     for s in sorted(scopes, key=lambda s: -depth[s]):  # stable sort: first-seen order within a depth
         (graphs[s.parent] if s.parent is not None else pic).subgraph(graphs[s])
+    return {g.name: s for s, g in graphs.items()}
 
 
 Edge = tuple[str, str, dict[str, str]]  # tail id, head id, DOT attributes
@@ -911,7 +932,7 @@ def _describe(root: Value, order: list[Value], box_of: Mapping[Value, Scope | No
     """The picture in a few words: 'the graph of o = 0.7071: 10 values, 5 ops'."""
     values = sum(1 for v in order if box_of[v] is None)
     ops = sum(1 for v in order if box_of[v] is None and v.inputs)
-    name = f"{root.label} = {_fmt(root.data)}" if root.label else f"a value of {_fmt(root.data)}"
+    name = f"{shorten(root.label)} = {_fmt(root.data)}" if root.label else f"a value of {_fmt(root.data)}"
     parts = [f"{values} value{'s' * (values != 1)}", f"{ops} op{'s' * (ops != 1)}"]
     if boxes:
         parts.append(f"{len(boxes)} collapsed scope{'s' * (len(boxes) != 1)}")

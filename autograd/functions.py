@@ -11,7 +11,7 @@ derivative through it becomes 0. `gradcheck(..., order=2)` catches that slip.
 
 Every function of one value among the built-in ops (`autograd.ops.FUNCTIONS`) is here under
 its name: exp, log, log1p, sqrt, tanh, sigmoid, softplus, relu, leaky_relu, abs, sin, cos, and
-any added there later. `power(a, b)` is a ** b as derivatives need it.
+any added there later. `power(a, b)` is a ** b as derivatives need it (IEEE arithmetic at 0).
 """
 
 from __future__ import annotations
@@ -20,14 +20,16 @@ import math
 from collections.abc import Callable
 
 from autograd.op import Op
-from autograd.ops import FUNCTIONS
+from autograd.ops import FUNCTIONS, OPS
 from autograd.value import Value
 
 Real = float | Value
 
 
 def _same_kind(op: Op) -> Callable[..., Real]:
-    def function(x: Real, *constants: float) -> Real:
+    def function(x: Real, *constants: float, **by_name: float) -> Real:
+        if by_name:
+            constants = op.by_position((x, *constants), by_name)[1:]
         return op(x, *constants) if isinstance(x, Value) else op.forward(x, *constants)
 
     function.__name__ = function.__qualname__ = str(op)
@@ -40,16 +42,40 @@ globals().update((name, _same_kind(op)) for name, op in FUNCTIONS.items())
 
 
 def power(a: Real, b: Real) -> Real:
-    """a ** b for floats and Values, as derivative rules need it: 0 to a negative power is inf
-    (d/dx x**0.5 at 0, as in PyTorch), and a float too large for a float is +-inf, not an error."""
-    if float(a) == 0.0 and float(b) < 0.0:
-        return math.inf
+    """a ** b for floats and Values, as derivative rules need it: IEEE arithmetic where the op `**`
+    refuses, as in PyTorch (0 to a negative power is inf, -0.0 to an odd one -inf, a negative base to
+    a fractional power nan, a result too large for a float +-inf). On Values it is a node even
+    there, so the next derivative sees it: sqrt''(0) = -inf, not a constant's 0."""
     if isinstance(a, Value) or isinstance(b, Value):
-        return a**b
+        return _power_anywhere(a, b)
+    return _power_of_floats(a, b)
+
+
+def _power_of_floats(a: float, b: float) -> float:
+    a, b = float(a), float(b)  # (ints would give ints, and 0 ** -1 or 10 ** 400 no IEEE answer)
+    odd = b % 2.0 == 1.0  # an odd integer power keeps the sign of the base
     try:
-        return a**b
+        out = a**b
+    except ZeroDivisionError:  # 0 to a negative power
+        return math.copysign(math.inf, a) if odd else math.inf
     except OverflowError:
-        return -math.inf if a < 0.0 and b % 2.0 == 1.0 else math.inf
+        return -math.inf if a < 0.0 and odd else math.inf
+    return out if type(out) is float else math.nan  # (a complex number for a negative base)
+
+
+def _log_of_floats(x: float) -> float:
+    return math.log(x) if x > 0.0 else -math.inf if x == 0.0 else math.nan
+
+
+# The ops `**` and `log` with that arithmetic, for derivative rules: nodes of the same name and
+# derivative rule, which give inf or nan where the ops themselves refuse.
+_power_anywhere = Op(str(OPS["**"]), _power_of_floats, OPS["**"].derivative, torch="pow")._checked_by_the_tests()
+_log_anywhere = Op(str(OPS["log"]), _log_of_floats, OPS["log"].derivative, torch="log")._checked_by_the_tests()
+
+
+def _log_anywhere_of(x: Real) -> Real:
+    """ln x for floats and Values in IEEE arithmetic: -inf at 0, nan below (d/dx is still 1/x)."""
+    return _log_anywhere(x) if isinstance(x, Value) else _log_of_floats(x)
 
 
 __all__ = [*FUNCTIONS, "power"]

@@ -40,12 +40,18 @@ def gradcheck(
     if isinstance(inputs, (str, bytes)) or not isinstance(inputs, Sequence):
         raise TypeError(f"gradcheck: inputs must be a sequence of numbers, got {type(inputs).__name__}")
     point = [to_float(x, f"gradcheck inputs[{i}]") for i, x in enumerate(inputs)]
+    for i, x in enumerate(point):
+        if not math.isfinite(x):
+            raise ValueError(f"gradcheck: inputs[{i}] is {x!r}; finite differences need finite inputs")
     eps = to_float(eps, "gradcheck eps")
-    if not eps > 0.0:
-        raise ValueError(f"gradcheck: eps must be positive, got {eps!r}")
+    if not 0.0 < eps < math.inf:
+        raise ValueError(f"gradcheck: eps must be a positive finite step, got {eps!r}")
+    for i, x in enumerate(point):
+        if x + eps == x or x - eps == x:  # the step is lost in rounding: the difference quotient would be 0
+            raise ValueError(f"gradcheck: eps={eps!r} is too small a step for inputs[{i}] = {x!r} (x + eps == x)")
     atol, rtol = to_float(atol, "gradcheck atol"), to_float(rtol, "gradcheck rtol")
-    if not (atol >= 0.0 and rtol >= 0.0):
-        raise ValueError(f"gradcheck: atol and rtol must be non-negative, got atol={atol!r}, rtol={rtol!r}")
+    if not (0.0 <= atol < math.inf and 0.0 <= rtol < math.inf):  # an infinite tolerance passes everything
+        raise ValueError(f"gradcheck: atol and rtol must be non-negative and finite, got atol={atol!r}, rtol={rtol!r}")
     if order not in (1, 2) or type(order) is not int:
         raise ValueError(f"gradcheck: order must be 1 or 2, got {order!r}")
     if not callable(f):
@@ -68,9 +74,13 @@ def gradcheck(
         return True
 
     values = [Value(x) for x in point]
-    gradients = grad(_call(f, values), values, create_graph=True)  # first derivatives as Values
-    for i, g in enumerate(gradients):
-        second = [d.data for d in grad(g, values)]  # d/dx_j of d f / dx_i
+    try:
+        gradients = grad(_call(f, values), values, create_graph=True)  # first derivatives as Values
+        seconds = [[d.data for d in grad(g, values)] for g in gradients]  # d/dx_j of d f / dx_i
+    except Exception as error:  # a derivative rule that cannot run on Values: its error says what to write
+        raise GradcheckError(f"gradcheck: the second derivatives at inputs {point!r} cannot be computed: "
+                             f"{type(error).__name__}: {error}") from error
+    for i, second in enumerate(seconds):
         for j, x in enumerate(point):
             up, down = (_first_derivatives(f, _moved(point, j, x + h)) for h in (eps, -eps))
             numeric = (up[i] - down[i]) / (2 * eps)

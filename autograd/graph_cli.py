@@ -1,6 +1,7 @@
 """`chainrule graph`: draw an expression's graph with its gradients, and print d(out)/d(input).
 
     chainrule graph "tanh(x*w + b)" x=2 w=-3 b=6.88 -o graph.svg
+    chainrule graph "tanh(x*w + b)" x=2 w=-3 b=6.88 --html graph.html
 
 The expression is parsed safely (autograd.expression: a whitelist over Python's `ast`, never
 eval). An argument is a NAME=VALUE pair when it reads NAME=NUMBER; any other is the expression,
@@ -14,6 +15,7 @@ one line on stderr, never a traceback (autograd.cli adds Ctrl-C and a closed pip
 
 from __future__ import annotations
 
+import math
 import re
 import sys
 from pathlib import Path
@@ -24,10 +26,11 @@ from autograd.draw import (
     GraphRenderTimeoutError,
     GraphTooLargeError,
     GraphvizNotFoundError,
-    _write_file,
     draw_dot,
 )
+from autograd.explorer import explore
 from autograd.expression import FUNCTIONS, ExpressionError, normal_name, parse
+from autograd.files import require_regular_file, write_file
 from autograd.value import Value
 
 USAGE = f"""usage: chainrule graph EXPRESSION [NAME=VALUE ...] [-o FILE] [options]
@@ -42,6 +45,9 @@ name, and draw the computation graph with every gradient on it.
   -o, --output FILE   write the picture; the format follows the suffix: .svg .png .pdf, or
                       .dot/.gv for the DOT source (svg, png and pdf need Graphviz's `dot` program)
                       (default: no picture, only the gradients are printed)
+  --html FILE         write the graph explorer: one HTML page (pan, zoom, search, click a
+                      value for its chain-rule sum, step through backward with the arrow keys)
+                      that opens from disk in any browser (default: no page)
   --rankdir DIR       LR, TB, RL or BT (default LR: left to right)
   --colors            colour each value by |grad| on a log scale (default off)
   --local-grads       write the local derivative d(out)/d(in) on each input edge (default off)
@@ -78,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
         out = expression.evaluate(leaves)
         out.backward()
         picture = None
-        if options["output"] is not None:
+        if options["output"] is not None or options["html"] is not None:
             picture = draw_dot(out, options["rankdir"], grad_colors=options["colors"],
                                local_grads=options["local_grads"], max_nodes=options["max_nodes"])
     except (_UsageError, ExpressionError) as error:
@@ -95,18 +101,32 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if sys.stdout is not None:
         sys.stdout.flush()  # the numbers are shown while dot draws
-    try:
-        _write(picture, options["output"], options["timeout"])
-    except GraphvizNotFoundError as error:
-        return _fail(f"{error} (or write the DOT source with -o graph.dot)", 1)
-    except GraphRenderTimeoutError as error:
-        return _fail(f"{error} (on the command line: --timeout SECONDS, or a smaller expression)", 1)
-    except OSError as error:
-        return _fail(f"cannot write {str(options['output'])!r}: {error.strerror or error}", 1)
-    except Exception as error:  # dot itself failing; still one line, as promised
-        return _fail(f"cannot render {str(options['output'])!r}: {type(error).__name__}: {error}", 1)
-    print(f"wrote {options['output']}")
+    for path, write in ((options["output"], lambda: _write(picture, options["output"], options["timeout"])),
+                        (options["html"], lambda: _write_html(out, options))):
+        if path is None:
+            continue
+        try:
+            write()
+        except GraphvizNotFoundError as error:
+            return _fail(f"{error} (or write the DOT source with -o graph.dot)", 1)
+        except GraphRenderTimeoutError as error:
+            return _fail(f"{error} (on the command line: --timeout SECONDS, or a smaller expression)", 1)
+        except OSError as error:
+            return _fail(f"cannot write {str(path)!r}: {error.strerror or error}", 1)
+        except ValueError as error:  # a FIFO, a device or a folder, refused before dot runs ("who: why")
+            return _fail(f"cannot write {str(path)!r}: {str(error).split(': ', 1)[-1]}", 1)
+        except Exception as error:  # dot itself failing; still one line, as promised
+            return _fail(f"cannot render {str(path)!r}: {type(error).__name__}: {error}", 1)
+        print(f"wrote {path}")
     return 0
+
+
+def _write_html(out: Value, options: dict) -> None:
+    """The graph explorer of out as one HTML page (autograd.explore)."""
+    require_regular_file(options["html"], "chainrule graph")
+    view = explore(out, rankdir=options["rankdir"], grad_colors=options["colors"], local_grads=options["local_grads"],
+                   max_nodes=options["max_nodes"], timeout=options["timeout"])
+    view.save_html(options["html"])
 
 
 def _fail(message: str, status: int) -> int:
@@ -115,10 +135,10 @@ def _fail(message: str, status: int) -> int:
 
 
 def _parse_args(args: list[str]) -> dict:
-    options: dict = {"expression": None, "assignments": [], "output": None, "rankdir": "LR", "colors": False,
-                     "local_grads": False, "max_nodes": MAX_NODES, "timeout": RENDER_TIMEOUT}
-    with_value = {"-o": "output", "--output": "output", "--rankdir": "rankdir", "--max-nodes": "max_nodes",
-                  "--timeout": "timeout"}
+    options: dict = {"expression": None, "assignments": [], "output": None, "html": None, "rankdir": "LR",
+                     "colors": False, "local_grads": False, "max_nodes": MAX_NODES, "timeout": RENDER_TIMEOUT}
+    with_value = {"-o": "output", "--output": "output", "--html": "html", "--rankdir": "rankdir",
+                  "--max-nodes": "max_nodes", "--timeout": "timeout"}
     flags = {"--colors": "colors", "--local-grads": "local_grads"}
     i, only_positional = 0, False
     while i < len(args):
@@ -167,6 +187,8 @@ def _parse_args(args: list[str]) -> dict:
         if suffix not in _FORMATS:
             raise _UsageError(f"cannot tell the format of {str(options['output'])!r} from its suffix; use one of "
                               f"{', '.join('.' + f for f in _FORMATS)}")
+    if options["html"] is not None:
+        options["html"] = Path(options["html"])
     return options
 
 
@@ -187,6 +209,8 @@ def _values(assignments: list[str]) -> dict[str, float]:
             values[name] = float(text)
         except ValueError:
             raise _UsageError(f"{assignment!r}: the value {text!r} is not a number") from None
+        if math.isinf(values[name]) and any(c.isdigit() for c in text):  # 1e309, as the literal in an expression
+            raise _UsageError(f"{assignment!r}: the number {text!r} is too large for a float (write inf for infinity)")
         given[name] = raw
     return values
 
@@ -205,7 +229,8 @@ def _check_names(values: dict[str, float], names: tuple[str, ...]) -> None:
 def _write(picture, path: Path, timeout: float) -> None:
     """The picture (or its DOT source) into path, whole or not at all."""
     suffix = path.suffix.lower().lstrip(".")
+    require_regular_file(path, "chainrule graph")
     if suffix in ("dot", "gv"):
-        _write_file(path, picture.source.encode("utf-8"))
+        write_file(path, picture.source.encode("utf-8"), "chainrule graph")
     else:
         picture.render(outfile=path, format=suffix, timeout=timeout)

@@ -17,6 +17,9 @@ Where the math leaves a choice, the ops do what PyTorch does, so the two always 
   x <= 0, sqrt of x < 0, division by 0, 0 to a negative power, a negative base to a fractional one.
 - At a kink the derivative is PyTorch's: relu'(0) = 0, leaky_relu'(0) = slope, abs'(0) = 0,
   sqrt'(0) = inf, d/db a**b = 0 at a = 0.
+- Where PyTorch's backward passes no gradient at all, instead of multiplying by a local 0, the
+  rule returns BLOCKED (autograd/op.py): relu for x <= 0 and d/da a**b for b = 0 give their
+  input 0 even when inf or NaN comes back; abs'(0) * inf, tanh'(inf) * inf, ... are NaN, as there.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ import operator
 from collections.abc import Iterable, Sequence
 
 from autograd.modes import current_scope
-from autograd.op import Op
+from autograd.op import BLOCKED, Op
 from autograd.value import Number, Value, to_float
 
 inf, nan = math.inf, math.nan
@@ -99,16 +102,14 @@ def _power(a: float, b: float) -> float:
 
 
 def _d_power(a, b, out) -> tuple:
-    """d/da a^b = b a^(b-1)  (0 for b = 0, also at a = 0 where it would be 0 * inf),
+    """d/da a^b = b a^(b-1)  (stopped for b = 0, also at a = 0 where it would be 0 * inf),
     d/db a^b = a^b ln(a)  (0 at a = 0 for b >= 0, a^b * -inf below; NaN for a < 0, where a^b
     is real at integer b only)"""
-    d_base = b * functions.power(a, b - 1) if float(b) != 0.0 else 0.0
-    if float(a) > 0.0:
-        d_exponent = out * functions.log(a)
-    elif float(a) == 0.0:
-        d_exponent = 0.0 if float(b) >= 0.0 else out * -inf  # ln 0 = -inf
-    else:
-        d_exponent = nan
+    d_base = b * functions.power(a, b - 1) if float(b) != 0.0 else BLOCKED
+    if float(a) == 0.0 and float(b) >= 0.0:
+        d_exponent = 0.0  # PyTorch's choice, where 0 * ln 0 would be nan
+    else:  # ln 0 = -inf, ln a = nan for a < 0: IEEE arithmetic, and a node on Values (still d/da = 1/a)
+        d_exponent = out * functions._log_anywhere_of(a)
     return (d_base, d_exponent)
 
 
@@ -164,7 +165,7 @@ log1p = Op("log1p", _log1p,
            lambda x, out: (1 / (1 + x),), torch="log1p")  # d/dx ln(1 + x) = 1/(1 + x)
 
 sqrt = Op("sqrt", _sqrt,  # d/dx sqrt(x) = 1 / (2 sqrt(x)): +-inf at +-0
-          lambda x, out: (0.5 / out if float(out) != 0.0 else math.copysign(inf, float(out)),), torch="sqrt")
+          lambda x, out: (0.5 * functions.power(out, -1.0),), torch="sqrt")
 
 tanh = Op("tanh", math.tanh,
           lambda x, out: (1 - out * out,), torch="tanh")  # d/dx tanh x = 1 - tanh(x)^2
@@ -176,11 +177,11 @@ softplus = Op("softplus", _softplus,
               lambda x, out: (functions.sigmoid(x),), torch="nn.functional.softplus")  # d/dx ln(1 + e^x)
 
 relu = Op("relu", lambda x: 0.0 if x <= 0.0 else x,  # (NaN stays NaN, and passes its gradient, as in PyTorch)
-          lambda x, out: (0.0 if float(x) <= 0.0 else 1.0,), torch="relu")  # 1 for x > 0, else 0
+          lambda x, out: (BLOCKED if float(x) <= 0.0 else 1.0,), torch="relu")  # 1 for x > 0, else 0: stopped
 
 leaky_relu = Op("leaky_relu", lambda x, slope=0.01: slope * x if x <= 0.0 else x,  # PyTorch's default slope
-                lambda x, slope, out: (1.0, 0.0) if float(x) > 0.0 else (slope, x),
-                torch="nn.functional.leaky_relu")  # d/dx: 1 for x > 0, else slope; d/dslope: x or 0
+                lambda x, slope, out: (1.0, BLOCKED) if float(x) > 0.0 else (slope, x),
+                torch="nn.functional.leaky_relu")  # d/dx: 1 for x > 0, else slope; d/dslope: x, or stopped
 
 absolute = Op("abs", abs,
               lambda x, out: (1.0 if float(x) > 0.0 else -1.0 if float(x) < 0.0 else 0.0,),
@@ -234,7 +235,8 @@ def _index(xs_and_i: Sequence) -> int:
 
 
 def _one_hot(k: int, n: int) -> tuple:
-    return (0.0,) * k + (1.0,) + (0.0,) * (n - k - 1)
+    """1 at k, BLOCKED elsewhere: an argument not chosen gets no gradient, not even a NaN (as in PyTorch)."""
+    return (BLOCKED,) * k + (1.0,) + (BLOCKED,) * (n - k - 1)
 
 
 maximum = Op("max", lambda *xs: xs[_first_max(xs)],  # max(x_1, ..., x_n); d/dx_i: 1 at the first maximum, else 0
@@ -293,7 +295,9 @@ def _name_bad_element(values: Sequence, what: str) -> None:
 
 # ---- the tables ------------------------------------------------------------------------------
 
-OPS: dict[str, Op] = {op: op for op in list(globals().values()) if isinstance(op, Op)}  # every op above
+# Every op above; the test suite checks their derivative rules from these declarations, so their
+# results are not checked again at every node, as a user's Op's are.
+OPS: dict[str, Op] = {op: op._checked_by_the_tests() for op in list(globals().values()) if isinstance(op, Op)}
 
 # The ops behind Python's operators (value.py's __add__, __rsub__, ...). Every other op of a
 # fixed number of arguments is a function of one Value: x.tanh(), autograd.functions.tanh(x),
@@ -312,15 +316,15 @@ def _method(op: Op):
 
     else:
 
-        def method(self: Value, *constants: float) -> Value:
-            return op(self, *constants)
+        def method(self: Value, *constants: float, **by_name: float) -> Value:
+            return op(self, *constants, **by_name)
 
     method.__name__ = method.__qualname__ = str(op)
     method.__doc__ = f"{op}({', '.join(op.parameters)}) as a new Value: the op autograd.OPS[{str(op)!r}]."
     return method
 
 
-for _name, _op in FUNCTIONS.items():  # x.exp(), x.tanh(), x.leaky_relu(0.1), ...
+for _name, _op in FUNCTIONS.items():  # x.exp(), x.tanh(), x.leaky_relu(0.1), x.leaky_relu(slope=0.1), ...
     setattr(Value, _name, _method(_op))
 
 

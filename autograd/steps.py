@@ -12,6 +12,7 @@ in Jupyter with `steps_slider`.
 from __future__ import annotations
 
 import io
+import os
 import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -21,7 +22,8 @@ from typing import Any
 import graphviz
 
 from autograd.backprop import topological_order
-from autograd.draw import MAX_NODES, GraphTooLargeError, _draw, _fmt, _op_text, _Overlay
+from autograd.draw import MAX_NODES, GraphTooLargeError, PictureOptions, _draw, _fmt, _op_text, _Overlay, shorten
+from autograd.files import kind_of, require_regular_file, write_file
 from autograd.value import Value
 
 
@@ -98,12 +100,13 @@ def backward_steps(
         for inp, _, total in step.updates:
             widths[inp] = max(widths.get(inp, 1), len(_fmt(total)))
 
+    options = PictureOptions(rankdir, clusters=clusters, collapse=collapse, max_nodes=max_nodes)
     notes = {(step.node, pos): f"{_fmt(local)} × {_fmt(step.grad)}"
              for step in steps for pos, (_, local, _) in enumerate(step.updates)}
     n = len(steps)
     captions = [f"Backprop, step 0 of {n}: the output's own gradient is d(out)/d(out) = 1"]
     for k, step in enumerate(steps, 1):
-        name = f" {step.node.label!r}" if step.node.label else ""
+        name = f" {shorten(step.node.label)!r}" if step.node.label else ""
         captions.append(f"Backprop, step {k} of {n}: the {_op_text(step.node)} node{name} has its complete gradient "
                         f"{_fmt(step.grad)}, so each input.grad += local × {_fmt(step.grad)}")
     longest = max(map(len, captions))
@@ -112,7 +115,7 @@ def backward_steps(
         current = steps[k - 1].node if k else None
         done = frozenset(step.node for step in steps[: k - 1]) if k else frozenset()
         overlay = _Overlay(dict(grads), current, done, notes, captions[k], longest, widths)
-        return _draw(root, rankdir, False, False, clusters, collapse, max_nodes, overlay)
+        return _draw(root, options, overlay)
 
     frames = [frame(0)]
     for k, step in enumerate(steps, 1):
@@ -124,19 +127,29 @@ def backward_steps(
 
 def save_steps(frames: Sequence[graphviz.Digraph], directory: str | Path, suffix: str = "svg",
                prefix: str = "step") -> list[Path]:
-    """Write frame k to `directory/{prefix}_{k:03d}.{suffix}` (suffix svg, png, pdf, ...); returns the paths."""
+    """Write frame k to `directory/{prefix}_{k:03d}.{suffix}` (suffix svg, png, pdf, ...); returns the paths.
+
+    Each file is written whole through autograd.files.write_file; a FIFO, device or folder at
+    any of the names is refused (ValueError) before the first frame is rendered.
+    """
     directory = Path(directory)
+    if directory.exists() and not directory.is_dir():
+        raise ValueError(f"save_steps: {directory} is {kind_of(os.stat(directory).st_mode)}, not a folder")
+    paths = [directory / f"{prefix}_{k:03d}.{suffix}" for k in range(len(frames))]
+    for path in paths:
+        require_regular_file(path, "save_steps")
     directory.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for k, picture in enumerate(frames):
-        path = directory / f"{prefix}_{k:03d}.{suffix}"
-        path.write_bytes(picture.pipe(format=suffix))
-        paths.append(path)
+    for picture, path in zip(frames, paths):
+        write_file(path, picture.pipe(format=suffix), "save_steps")
     return paths
 
 
 def save_gif(frames: Sequence[graphviz.Digraph], path: str | Path, seconds_per_frame: float = 1.5) -> Path:
-    """Write the frames as an animated GIF that loops (needs Pillow, which matplotlib installs)."""
+    """Write the frames as an animated GIF that loops (needs Pillow, which matplotlib installs).
+
+    Written whole through autograd.files.write_file; a FIFO, device or folder at `path` is
+    refused (ValueError) before any frame is rendered.
+    """
     try:
         from PIL import Image
     except ImportError:
@@ -145,6 +158,8 @@ def save_gif(frames: Sequence[graphviz.Digraph], path: str | Path, seconds_per_f
         raise ValueError("save_gif: there are no frames to save")
     if not seconds_per_frame > 0:
         raise ValueError(f"save_gif: seconds_per_frame must be positive, got {seconds_per_frame!r}")
+    path = Path(path)
+    require_regular_file(path, "save_gif")
     images = [Image.open(io.BytesIO(picture.pipe(format="png"))).convert("RGB") for picture in frames]
     width, height = max(im.width for im in images), max(im.height for im in images)
     canvases = []
@@ -152,9 +167,10 @@ def save_gif(frames: Sequence[graphviz.Digraph], path: str | Path, seconds_per_f
         canvas = Image.new("RGB", (width, height), "white")
         canvas.paste(im, (0, 0))
         canvases.append(canvas)
-    path = Path(path)
-    canvases[0].save(path, save_all=True, append_images=canvases[1:], duration=round(seconds_per_frame * 1000),
-                     loop=0)
+    gif = io.BytesIO()
+    canvases[0].save(gif, format="GIF", save_all=True, append_images=canvases[1:],
+                     duration=round(seconds_per_frame * 1000), loop=0)
+    write_file(path, gif.getvalue(), "save_gif")
     return path
 
 

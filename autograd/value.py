@@ -7,6 +7,10 @@ has the one input x, the local derivative 2, and keeps the number as `.constant`
 
 Python's operators and the methods `x.exp()`, `x.tanh()`, ... are the ops of `autograd/ops.py`;
 `backward()` is the chain rule of `autograd/backprop.py`.
+
+`<`, `<=`, `>`, `>=` and `bool(v)` read the numbers (a bool, not a node); `==` is identity. The
+names micrograd uses work too: `_prev` (the inputs, as a set), `_op` (the op's name) and
+`_backward()` (one node's step of the chain rule), and a Value takes attributes of your own (`p.m = 0.0`).
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ class Value:
     __slots__ = (
         "data", "grad", "label", "op", "inputs", "local_grads", "constant", "scope", "_grad_buffer", "_mark",
         "__weakref__",
+        "__dict__",  # attributes of your own (p.m, p.v): 32 bytes a node (248 -> 280), a dict only once one is set
     )
 
     def __init__(self, data: Number, label: str = "") -> None:
@@ -84,6 +89,45 @@ class Value:
     def __abs__(self) -> Value:
         return ops.absolute(self)
 
+    # ---- comparisons and truth: of the numbers, as for PyTorch's scalars (a bool, no node) ----
+    # `==` is not among them: it stays identity, so that Values can be dictionary and set keys.
+
+    def __lt__(self, other: Value | Number) -> bool:
+        n = _number(other)
+        return NotImplemented if n is None else self.data < n
+
+    def __le__(self, other: Value | Number) -> bool:
+        n = _number(other)
+        return NotImplemented if n is None else self.data <= n
+
+    def __gt__(self, other: Value | Number) -> bool:
+        n = _number(other)
+        return NotImplemented if n is None else self.data > n
+
+    def __ge__(self, other: Value | Number) -> bool:
+        n = _number(other)
+        return NotImplemented if n is None else self.data >= n
+
+    def __bool__(self) -> bool:
+        return self.data != 0.0  # NaN is True, as bool(float("nan")) is
+
+    # ---- micrograd's names for the same things, so that its lecture code runs unchanged ----
+
+    @property
+    def _prev(self) -> set[Value]:
+        """The inputs, as a set (`.inputs` keeps their order and repeats)."""
+        return set(self.inputs)
+
+    @property
+    def _op(self) -> str:
+        """The op's name, '' for a leaf (the same as `.op`)."""
+        return self.op
+
+    def _backward(self) -> None:
+        """This node's one step of the chain rule: every input gets local derivative x self.grad added to its .grad."""
+        for inp, local in zip(self.inputs, self.local_grads):
+            inp.grad += local * self.grad
+
     # Every other function of one Value in autograd/ops.py is a method too (x.exp(), x.tanh(),
     # x.leaky_relu(0.1), ...): ops.py adds them, so that a new op is one declaration.
 
@@ -110,6 +154,14 @@ def to_float(x: object, what: str) -> float:
     if isinstance(x, Value):
         raise TypeError(f"{what} must be a real number, got a Value; use the Value itself or its .data")
     raise TypeError(f"{what} must be a real number, got {type(x).__name__}: {x!r:.60}")
+
+
+def _number(x: object) -> float | None:
+    """The number to compare with: a Value's data, a real number itself; None for anything else
+    (the comparison then returns NotImplemented, and Python raises its TypeError)."""
+    if isinstance(x, Value):
+        return x.data
+    return x if isinstance(x, numbers.Real) else None
 
 
 # At the end: ops and backprop make Values themselves, so they import this module first.

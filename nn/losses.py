@@ -123,12 +123,12 @@ def _check_logits(logits: object, what: str) -> list[Value]:
 
 
 def _check_index(t: object, n: int, what: str) -> int | Value:
-    """An int class index (any integral number: numpy's and scikit-learn's labels are np.int64,
-    never a bool or 1.0), or a Value holding one (an input of a compiled step)."""
+    """An integral class index (numpy's and scikit-learn's labels are np.int64; never a bool or 1.0),
+    or a Value holding one (an input of a compiled step)."""
     if isinstance(t, Value) and t.data.is_integer():
         index = int(t.data)
     elif isinstance(t, numbers.Integral) and not isinstance(t, bool):
-        index = t = int(t)
+        t = index = int(t)
     else:
         raise TypeError(f"cross_entropy: {what} must be an int class index, got {type(t).__name__}: {show(t)}")
     if not 0 <= index < n:

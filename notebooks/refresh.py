@@ -11,6 +11,8 @@ longer come from the current code (then run this script again).
 Run twice on unchanged code, it writes the same bytes: no timings are recorded, widget ids
 are numbered in the order the widgets were made, and a picture's text/plain that only says
 "<Figure size 600x400 with 1 Axes>" is left out (an image output needs no such stand-in).
+Every PNG is saved with at most 256 colours where that changes no area of the picture visibly
+(see `smaller_png`): plots and graphs hold few colours, and the course is less than half the size.
 Anything else that changes from run to run (a memory address such as 0x7f3d26a0ee90 in an
 output) is reported, and the script exits with status 1. A path that is not a notebook file
 (a missing file, another suffix, not JSON, not valid nbformat) is one line, exit status 2,
@@ -19,7 +21,9 @@ before any notebook runs.
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import io
 import json
 import os
 import re
@@ -29,9 +33,11 @@ import uuid
 from pathlib import Path
 
 import nbformat
+import numpy as np
 from jupyter_client import KernelManager
 from jupyter_client.kernelspec import KernelSpecManager
 from nbclient import NotebookClient
+from PIL import Image
 
 NOTEBOOK_DIR = Path(__file__).resolve().parent
 METADATA_KEY = "chainrule"  # notebook metadata: {"chainrule": {"code_sha256": ...}}
@@ -39,6 +45,8 @@ CELL_TIMEOUT = 600  # seconds for one cell; the whole course takes a few minutes
 WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
 MEMORY_ADDRESS = re.compile(r"0x[0-9a-f]{6,}")
 _FIGURE_REPR = re.compile(r"<(?:matplotlib\.figure\.)?Figure size [\d.]+x[\d.]+ with \d+ Axes>")
+PNG_COLOURS = 256  # a palette PNG: one byte per pixel instead of three or four
+PNG_TOLERANCE = 8  # the largest mean error (of 0..255) allowed in any 8x8 block of a picture made smaller
 _IDS = uuid.UUID("5c0b1a53-0d1e-4a8e-9f4b-6a1d2c3e4f50")  # namespace of the widget ids written here
 
 
@@ -89,8 +97,38 @@ def execute(nb: nbformat.NotebookNode, cwd: Path) -> nbformat.NotebookNode:
     return nb
 
 
+def smaller_png(png: bytes) -> bytes:
+    """The picture as a PNG of at most 256 colours, or `png` unchanged when that would show.
+
+    Plots and graphs hold a few flat colours and their anti-aliased edges: a palette of 256
+    (median cut, refined once by k-means) keeps them, and a palette PNG is a third of the size.
+    Smooth colour gradients (a colour bar, a shaded decision boundary) would show bands: when any
+    8x8 block of pixels moves by more than PNG_TOLERANCE on average, the picture is kept as it is,
+    and so is one with transparent pixels (its background is the viewer's). Deterministic:
+    the same picture in gives the same bytes out.
+    """
+    try:
+        image = Image.open(io.BytesIO(png))
+        image.load()
+    except (OSError, ValueError):  # not a picture Pillow can read: saved as it came
+        return png
+    if image.mode not in ("RGB", "RGBA") or (image.mode == "RGBA" and image.getchannel("A").getextrema()[0] < 255):
+        return png
+    rgb = image.convert("RGB")
+    fewer = rgb.quantize(colors=PNG_COLOURS, method=Image.Quantize.MEDIANCUT, kmeans=1)
+    error = np.abs(np.asarray(rgb, dtype=np.int16) - np.asarray(fewer.convert("RGB"), dtype=np.int16)).max(axis=2)
+    rows, columns = error.shape[0] // 8 * 8, error.shape[1] // 8 * 8
+    blocks = error[:rows, :columns].reshape(rows // 8, 8, columns // 8, 8).mean(axis=(1, 3))
+    if blocks.size and blocks.max() > PNG_TOLERANCE:
+        return png
+    out = io.BytesIO()
+    fewer.save(out, format="PNG", optimize=True)
+    return out.getvalue() if out.tell() < len(png) else png
+
+
 def tidy(nb: nbformat.NotebookNode, name: str) -> nbformat.NotebookNode:
-    """nb's outputs made the same from run to run: widget ids by creation order, no figure reprs.
+    """nb's outputs made the same from run to run: widget ids by creation order, no figure reprs;
+    every PNG made smaller where that does not show (`smaller_png`).
 
     Call it on a notebook just executed: its widget state still lists the widgets in the order
     the kernel made them (a saved notebook lists them sorted by their random ids).
@@ -100,6 +138,11 @@ def tidy(nb: nbformat.NotebookNode, name: str) -> nbformat.NotebookNode:
             data = output.get("data", {})
             if _FIGURE_REPR.fullmatch(data.get("text/plain", "")) and set(data) & {"image/png", "image/svg+xml"}:
                 del data["text/plain"]
+    for _, output in outputs(nb):  # the cells' and the Output widgets' (the step slider keeps PNGs there)
+        data = output.get("data", {})
+        if "image/png" in data:
+            png = smaller_png(base64.b64decode(data["image/png"]))
+            data["image/png"] = base64.b64encode(png).decode("ascii")
     state = nb.metadata.get("widgets", {}).get(WIDGET_STATE, {}).get("state", {})
     if not state:
         return nb

@@ -124,3 +124,40 @@ def torch_counterpart(torch, op):
     for part in op.torch.split("."):
         fn = getattr(fn, part)
     return fn
+
+
+def _where_leaky_relu(torch, x, slope):
+    # PyTorch takes leaky_relu's slope as a number only; the same function written with torch.where
+    # differentiates both, and selects as the engine does (d/dslope is 0 for x > 0, x elsewhere)
+    return torch.where(x > 0, x, slope * x)
+
+
+def _dot(torch, *xs):
+    n = len(xs) // 2  # a_1..a_n, b_1..b_n and a bias when the count is odd
+    total = torch.dot(torch.stack(xs[:n]), torch.stack(xs[n : 2 * n]))
+    return total + xs[-1] if len(xs) % 2 else total
+
+
+# The PyTorch functions of the ops whose declaration names none, or names one without a gradient
+# for every argument
+_EVERY_ARGUMENT = {"sum": lambda torch, *xs: torch.stack(xs).sum(), "dot": _dot, "leaky_relu": _where_leaky_relu,
+                   # torch.max over a dimension: the gradient goes to the index it returns, the first maximum
+                   "max": lambda torch, *xs: torch.stack(xs).max(dim=0).values,
+                   "pick": lambda torch, *xs: torch.stack(xs[:-1])[int(xs[-1])]}
+
+
+def torch_of_every_argument(torch, op):
+    """A PyTorch function computing op from a tensor for each of its arguments (constants included)."""
+    if str(op) in _EVERY_ARGUMENT:
+        return lambda *args: _EVERY_ARGUMENT[str(op)](torch, *args)
+    assert op.torch is not None, f"{op} has no PyTorch counterpart: name one in tests/_reference.py"
+    return torch_counterpart(torch, op)
+
+
+# How many arguments the ops of any number of arguments (sum, dot) get in the tests
+_VARIADIC_ARGUMENTS = {"sum": 3, "dot": 5, "max": 3, "pick": 4}  # (pick: 3 values and an index)
+
+
+def arity(op) -> int:
+    """The number of arguments the tests give op: its forward rule's, or a few for sum and dot."""
+    return _VARIADIC_ARGUMENTS[str(op)] if op.variadic else len(op.parameters)

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
 
 import pytest
 
@@ -29,6 +33,20 @@ def dot_program() -> str:
         pytest.fail("Graphviz `dot` is missing: sudo apt-get install graphviz | brew install graphviz | "
                     "conda install graphviz (bash .ci/test installs it when run as root)")
     return path
+
+
+@pytest.fixture(scope="session")
+def project_wheel(tmp_path_factory) -> zipfile.ZipFile:
+    """A wheel built from a copy of the project: what a non-editable install holds (once per session)."""
+    root, folder = Path(__file__).resolve().parent.parent, tmp_path_factory.mktemp("wheel")
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(root / name, folder / name)
+    for package in ("autograd", "nn"):
+        shutil.copytree(root / package, folder / package, ignore=shutil.ignore_patterns("__pycache__"))
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--quiet",
+                    "--wheel-dir", str(folder / "dist"), str(folder)], check=True, capture_output=True)
+    (wheel,) = (folder / "dist").glob("chainrule-*.whl")
+    return zipfile.ZipFile(wheel)
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

@@ -108,3 +108,25 @@ def test_a_finite_result_passes_and_grads_are_the_usual_ones():
         y.backward()
     expected = math.exp(math.tanh(0.5) * 0.5) * (math.tanh(0.5) + 0.5 * (1 - math.tanh(0.5) ** 2))
     assert x.grad == pytest.approx(expected, rel=1e-15)
+
+
+def test_a_nan_made_inside_grad_with_create_graph_is_named():
+    # a rule whose local derivative is a constant inf: inf x the gradient 0 is NaN, a float, no node
+    spike = autograd.Op("spike", lambda x: 0.0, lambda x, out: (math.inf,))
+    x = Value(1.0)
+    with detect_anomaly():
+        y = spike(x) * 0.0
+        with pytest.raises(AnomalyError) as raised:
+            autograd.grad(y, [x], create_graph=True)
+    message = str(raised.value)
+    assert "in grad(create_graph=True), the 'spike' node" in message and "passes nan" in message
+    assert f"{HERE}:{_line_of('y = spike(x) * 0.0')}" in message
+    assert math.isnan(autograd.grad(spike(x) * 0.0, [x], create_graph=True)[0].data)  # outside: NaN, silently
+
+
+def test_an_infinite_local_derivative_made_inside_grad_with_create_graph_is_named():
+    x = Value(0.0)
+    with detect_anomaly():
+        y = x.sqrt() * 0  # sqrt'(0) = inf, as a node of the new graph
+        with pytest.raises(AnomalyError, match="computed inf"):
+            autograd.grad(y, [x], create_graph=True)

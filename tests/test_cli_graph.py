@@ -121,8 +121,8 @@ def test_help_shows_every_options_default(capsys):
     _, out, _ = run(capsys, "--help")
     options = re.findall(r"^  (-[\w-]+(?:, --[\w-]+)?)(?: [A-Z]+)?\s+(.*(?:\n {22}.*)*)", out, flags=re.MULTILINE)
     described = {names: " ".join(text.split()) for names, text in options}
-    assert set(described) == {"-o, --output", "--rankdir", "--colors", "--local-grads", "--max-nodes", "--timeout",
-                              "-h, --help"}
+    assert set(described) == {"-o, --output", "--html", "--rankdir", "--colors", "--local-grads", "--max-nodes",
+                              "--timeout", "-h, --help"}
     for names, text in described.items():
         assert names == "-h, --help" or "(default" in text, f"{names} does not show its default: {text}"
     assert "(default LR" in described["--rankdir"] and "(default 500)" in described["--max-nodes"]
@@ -153,6 +153,19 @@ def test_an_argument_is_name_value_only_when_it_reads_name_equals_number(capsys,
     status, out, err = run(capsys, *args)
     assert (status, out) == (2, "")
     assert err.count("\n") == 1 and words in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("value", ["1e309", "-1e309", "9" * 400])
+def test_a_value_too_large_for_a_float_is_refused_as_the_same_number_in_the_expression_is(capsys, value):
+    status, out, err = run(capsys, "x*2", f"x={value}")
+    assert (status, out) == (2, "") and err.count("\n") == 1 and "is too large for a float" in err
+    status, out, err = run(capsys, f"x*{value.lstrip('-')}", "x=1")
+    assert (status, out) == (2, "") and "too large for a float" in err
+
+
+def test_an_infinity_written_as_inf_is_a_value(capsys):
+    status, out, _ = run(capsys, "x*2", "x=-inf")
+    assert status == 0 and printed_gradients(out) == {"x": 2.0}
 
 
 def test_a_keyword_slope_is_named_and_the_positional_form_shown(capsys):

@@ -804,13 +804,16 @@ def test_collapsed_boxes_with_any_scope_name_render(dot_program):
 
 
 @pytest.mark.parametrize("where, error", [("missing/g.svg", FileNotFoundError), ("a_file/g.svg", NotADirectoryError),
-                                          ("a_dir", IsADirectoryError)])
+                                          ("a_dir", ValueError)])
 def test_a_render_that_cannot_write_names_the_file_and_leaves_nothing(dot_program, tmp_path, where, error):
     (tmp_path / "a_file").write_text("not a folder")
     (tmp_path / "a_dir").mkdir()
     with pytest.raises(error) as info:
         draw_dot(neuron()[0]).render(outfile=tmp_path / where, format="svg")
-    assert info.value.filename == str(tmp_path / where)  # the file asked for, not a temporary name
+    if isinstance(info.value, OSError):
+        assert info.value.filename == str(tmp_path / where)  # the file asked for, not a temporary name
+    else:  # a folder is refused before dot runs, as every writer refuses what is not a file
+        assert str(tmp_path / where) in str(info.value) and "a directory" in str(info.value)
     assert sorted(p.name for p in tmp_path.rglob("*")) == ["a_dir", "a_file"]
 
 

@@ -7,13 +7,20 @@ Each result is checked against the derivative worked out by hand and against PyT
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import pytest
-from _reference import matches_finite_differences, matches_torch, torch_derivatives
+from _reference import (
+    arity,
+    matches_finite_differences,
+    matches_torch,
+    torch_derivatives,
+    torch_of_every_argument,
+)
 
 import autograd
-from autograd import Value
+from autograd import OPS, Value, functions
 
 pytestmark = pytest.mark.higher_order
 
@@ -178,3 +185,89 @@ def test_create_graph_touches_no_grad():
     y = x.tanh() * x
     autograd.grad(y, [x], create_graph=True)
     assert x.grad == 0.0 and y.grad == 0.0
+
+
+# ---- at the edges: zeros, infinities, NaN -------------------------------------------------------
+
+EDGES = {1: [0.0, -0.0, 1.0, -1.0, math.inf, -math.inf, math.nan], 3: [0.0, math.inf, math.nan],
+         2: [0.0, -0.0, 1.0, -1.0, 2.0, 0.5, -3.0, math.inf, -math.inf, math.nan], 4: [0.0, 1.0, math.inf],
+         5: [0.0, 1.0, math.inf]}
+
+
+def _engine_hessian_of_op(op, point) -> list[list[float]]:
+    values = [Value(x) for x in point]
+    firsts = autograd.grad(op(*values), values, create_graph=True)
+    return [[g.data for g in autograd.grad(first, values)] for first in firsts]
+
+
+def _torch_hessian_of_op(torch, op, point) -> list[list[float]]:
+    tensors = [torch.tensor(x, dtype=torch.float64, requires_grad=True) for x in point]
+    firsts = torch.autograd.grad(torch_of_every_argument(torch, op)(*tensors), tensors, create_graph=True,
+                                 allow_unused=True)
+    rows = []
+    for first in firsts:
+        row = ([None] * len(tensors) if first is None or not first.requires_grad
+               else torch.autograd.grad(first, tensors, allow_unused=True, retain_graph=True))
+        rows.append([0.0 if g is None else g.item() for g in row])
+    return rows
+
+
+def _same(a: float, b: float) -> bool:
+    return (math.isnan(a) and math.isnan(b)) or a == b or a == pytest.approx(b, rel=1e-12)
+
+
+def _selected_by_pytorch(name: str, point: tuple[float, ...], row: int) -> bool:
+    """Where PyTorch's backward of a ** b *selects* 0 (d/da at b = 0, d/db at a = 0 <= b), it
+    still differentiates the branch it did not select, and 0 * inf there makes the second
+    derivatives NaN. The engine's first derivative is that 0, a constant: its derivatives are 0.
+    The one place the two engines differ, stated here."""
+    if name not in ("**", "rpow"):
+        return False
+    (a, b), by = (point, row) if name == "**" else (point[::-1], 1 - row)  # rpow(x, c) is c ** x
+    return (by == 0 and b == 0.0) or (by == 1 and a == 0.0 and b >= 0.0)
+
+
+@pytest.mark.parametrize("name", list(OPS))
+def test_second_derivatives_at_zeros_infinities_and_nan_are_pytorchs(torch, name):
+    """Every op at every point of a grid of edges it is defined at: the whole Hessian, PyTorch's."""
+    op = OPS[name]
+    n = arity(op)
+    wrong = []
+    for point in itertools.product(EDGES[n], repeat=n):
+        if name == "leaky_relu" and not math.isfinite(point[1]):
+            continue  # a slope is a finite number
+        try:
+            mine = _engine_hessian_of_op(op, point)
+        except (ValueError, ZeroDivisionError):  # a finite input outside the domain (tests/test_op_table.py)
+            continue
+        theirs = _torch_hessian_of_op(torch, op, point)
+        for row, (my_row, their_row) in enumerate(zip(mine, theirs)):
+            expected = [0.0] * len(my_row) if _selected_by_pytorch(name, point, row) else their_row
+            if not all(map(_same, my_row, expected)):
+                wrong.append(f"{op}{point}, row {row}: {my_row} != {expected}")
+    assert not wrong, "\n".join(wrong)
+
+
+def test_the_second_derivative_of_sqrt_at_zero_is_minus_infinity_as_in_pytorch(torch):
+    x = Value(0.0)
+    (first,) = autograd.grad(x.sqrt(), [x], create_graph=True)
+    (second,) = autograd.grad(first, [x])
+    assert (first.data, second.data) == (math.inf, -math.inf) == tuple(torch_derivatives(torch, torch.sqrt, 0.0, 2))
+
+
+def test_an_infinite_local_derivative_stays_in_the_graph_of_the_gradient():
+    # d/dx x**0.5 at 0 is inf: the gradient node is a "**" node of x, not a constant cut off from it
+    x = Value(0.0)
+    (first,) = autograd.grad(x**0.5, [x], create_graph=True)
+    assert first.data == math.inf and x in autograd.topological_order(first)
+
+
+@pytest.mark.parametrize(("a", "b"), [(0.0, -1.0), (-0.0, -1.0), (-0.0, -0.5), (0.0, -2.0), (-8.0, 1 / 3),
+                                      (10.0, 400.0), (-10.0, 401.0), (2, 3), (-0.0, 3.0)])
+def test_functions_power_is_pytorchs_pow_where_the_op_refuses_and_a_node_on_values(torch, a, b):
+    # (a tensor exponent: with a number exponent of +-0.5 PyTorch takes sqrt, and -0.0 ** -0.5 is -inf there)
+    base, exponent = (torch.tensor(float(v), dtype=torch.float64) for v in (a, b))
+    expected = torch.pow(base, exponent).item()
+    for got in (functions.power(a, b), functions.power(Value(a), b).data):
+        assert got == expected or (math.isnan(got) and math.isnan(expected))
+    assert functions.power(Value(a), b).op == "**"

@@ -3,10 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import shutil
-import subprocess
-import sys
-import zipfile
 from collections import Counter
 from pathlib import Path
 
@@ -95,15 +91,7 @@ def test_a_small_mlp_learns_to_read_digits_far_better_than_chance(digits):
     assert accuracy > 0.8 and loss < 0.6  # chance is 0.1 (a loss of ln 10 = 2.3); seeds 0-3 give 0.89-0.91
 
 
-def test_a_wheel_of_the_project_ships_the_data_and_its_readme(tmp_path):
-    # a non-editable install has only what the wheel holds: build one from a copy of the project
-    for name in ("pyproject.toml", "README.md"):
-        shutil.copy(ROOT / name, tmp_path / name)
-    for package in ("autograd", "nn"):
-        shutil.copytree(ROOT / package, tmp_path / package, ignore=shutil.ignore_patterns("__pycache__"))
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--quiet",
-                    "--wheel-dir", str(tmp_path / "dist"), str(tmp_path)], check=True, capture_output=True)
-    (wheel,) = (tmp_path / "dist").glob("chainrule-*.whl")
-    with zipfile.ZipFile(wheel) as archive:
-        assert archive.read("nn/data_files/digits.csv.gz") == DATA_FILE.read_bytes()
-        assert "CC BY 4.0" in archive.read("nn/data_files/README.md").decode()
+def test_a_wheel_of_the_project_ships_the_data_and_its_readme(project_wheel):
+    # a non-editable install has only what the wheel holds (project_wheel: tests/conftest.py)
+    assert project_wheel.read("nn/data_files/digits.csv.gz") == DATA_FILE.read_bytes()
+    assert "CC BY 4.0" in project_wheel.read("nn/data_files/README.md").decode()

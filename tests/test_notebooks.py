@@ -10,16 +10,25 @@ change a byte.
 
 from __future__ import annotations
 
+import ast
 import copy
 import importlib.util
+import io
 import re
+import sys
 import uuid
+from importlib import metadata
 from pathlib import Path
 
 import nbformat
+import numpy as np
 import pytest
+from matplotlib.figure import Figure
 from nbclient.exceptions import CellExecutionError
 from nbformat.v4 import new_code_cell, new_notebook, new_output
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+from PIL import Image
 
 pytestmark = pytest.mark.notebooks
 
@@ -253,3 +262,84 @@ def test_refresh_on_a_file_that_is_not_a_notebook_is_one_line_and_exit_status_2(
     assert done.stderr.count("\n") == 1 and done.stderr.startswith(f"refresh: not a notebook: {bad}: ")
     assert words in done.stderr and "Traceback" not in done.stderr
     assert not _read(good).cells[0].outputs
+
+
+def _png(image) -> bytes:
+    out = io.BytesIO()
+    image.save(out, format="PNG")
+    return out.getvalue()
+
+
+def _plot_png(**style) -> bytes:
+    """A small matplotlib plot as a full-colour PNG, as the inline backend makes it."""
+    fig = Figure(figsize=(3, 2), dpi=100)
+    ax = fig.add_subplot()
+    ax.plot([0, 1, 2, 3], [1.0, 3.0, 2.0, 4.0], label="a curve", **style)
+    ax.legend()
+    out = io.BytesIO()
+    fig.savefig(out, format="png")
+    return out.getvalue()
+
+
+def test_saved_plots_get_a_palette_png_that_looks_the_same_and_is_smaller():
+    png = _plot_png(lw=2)
+    smaller = refresh.smaller_png(png)
+    before, after = Image.open(io.BytesIO(png)), Image.open(io.BytesIO(smaller))
+    assert after.mode == "P" and after.size == before.size
+    assert len(smaller) < len(png) / 2
+    difference = np.abs(np.asarray(before.convert("RGB"), dtype=int) - np.asarray(after.convert("RGB"), dtype=int))
+    assert (difference.max(axis=2) == 0).mean() > 0.98  # the background, the axes and the text: the same pixels
+    assert refresh.smaller_png(png) == smaller  # the same bytes every time: refresh.py stays byte-stable
+
+
+def test_pictures_whose_palette_would_show_are_kept_as_they_are():
+    ramp = np.linspace(0, 255, 512)
+    gradient = np.stack(np.broadcast_arrays(ramp[None, :], ramp[:, None], 255 - ramp[None, :]), axis=2)
+    smooth = _png(Image.fromarray(gradient.astype(np.uint8), "RGB"))  # 512x512 colours: a palette would band
+    assert refresh.smaller_png(smooth) == smooth
+    see_through = Image.new("RGBA", (64, 64), (255, 255, 255, 0))
+    assert refresh.smaller_png(_png(see_through)) == _png(see_through)  # its background is the viewer's
+    assert refresh.smaller_png(b"\x89PNG\r\n\x1a\n") == b"\x89PNG\r\n\x1a\n"  # not readable: left alone
+
+
+def _imported_modules(nb: nbformat.NotebookNode) -> set[str]:
+    """The top-level names of the modules nb's code cells import (IPython's %magic lines left out)."""
+    names = set()
+    for cell in _code_cells(nb):
+        code = "\n".join(line for line in cell.source.splitlines() if not line.lstrip().startswith(("%", "!")))
+        for node in ast.walk(ast.parse(code)):
+            if isinstance(node, ast.Import):
+                names |= {alias.name.split(".")[0] for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.level == 0:
+                names.add(node.module.split(".")[0])
+    return names
+
+
+def _installed_with(requirements: list[str]) -> set[str]:
+    """The distributions that installing `requirements` brings, with all they depend on (normalised names)."""
+    found, todo = set(), [Requirement(r) for r in requirements]
+    while todo:
+        requirement = todo.pop()
+        name = canonicalize_name(requirement.name)
+        if name in found:
+            continue
+        found.add(name)
+        try:
+            todo += [r for r in map(Requirement, metadata.requires(requirement.name) or ())
+                     if not r.marker or any(r.marker.evaluate({"extra": e}) for e in requirement.extras | {""})]
+        except metadata.PackageNotFoundError:  # not in this environment (JupyterLab): its own name is all we know
+            pass
+    return found
+
+
+def test_the_notebooks_extra_installs_every_module_a_notebook_imports():
+    # what `pip install -e '.[notebooks]'` installs, as pip reads it: chainrule's installed metadata
+    installed = _installed_with(["chainrule[notebooks]"]) - {"chainrule"}
+    own = {"autograd", "nn"}  # the packages of this distribution
+    providers = metadata.packages_distributions()
+    missing = {}
+    for path in NOTEBOOKS:
+        for module in _imported_modules(_read(path)) - set(sys.stdlib_module_names) - own:
+            if not {canonicalize_name(d) for d in providers.get(module, [module])} & installed:
+                missing.setdefault(module, []).append(path.stem)
+    assert missing == {}  # pip install -e '.[notebooks]' must run every notebook (notebook 9 imports torch)

@@ -17,6 +17,7 @@ import math
 import pytest
 from _reference import (
     FD_STEP,
+    arity,
     finite_differences,
     matches_finite_differences,
     matches_torch,
@@ -31,16 +32,11 @@ from autograd.ops import FUNCTIONS
 pytestmark = pytest.mark.ops
 
 GRID = [-2.3, -0.7, 0.4, 1.9]  # away from every kink (0) and from the edges of the domains
-ARGUMENTS = {"sum": 3, "dot": 5, "max": 3, "pick": 4}  # how many arguments the ops of any number of arguments get here
 # Points where an op of several arguments has a kink that GRID does not avoid: max at a tie.
 # (pick's index is a whole number, which GRID never is: tests/test_nn_compile_fit.py checks pick.)
 KINKS = {"max": lambda point: len(set(point)) < len(point)}
 # The arguments PyTorch takes as plain numbers only (leaky_relu's slope is not a tensor there)
 TORCH_NUMBERS_ONLY = {"leaky_relu": {1}}
-
-
-def _arity(op) -> int:
-    return ARGUMENTS[op] if op.variadic else len(op.parameters)
 
 
 def _inside(op, point: tuple[float, ...]) -> bool:
@@ -61,7 +57,7 @@ def _cases(torch_only: bool = False) -> list:
     for name, op in OPS.items():
         if torch_only and op.torch is None:
             continue
-        for point in itertools.product(GRID, repeat=_arity(op)):
+        for point in itertools.product(GRID, repeat=arity(op)):
             if _inside(op, point) and not KINKS.get(name, lambda point: False)(point):
                 cases.append(pytest.param(op, point, id=f"{name}{point}"))
     return cases
@@ -255,3 +251,40 @@ def test_each_function_is_a_method_a_float_function_and_a_command_line_function(
 def test_the_table_names_each_op_by_its_own_name():
     assert all(name == str(op) for name, op in OPS.items())
     assert set(FUNCTIONS) <= set(OPS)
+
+
+# ---- constants by name ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("op", "point"), _constant_cases())
+def test_every_constant_can_be_given_by_the_name_its_forward_rule_gives_it(op, point):
+    x = Value(point[0])
+    by_name = dict(zip(op.parameters[1:], point[1:]))
+    named, positional = op(x, **by_name), op(Value(point[0]), *point[1:])
+    assert (named.data, named.inputs, named.constant) == (positional.data, (x,), positional.constant)
+    if str(op) in FUNCTIONS:  # as a method and in autograd.functions, on Values and floats
+        assert getattr(x, str(op))(**by_name).data == named.data
+        assert getattr(functions, str(op))(x, **by_name).data == named.data
+        assert getattr(functions, str(op))(point[0], **by_name) == named.data
+
+
+def test_leaky_relu_takes_its_slope_by_name_everywhere():
+    x = Value(-2.0)
+    assert x.leaky_relu(slope=0.2).data == functions.leaky_relu(-2.0, slope=0.2) == -0.4
+    y = functions.leaky_relu(x, slope=0.2)
+    y.backward()
+    assert x.grad == 0.2
+
+
+@pytest.mark.parametrize(("call", "message"), [
+    (lambda x: x.leaky_relu(slop=0.2),
+     r"leaky_relu\(\) got an unexpected keyword argument 'slop' \(its arguments are x, slope\)"),
+    (lambda x: x.leaky_relu(0.1, slope=0.2), r"leaky_relu\(\) got 'slope' twice"),
+    (lambda x: OPS["**"](b=x), r"\*\*\(\) is missing 'a'"),
+    (lambda x: autograd.sum([x], start=1), "unexpected keyword argument"),
+    (lambda x: OPS["sum"](x, start=1.0), r"sum\(\) got an unexpected keyword argument 'start' \(it takes none\)"),
+    (lambda x: functions.leaky_relu(x, slope="steep"), "leaky_relu: slope must be a real number, got str"),
+])
+def test_a_wrong_name_or_an_argument_given_twice_is_an_error_naming_the_op(call, message):
+    with pytest.raises(TypeError, match=message):
+        call(Value(-1.0))

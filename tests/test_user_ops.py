@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import re
 
+import numpy as np
 import pytest
 from _reference import matches_finite_differences, matches_torch, torch_derivatives
 
@@ -57,6 +58,17 @@ def test_a_constant_after_the_value_is_part_of_the_op_and_a_value_there_is_an_in
     assert with_number.inputs == (v,) and with_number.constant == width
     assert bump(v).constant == 1.0  # the forward rule's default
     assert gradcheck(lambda a, w: bump(a, w), [x, width], order=2)  # the width as a Value: an input
+
+
+def test_a_user_ops_constant_can_be_given_by_the_name_its_forward_rule_gives_it():
+    v = Value(0.3)
+    by_name, by_position = bump(v, width=0.5), bump(v, 0.5)
+    assert (by_name.data, by_name.inputs, by_name.constant) == (by_position.data, (v,), 0.5)
+    w = Value(0.5)
+    assert bump(v, width=w).inputs == (v, w)  # a Value by name is an input, as by position
+    assert bump(x=v).constant == 1.0  # the input by name too, the width its default
+    with pytest.raises(TypeError, match=r"bump\(\) got an unexpected keyword .*'wide' \(its arguments are x, width\)"):
+        bump(v, wide=0.5)
 
 
 def test_a_user_op_records_nothing_under_no_grad_and_remembers_its_scope():
@@ -146,3 +158,95 @@ def test_a_forward_that_returns_no_number_is_an_error():
     bad = Op("bad", lambda x: "two", lambda x, out: (1.0,))
     with pytest.raises(TypeError, match="bad: forward must return a real number, got str"):
         bad(Value(1.0))
+
+
+# ---- what a user's rules return is checked, end to end ----------------------------------------
+
+
+def _identity_with(derivative) -> Op:
+    return Op("mine", lambda x: x * 1.0, derivative)
+
+
+@pytest.mark.parametrize(("returned", "words"), [
+    (lambda x, out: (np.array([1.0, 2.0]),), "a real number for each argument, got for d\\(out\\)/d\\(x\\) ndarray"),
+    (lambda x, out: (1j,), "a real number for each argument, got for d\\(out\\)/d\\(x\\) complex"),
+    (lambda x, out: ("1",), "a real number for each argument, got for d\\(out\\)/d\\(x\\) str"),
+    (lambda x, out: (None,), "a real number for each argument, got for d\\(out\\)/d\\(x\\) NoneType"),
+    (lambda x, out: (True,), "a real number for each argument, got for d\\(out\\)/d\\(x\\) bool"),
+    (lambda x, out: (Value(1.0),), "a real number for each argument, got for d\\(out\\)/d\\(x\\) Value"),
+    (lambda x, out: (g for g in [1.0]), "a tuple of 1 local derivative .*got generator"),
+    (lambda x, out: Value(1.0), "a tuple of 1 local derivative .*got Value"),
+    (lambda x, out: 1.0, "a tuple of 1 local derivative .*got float"),
+])
+def test_a_derivative_returning_anything_but_real_numbers_is_an_error_naming_the_op(returned, words):
+    x = Value(1.0)
+    with pytest.raises(TypeError, match=f"mine: derivative must return {words}"):
+        _identity_with(returned)(x)
+    assert x.grad == 0.0  # nothing leaked into a gradient
+
+
+@pytest.mark.parametrize("number", [np.float64(2.0), np.float32(2.0), 2, np.int64(2)])
+def test_a_numpy_number_or_an_int_from_a_derivative_rule_is_a_float(number):
+    x = Value(1.0)
+    y = _identity_with(lambda x, out: (number,))(x)
+    y.backward()
+    assert type(y.local_grads[0]) is float and (x.grad, type(x.grad)) == (2.0, float)
+
+
+def test_a_derivative_returning_a_non_number_on_values_is_an_error_naming_the_op():
+    on_values = Op("mine", lambda x: x * 1.0, lambda x, out: (1.0,) if isinstance(x, float) else ("one",))
+    x = Value(1.0)
+    with pytest.raises(TypeError, match=r"mine: derivative must return a real number or a Value for each .* str"):
+        autograd.grad(on_values(x), [x], create_graph=True)
+
+
+def test_a_forward_returning_an_int_too_large_for_a_float_is_an_error_naming_the_op():
+    huge = Op("huge", lambda x: 10**400, lambda x, out: (0.0,))
+    with pytest.raises(OverflowError, match=r"huge\(1.0\): forward returned a number too large .*401 digits"):
+        huge(Value(1.0))
+
+
+def test_a_rule_that_raises_is_an_error_naming_the_op_the_rule_and_the_numbers():
+    lookup = Op("lookup", lambda x: {0.0: 1.0}[x], lambda x, out: (0.0,))
+    with pytest.raises(KeyError, match=r"lookup\(2.0\): 2.0 \(in its forward rule\)"):
+        lookup(Value(2.0))
+    root = Op("root", math.sqrt, lambda x, out: (0.5 / out,))
+    with pytest.raises(ZeroDivisionError, match=r"root\(0.0\): float division by zero \(in its derivative rule, out"):
+        root(Value(0.0))
+
+
+def test_a_non_number_default_is_an_error_naming_the_op_and_the_argument_when_the_op_is_made():
+    with pytest.raises(TypeError, match="Op 'pick': the default of mode must be a real number, got str"):
+        Op("pick", lambda x, mode="a": x, lambda x, mode, out: (1.0, 0.0))
+
+
+def test_a_rule_that_cannot_run_on_values_fails_gradcheck_of_order_two_saying_what_to_write():
+    square = Op("square", lambda x: x * x, lambda x, out: (round(2 * x, 12),))
+    assert gradcheck(square, [0.5])  # on floats the rule is right
+    with pytest.raises(GradcheckError, match=r"square: its derivative rule cannot run on Values.*"
+                                             r"__round__.*no round\(\), int\(\)"):
+        gradcheck(square, [0.5], order=2)
+    fixed = Op("square", lambda x: x * x, lambda x, out: (2 * x,))
+    assert gradcheck(fixed, [0.5], order=2)
+
+
+def test_a_rule_that_compares_a_value_runs_on_values_too():
+    step = Op("step", lambda x: x * x if x > 0 else 0.0, lambda x, out: (2 * x if x > 0 else 0.0,))
+    assert gradcheck(step, [0.5], order=2)  # Values compare by their numbers (as micrograd code expects)
+
+
+def _sine_rule(x, out):
+    return (cos(x),)
+
+
+def test_a_user_op_pickles_and_copies_with_its_checks_and_a_built_in_one_copies_without():
+    import copy
+    import pickle
+
+    sine = Op("sine", math.sin, _sine_rule)
+    again = pickle.loads(pickle.dumps(sine))
+    assert (again, again.forward, again.derivative) == (sine, math.sin, _sine_rule)
+    assert again(Value(0.3)).data == math.sin(0.3)
+    assert again._local_grads is not again.derivative  # still checked
+    tanh = copy.deepcopy(autograd.OPS["tanh"])
+    assert tanh._local_grads is tanh.derivative is autograd.OPS["tanh"].derivative

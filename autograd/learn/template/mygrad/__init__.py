@@ -1,0 +1,1 @@
+"""mygrad: the autodiff engine you build, task by task (see README.md)."""
