@@ -148,3 +148,16 @@ def test_a_file_claiming_more_than_it_holds_is_refused_before_anything_is_built(
                                 "state": state}))
     with pytest.raises(ValueError, match=words):
         nn.load(path)
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_an_input_too_large_for_a_float_is_one_value_error_with_and_without_gradients(name):
+    from autograd import no_grad
+
+    model = every_module()[name].eval()
+    huge = [[0.5, 10**400]] if isinstance(model, RNN) else [0.5, 10**400]
+    for _ in range(2):
+        with pytest.raises(ValueError, match="input 1 is too large for a float"):
+            model(huge)
+        with no_grad(), pytest.raises(ValueError, match="input 1 is too large for a float"):
+            model(huge)
