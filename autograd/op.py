@@ -135,7 +135,7 @@ class Op(str):
             inputs, numbers = args[:1], (a.data, args[1])
         else:
             inputs, numbers = self._arguments(args)
-        return self.apply(inputs, numbers, _get_mode()[1])
+        return self.apply(inputs, numbers, _get_mode().scope)
 
     def apply(self, inputs: Sequence[Value], numbers: Sequence[float], scope: Scope | None) -> Value:
         """The three beats, with everything known: `numbers` are the inputs' `.data` in order,
@@ -156,7 +156,7 @@ class Op(str):
         node.label = ""
         node.scope = scope
         node._mark = None
-        recording = _get_mode()[0]
+        recording = _get_mode().recording
         if not inputs or not recording:  # made of numbers only, or under no_grad: a leaf
             node.op = ""
             node.inputs = node.local_grads = ()

@@ -1,4 +1,4 @@
-"""The packages' import structure: no import circle inside nn (each module imports only what lies below it)."""
+"""The packages' import structure: no import circle inside nn, and autograd never imports nn."""
 
 from __future__ import annotations
 
@@ -84,3 +84,50 @@ def test_no_module_of_nn_imports_one_that_imports_it_back():
 
 def test_the_circle_finder_finds_a_circle():
     assert circles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+
+
+def test_autograd_imports_nothing_of_nn():
+    edges = imports_between_modules("autograd")
+    assert {(a, b) for a, targets in edges.items() for b in targets if b == "nn" or b.startswith("nn.")} == set()
+    assert not [name for name in _raw_imports("autograd") if name == "nn" or name.startswith("nn.")]
+
+
+def _raw_imports(package: str) -> set[str]:
+    found = set()
+    for path in (ROOT / package).rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                found |= {alias.name for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                found.add(node.module)
+    return found
+
+
+def test_import_autograd_loads_neither_nn_nor_the_command_line():
+    import subprocess
+    import sys
+
+    code = ("import sys, autograd; print(sorted(m for m in sys.modules "
+            "if m == 'nn' or m.startswith(('nn.', 'autograd.cli', 'autograd.learn.cli'))))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
+    assert done.stdout.strip() == "[]"
+
+
+def test_no_subpackage_of_nn_imports_one_that_imports_it_back():
+    packages: dict[str, set[str]] = {}
+    for module, targets in imports_between_modules("nn").items():
+        package = ".".join(module.split(".")[:2])
+        packages.setdefault(package, set()).update(".".join(t.split(".")[:2]) for t in targets)
+    packages.pop("nn", None)  # the package itself re-exports every part
+    packages = {p: {t for t in ts if t != p and t in packages} for p, ts in packages.items()}
+    assert circles(packages) == []
+
+
+def test_autograd_functions_has_every_function_of_the_op_table_written_out():
+    import autograd.functions
+    from autograd.ops import FUNCTIONS
+
+    source = (ROOT / "autograd" / "functions.py").read_text()
+    assert "globals()" not in source
+    for name, op in FUNCTIONS.items():
+        assert getattr(autograd.functions, name).__name__ == str(op)

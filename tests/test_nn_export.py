@@ -19,9 +19,9 @@ import pytest
 
 import nn
 from autograd import Value
-from autograd.cli import main as chainrule
 from nn import MLP, Layer, Neuron
 from nn import export_cli as chainrule_export
+from nn.cli import main as chainrule
 
 pytestmark = pytest.mark.export
 
@@ -666,7 +666,7 @@ def test_help_describes_the_formats_and_the_exit_statuses(capsys):
 
 def command(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     script = Path(sys.executable).parent / "chainrule"
-    argv = [str(script)] if script.exists() else [sys.executable, "-m", "autograd.cli"]
+    argv = [str(script)] if script.exists() else [sys.executable, "-m", "nn.cli"]
     return subprocess.run([*argv, *args], capture_output=True, text=True, cwd=cwd, timeout=120)
 
 

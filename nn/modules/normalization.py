@@ -19,9 +19,9 @@ from typing import Any
 import autograd
 from autograd import Value, dot
 from nn._numbers import check_int, check_real
-from nn.layers import MAX_WIDTH, _as_values
-from nn.layout import Norm, Step
-from nn.module import Module, one_path
+from nn.modules.layers import MAX_WIDTH, _as_values
+from nn.modules.layout import Norm, Step
+from nn.modules.module import Module, one_path
 
 
 class LayerNorm(Module):

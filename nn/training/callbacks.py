@@ -10,8 +10,8 @@
 
 In `on_batch_end` every parameter's `.grad` is what backward gave, and may be read or changed
 before the optimizer uses it (gradient clipping is such a callback). Early stopping, the learning-
-rate schedule, the progress bar and the live view (nn.live) and the layer statistics
-(nn.diagnostics) are all callbacks; `fit`'s keyword arguments make them.
+rate schedule, the progress bar and the live view (nn.training.live) and the layer statistics
+(nn.training.diagnostics) are all callbacks; `fit`'s keyword arguments make them.
 """
 
 from __future__ import annotations
@@ -22,9 +22,9 @@ from dataclasses import dataclass, field
 
 from autograd import Value
 from nn._numbers import check_int, check_real
-from nn.module import Module
-from nn.optim import Optimizer, clip_grad_norm
-from nn.schedulers import LRScheduler
+from nn.modules.module import Module
+from nn.training.optim import Optimizer, clip_grad_norm
+from nn.training.schedulers import LRScheduler
 
 LossFn = Callable[[list, list], Value]
 
@@ -39,7 +39,7 @@ class History:
     val_accuracy: list[float] = field(default_factory=list)
     best_epoch: int | None = None  # epoch (0-based) with the lowest validation loss
     stopped_early: bool = False  # True when early stopping or a callback ended training
-    # fit(diagnostics=True) only (see nn.diagnostics): per epoch, one dict of statistics per layer,
+    # fit(diagnostics=True) only (see nn.training.diagnostics): per epoch, one dict of statistics per layer,
     # the layers' names as pictures show them, and every layer's outputs in the last epoch
     layer_stats: list[list[dict[str, float]]] = field(default_factory=list)
     layer_names: list[str] = field(default_factory=list)

@@ -1,7 +1,7 @@
 """Every activation a layer may use, in one table: the engine's op, PyTorch's module, the ONNX form, how units fail.
 
 Layers read the op, `to_torch`/`from_torch` the PyTorch module, `export_onnx` the ONNX form and
-nn.diagnostics whether units can die or saturate. A new activation is one row here.
+nn.training.diagnostics whether units can die or saturate. A new activation is one row here.
 """
 
 from __future__ import annotations

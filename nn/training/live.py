@@ -5,7 +5,7 @@ function `panel(ax, run)` that draws one matplotlib Axes from the running fit (`
 `nn.TrainingRun`: the model, the data and the history so far). The default panels are the loss
 and the accuracy per epoch, training and validation, and, for a model with two inputs and one
 output, the decision boundary with the data; with `fit(..., diagnostics=True)` also statistics
-per layer (nn.diagnostics). Other panels are functions of the same shape:
+per layer (nn.training.diagnostics). Other panels are functions of the same shape:
 `LivePlot(panels=[loss_panel, accuracy_panel, my_panel])`, and `default_panels` is where a
 feature adds panels of its own to `fit(..., live=True)`.
 
@@ -25,8 +25,8 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from autograd import Value, no_grad
-from nn.callbacks import Callback, TrainingRun
-from nn.diagnostics import DIAGNOSTICS_PANELS
+from nn.training.callbacks import Callback, TrainingRun
+from nn.training.diagnostics import DIAGNOSTICS_PANELS
 
 Panel = Callable[[Any, TrainingRun], None]  # draws one matplotlib Axes from the running fit
 
@@ -43,7 +43,7 @@ def _in_notebook() -> bool:
 
 def loss_panel(ax: Any, run: TrainingRun) -> None:
     """The loss per epoch, training and validation."""
-    from nn.plots import draw_history
+    from nn.training.plots import draw_history
 
     draw_history(ax, run.history, "loss")
     ax.set_xlim(1, max(2, run.epochs))  # the curve grows to the right, the axes stay still
@@ -52,7 +52,7 @@ def loss_panel(ax: Any, run: TrainingRun) -> None:
 
 def accuracy_panel(ax: Any, run: TrainingRun) -> None:
     """The accuracy per epoch, training and validation."""
-    from nn.plots import draw_history
+    from nn.training.plots import draw_history
 
     draw_history(ax, run.history, "accuracy")
     ax.set_xlim(1, max(2, run.epochs))
@@ -61,7 +61,7 @@ def accuracy_panel(ax: Any, run: TrainingRun) -> None:
 
 def boundary_panel(ax: Any, run: TrainingRun) -> None:
     """The model's score over the plane, its decision boundary, and the training and validation points."""
-    from nn.plots import draw_decision_boundary
+    from nn.training.plots import draw_decision_boundary
 
     X_val, y_val = run.validation if run.validation is not None else ((), ())
     draw_decision_boundary(ax, run.model, run.X, run.y, X_val, y_val, resolution=_BOUNDARY_RESOLUTION)
@@ -75,7 +75,7 @@ _WAIT_PER_DRAW = 3  # after a redraw, train at least 3 times as long as it took:
 def default_panels(run: TrainingRun) -> list[Panel]:
     """Loss and accuracy, and the decision boundary when the model maps two inputs to one score;
     with fit(diagnostics=True) also the gradient norm, the update ratio and the dead or saturated
-    units per layer (nn.diagnostics)."""
+    units per layer (nn.training.diagnostics)."""
     panels: list[Panel] = [loss_panel, accuracy_panel]
     if _maps_a_plane_to_one_score(run):
         panels.append(boundary_panel)

@@ -12,7 +12,7 @@ exactly that, neuron by neuron:
 Each built-in module says what it is made of with `standard_layers()`, a list of steps:
 
     ("linear", Linear)        y = x W^T + b
-    ("activation", name)      a row of nn.activations, element by element ("linear" is left out)
+    ("activation", name)      a row of nn.modules.activations, element by element ("linear" is left out)
     ("dropout", p)            the identity at inference
     ("layer_norm", Norm)      (x - mean) / sqrt(var + eps) * weight + bias
     ("residual", [steps])     x + steps(x)
@@ -27,10 +27,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from autograd import Value
-from nn.activations import LEAKY_RELU_SLOPE
+from nn.modules.activations import LEAKY_RELU_SLOPE
 
 if TYPE_CHECKING:
-    from nn.module import Module
+    from nn.modules.module import Module
 
 __all__ = ["LEAKY_RELU_SLOPE", "Linear", "Norm", "Recurrent", "Step", "activation_step", "standard_layers"]
 

@@ -41,14 +41,14 @@ from operator import attrgetter, sub
 from typing import Any
 
 from autograd import Value, is_grad_enabled
-from nn.activations import TABLE
-from nn.callbacks import Callback, History, TrainingRun
-from nn.layers import Layer
-from nn.module import Module, RemovableHandle
+from nn.modules.activations import TABLE
+from nn.modules.layers import Layer
+from nn.modules.module import Module, RemovableHandle
+from nn.training.callbacks import Callback, History, TrainingRun
 
 STATS = ("grad_norm", "update_ratio", "dead_fraction", "saturated_fraction", "activation_mean", "activation_std")
 HEALTHY_UPDATE_RATIO = 1e-3  # the guide line of the update-ratio plots
-SATURATED_TANH = TABLE["tanh"].healthy[1]  # |tanh| beyond it is saturated (nn.activations says why)
+SATURATED_TANH = TABLE["tanh"].healthy[1]  # |tanh| beyond it is saturated (nn.modules.activations says why)
 SATURATED_SIGMOID = TABLE["sigmoid"].healthy  # sigmoid outside it is saturated
 _DATA, _GRAD = attrgetter("data"), attrgetter("grad")
 
@@ -360,7 +360,7 @@ def plot_diagnostics(history: History, path: str | os.PathLike | None = None, ti
     there (the format follows the suffix; a PNG has twice the pixels of the figure on screen). In
     Jupyter the returned figure shows itself.
     """
-    from nn.plots import _figure, save_figure
+    from nn.training.plots import _figure, save_figure
 
     _check_history(history, "plot_diagnostics")
     n_layers = len(history.layer_stats[0])
@@ -386,7 +386,7 @@ def plot_diagnostics(history: History, path: str | os.PathLike | None = None, ti
     return fig
 
 
-# ---- live-view panels (nn.live shows them when fit records diagnostics) ---------------------------------
+# ---- live-view panels (nn.training.live shows them when fit records diagnostics) ---------------------------------
 
 
 def grad_norm_panel(ax: Any, run: TrainingRun) -> None:

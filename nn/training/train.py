@@ -15,9 +15,10 @@ import random
 from collections.abc import Callable, Sequence
 
 from autograd import Value, no_grad
-from nn._compiled_fit import CompiledFit
 from nn._numbers import check_int, to_float
-from nn.callbacks import (
+from nn.modules.module import Module
+from nn.training._compiled_fit import CompiledFit
+from nn.training.callbacks import (
     Callback,
     EarlyStopping,
     GradientClipping,
@@ -27,11 +28,10 @@ from nn.callbacks import (
     TrainingRun,
     as_callback,
 )
-from nn.diagnostics import LayerStatistics
-from nn.live import LivePlot, ProgressBar
-from nn.module import Module
-from nn.optim import Optimizer
-from nn.schedulers import LRScheduler
+from nn.training.diagnostics import LayerStatistics
+from nn.training.live import LivePlot, ProgressBar
+from nn.training.optim import Optimizer
+from nn.training.schedulers import LRScheduler
 
 __all__ = ["Callback", "History", "LossFn", "TrainingRun", "accuracy", "evaluate", "fit"]
 
@@ -109,7 +109,7 @@ def fit(
     validation loss has not improved by more than `min_delta` for `patience` epochs, and (with
     restore_best) the parameters of the best epoch are put back.
 
-    `callbacks` are nn.Callback objects, which hear every event of training (see nn.callbacks:
+    `callbacks` are nn.Callback objects, which hear every event of training (see nn.training.callbacks:
     on_train_begin, on_epoch_begin, on_batch_end before each optimizer step, on_step_end,
     on_epoch_end, and on_train_end however training ends), or plain functions `callback(epoch,
     logs)` called after every epoch, logs holding that epoch's numbers; returning True stops
@@ -120,7 +120,7 @@ def fit(
     loss, accuracy, and for a model with two inputs and one output its decision boundary (outside
     Jupyter it does nothing). `diagnostics=True` records statistics per layer in
     `history.layer_stats` (gradient norm, update ratio, dead and saturated units, output mean and
-    std; see nn.diagnostics), which the live view then shows too. `scheduler` (StepLR,
+    std; see nn.training.diagnostics), which the live view then shows too. `scheduler` (StepLR,
     CosineAnnealingLR, LinearLR or ChainedScheduler, made for this `optimizer`) steps once at the
     end of every epoch, after the callbacks.
 

@@ -22,11 +22,11 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from autograd import Value
-from nn.activations import LEAKY_RELU_SLOPE, SOFTPLUS_THRESHOLD, TABLE
-from nn.layers import MLP
-from nn.layout import Linear, Recurrent, standard_layers
-from nn.module import Module
-from nn.state import _entries, _linear_entries, _load
+from nn.modules.activations import LEAKY_RELU_SLOPE, SOFTPLUS_THRESHOLD, TABLE
+from nn.modules.layers import MLP
+from nn.modules.layout import Linear, Recurrent, standard_layers
+from nn.modules.module import Module
+from nn.modules.state import _entries, _linear_entries, _load
 
 if TYPE_CHECKING:
     import torch
@@ -85,7 +85,7 @@ def _torch_modules(torch: Any, steps: list, dtype: Any) -> list:
         elif kind == "activation":
             if step not in activations:
                 raise ValueError(f"to_torch: the activation {step!r} has no PyTorch counterpart here "
-                                 f"(nn.activations knows {', '.join(sorted(activations))})")
+                                 f"(nn.modules.activations knows {', '.join(sorted(activations))})")
             modules.append(activations[step]())
         elif kind == "dropout":
             modules.append(torch.nn.Dropout(step))
@@ -216,10 +216,10 @@ def _beyond_mlp(torch: Any, module: Any) -> bool:
 def _from_parts(torch: Any, layers: list) -> Module:
     """A Sequential (or the one module) of chainrule modules, one per PyTorch module (a Linear with the
     activation after it is one Layer); each takes its weights through load_state_dict's checks."""
-    from nn.containers import Residual, Sequential
-    from nn.layers import Dropout, Layer
-    from nn.normalization import LayerNorm
-    from nn.rnn import RNN
+    from nn.modules.containers import Residual, Sequential
+    from nn.modules.layers import Dropout, Layer
+    from nn.modules.normalization import LayerNorm
+    from nn.modules.rnn import RNN
 
     residual, states = _torch_classes(torch)
     activations = {type(make()): name for name, make in _torch_activations(torch).items()}

@@ -17,9 +17,9 @@ from typing import Any
 
 from autograd import Value
 from nn._numbers import is_real
-from nn.layers import _as_values
-from nn.layout import Step, standard_layers
-from nn.module import Module, one_path
+from nn.modules.layers import _as_values
+from nn.modules.layout import Step, standard_layers
+from nn.modules.module import Module, one_path
 
 
 def _check_module(module: object, what: str) -> Module:

@@ -26,7 +26,7 @@ import autograd
 from autograd import Value
 
 if TYPE_CHECKING:
-    from nn.module import Module
+    from nn.modules.module import Module
 
 WARM_UP = 3  # eager calls with one shape of input before it is compiled
 MAX_PROGRAMS = 16  # shapes of input a module keeps programs for (each holds its traced graph); others run eagerly

@@ -21,10 +21,10 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from autograd import Value
 from nn._numbers import is_real
-from nn.layout import Linear, standard_layers
+from nn.modules.layout import Linear, standard_layers
 
 if TYPE_CHECKING:
-    from nn.module import Module
+    from nn.modules.module import Module
 
 StateValue = float | list[float] | list[list[float]]
 _SHOWN = 8  # keys listed in one error message before "and N more"
@@ -66,7 +66,7 @@ def _entries(module: Module, prefix: str = "", holders: tuple[Module, ...] = ())
     entries: list[_Entry] = []
     holders = (*holders, module)
     for name, member in module._state_members():
-        if hasattr(member, "_state_members"):  # a module (this file is below nn.module: no import of it)
+        if hasattr(member, "_state_members"):  # a module (this file is below nn.modules.module: no import of it)
             if any(member is h for h in holders):
                 raise ValueError(f"state_dict: {prefix}{name} of the {type(holders[0]).__name__} holds the "
                                  f"{type(member).__name__} it is part of (a cycle): its parameters would have "

@@ -27,10 +27,10 @@ import struct
 from typing import Any
 
 from autograd.files import write_file
-from nn.activations import TABLE
-from nn.layers import MLP
-from nn.layout import standard_layers
-from nn.module import Module
+from nn.modules.activations import TABLE
+from nn.modules.layers import MLP
+from nn.modules.layout import standard_layers
+from nn.modules.module import Module
 
 INSTALL_ONNX = "pip install 'chainrule[onnx]'"
 OPSET = 17  # the ONNX operator set; Gemm and the activations are unchanged since opset 13
@@ -179,12 +179,12 @@ class _Graph:
 
 
 def _activation_nodes(helper: Any, name: str, x: str, out: str, constants: dict[float, str]) -> list:
-    """The ONNX nodes of an activation, as nn.activations writes its form, from tensor x to tensor out."""
+    """The ONNX nodes of an activation, as nn.modules.activations writes its form, from tensor x to tensor out."""
     row = TABLE.get(name)
     if row is None or not row.onnx:
         known = ", ".join(sorted(n for n, r in TABLE.items() if r.onnx))
         raise ValueError(f"export_onnx: the activation {name!r} has no ONNX operator here "
-                         f"(nn.activations knows {known})")
+                         f"(nn.modules.activations knows {known})")
     names: list[str] = []
 
     def tensor(item: str | int | float) -> str:

@@ -15,9 +15,9 @@ from typing import Any
 
 from autograd import OPS, Op, Scope, Value, current_scope
 from nn._numbers import check_int, check_real, is_real, to_float
-from nn.activations import TABLE, activation
-from nn.layout import Linear, Step, activation_step
-from nn.module import Module, one_path
+from nn.modules.activations import TABLE, activation
+from nn.modules.layout import Linear, Step, activation_step
+from nn.modules.module import Module, one_path
 
 Input = Sequence[Value | float] | Value | float
 _DOT = OPS["dot"]
@@ -190,7 +190,7 @@ class Layer(Module):
         return f"Layer({self.nin} -> {self.nout}, activation={self.activation!r})"
 
 
-# Set by nn._compiled_fit while it records a training step: `given(dropout, n)` gives the n factors.
+# Set by nn.training._compiled_fit while it records a training step: `given(dropout, n)` gives the n factors.
 _GIVEN_FACTORS: ContextVar[Callable[[Dropout, int], list] | None] = ContextVar("dropout_factors", default=None)
 
 
@@ -236,12 +236,12 @@ class Dropout(Module):
         return [("dropout", self.p)] if self.p > 0.0 else []
 
     def replays_now(self) -> bool:
-        """Whether a compiled forward may stand for this layer now: not while it draws masks (see nn._replay)."""
+        """Whether a compiled forward may stand for this layer now: not while it draws masks (nn.modules._replay)."""
         return not self.training or self.p == 0.0
 
     def _factors(self, n: int) -> list[float] | list[Value]:
         """The n numbers the inputs are multiplied by: drawn here, or while fit(compile=True) records
-        a step, inputs of the compiled program that fit draws with `_draw` (see nn._compiled_fit)."""
+        a step, inputs of the compiled program that fit draws with `_draw` (see nn.training._compiled_fit)."""
         given = _GIVEN_FACTORS.get()
         return self._draw(n) if given is None else given(self, n)
 

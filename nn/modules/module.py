@@ -14,8 +14,8 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from autograd import Value, is_grad_enabled, scope
-from nn._replay import EAGER, replay, structure_changed
-from nn.state import IncompatibleKeys, StateValue, load_state_dict, state_dict
+from nn.modules._replay import EAGER, replay, structure_changed
+from nn.modules.state import IncompatibleKeys, StateValue, load_state_dict, state_dict
 
 _HOOK_KEYS = itertools.count()  # a key per registered hook, unique in the process
 
@@ -33,7 +33,7 @@ class RemovableHandle:
 
 def one_path(forward: Callable) -> Callable:
     """Marks a forward that builds the same graph for every input of one shape (no Python `if` on a
-    number), so that under no_grad it may be replayed compiled (see nn._replay)."""
+    number), so that under no_grad it may be replayed compiled (see nn.modules._replay)."""
     forward.one_path = True
     return forward
 
@@ -66,7 +66,7 @@ class Module:
         return []
 
     def standard_layers(self) -> list[tuple[str, object]]:
-        """What the module is made of, in the standard layers of nn.layout (Linear, activation, ...),
+        """What the module is made of, in the standard layers of nn.modules.layout (Linear, activation, ...),
         for to_torch and export_onnx. A module of your own is not: this raises TypeError."""
         raise TypeError(f"{type(self).__name__} is not made of standard layers (it defines its own forward)")
 

@@ -25,9 +25,9 @@ from typing import Any
 
 from autograd import Value, dot, scope
 from nn._numbers import check_int, is_real, to_float
-from nn.layers import ACTIVATIONS, MAX_WIDTH, _as_values, _check_activation, _elements, _rng
-from nn.layout import Recurrent
-from nn.module import Module, one_path
+from nn.modules.layers import ACTIVATIONS, MAX_WIDTH, _as_values, _check_activation, _elements, _rng
+from nn.modules.layout import Recurrent
+from nn.modules.module import Module, one_path
 
 Step = Sequence[Value | float] | Value | float
 

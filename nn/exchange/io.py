@@ -23,11 +23,11 @@ from typing import Any
 
 from autograd.files import kind_of, write_file
 from nn._numbers import check_real, show
-from nn.containers import Residual, Sequential
-from nn.layers import ACTIVATIONS, MLP, Dropout, Layer, Neuron
-from nn.module import Module
-from nn.normalization import LayerNorm
-from nn.rnn import RNN
+from nn.modules.containers import Residual, Sequential
+from nn.modules.layers import ACTIVATIONS, MLP, Dropout, Layer, Neuron
+from nn.modules.module import Module
+from nn.modules.normalization import LayerNorm
+from nn.modules.rnn import RNN
 
 FORMAT = "chainrule.nn"
 VERSION = 1  # a Neuron, Layer or MLP, neuron by neuron (below)
