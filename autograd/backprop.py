@@ -44,7 +44,7 @@ def backward(root: Value) -> None:
 
 def _chain_rule(root: Value, order: list[Value], into_grad: bool) -> None:
     """Leave d(root)/d(node) in every node's `_grad_buffer` (and add it to `.grad` if into_grad)."""
-    if _get_mode()[0] is CHECKING:  # under detect_anomaly: the same loop, checking every number
+    if _get_mode().recording is CHECKING:  # under detect_anomaly: the same loop, checking every number
         return anomaly.chain_rule(root, order, into_grad)
     for node in order:
         node._grad_buffer = 0.0
@@ -166,7 +166,7 @@ def _value_gradients(root: Value) -> dict[Value, Value | float]:
     """
     with _lock:
         order = _walk(root)
-    checking = _get_mode()[0] is CHECKING  # under detect_anomaly: every share checked, as backward() does
+    checking = _get_mode().recording is CHECKING  # under detect_anomaly: every share checked, as backward() does
     grads: dict[Value, Value | float] = {root: 1.0}
     for node in reversed(order):
         if not node.inputs:

@@ -47,7 +47,7 @@ from functools import partial
 
 from autograd.backprop import grad as _eager_grad
 from autograd.backprop import topological_order
-from autograd.modes import _get_mode, _mode
+from autograd.modes import _get_mode, _Mode, _mode
 from autograd.op import Op
 from autograd.value import Value, to_float
 
@@ -695,7 +695,7 @@ class Compiled:
 def _call_recording(f: Callable, leaves: list[Value]) -> object:
     """f(*leaves) with the graph recorded, even inside a `no_grad` block."""
     state = _get_mode()
-    token = _mode.set((True if not state[0] else state[0], state[1], state))
+    token = _mode.set(_Mode(state.recording or True, state.scope, state))
     try:
         return f(*leaves)
     finally:

@@ -10,7 +10,7 @@ Names are read as Python reads them (NFKC-normalised: "ﬁ=3" gives the name fi 
 Exit status 0 on success, 2 for a mistake in the command (bad expression, unknown or missing
 name, value that is not a number, domain error such as log(-1), graph too large), 1 when the
 picture cannot be made or written (Graphviz missing, dot too slow, unwritable file). Errors are
-one line on stderr, never a traceback (autograd.cli adds Ctrl-C and a closed pipe).
+one line on stderr, never a traceback (nn.cli adds Ctrl-C and a closed pipe).
 """
 
 from __future__ import annotations

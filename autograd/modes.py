@@ -6,7 +6,7 @@ five times faster than a `threading.local`): each thread, and each asyncio task,
 so two threads can evaluate under `no_grad` or inside different scopes without seeing each
 other's settings.
 
-The state is a small immutable tuple (recording, scope, previous state); `recording` is False,
+The state is a small immutable named tuple (recording, scope, outer: the state before); `recording` is False,
 True, or CHECKING (recording under detect_anomaly, which is truthy). Entering a block
 sets a new tuple that links to the one before; leaving it restores that one. Nothing is kept
 on the context-manager objects, so one `no_grad()` can be entered recursively or from
@@ -19,12 +19,22 @@ import contextvars
 import functools
 import inspect
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-# (recording, innermost open Scope or None, the state to restore on leaving the block)
-_mode: contextvars.ContextVar[tuple] = contextvars.ContextVar("chainrule_mode", default=(True, None, None))
+
+
+class _Mode(NamedTuple):
+    """The recording state of a thread (see the module docstring)."""
+
+    recording: object  # False, True, or CHECKING (recording under detect_anomaly, truthy)
+    scope: Scope | None  # the innermost open Scope
+    outer: _Mode | None  # the state to restore on leaving the block
+
+
+_mode: contextvars.ContextVar[_Mode] = contextvars.ContextVar(
+    "chainrule_mode", default=_Mode(True, None, None))  # noqa: B039 - a tuple, immutable
 # Looked up once: `_mode.get()` finds the method anew on each call, ~10x the cost of the call
 # itself in CPython 3.11, and every new Value reads the state.
 _get_mode = _mode.get
@@ -44,7 +54,7 @@ CHECKING = _Checking()
 
 def is_grad_enabled() -> bool:
     """True when new Values record their inputs (outside every `no_grad` block)."""
-    return bool(_get_mode()[0])
+    return bool(_get_mode().recording)
 
 
 class detect_anomaly:
@@ -58,11 +68,11 @@ class detect_anomaly:
 
     def __enter__(self) -> detect_anomaly:
         state = _get_mode()
-        _mode.set((state[0] and CHECKING, state[1], state))
+        _mode.set(_Mode(state.recording and CHECKING, state.scope, state))
         return self
 
     def __exit__(self, *exc_info: object) -> None:
-        _mode.set(_get_mode()[2])
+        _mode.set(_get_mode().outer)
 
 
 class no_grad:
@@ -82,11 +92,11 @@ class no_grad:
 
     def __enter__(self) -> no_grad:
         state = _get_mode()
-        _mode.set((False, state[1], state))
+        _mode.set(_Mode(False, state.scope, state))
         return self
 
     def __exit__(self, *exc_info: object) -> None:
-        _mode.set(_get_mode()[2])
+        _mode.set(_get_mode().outer)
 
     def __call__(self, fn: F) -> F:
         if not callable(fn):
@@ -129,7 +139,7 @@ class _OwnState:
 
     def enter(self) -> tuple:
         outer = _get_mode()
-        _mode.set(self.state if self.state is not None else (False, outer[1], outer))
+        _mode.set(self.state if self.state is not None else _Mode(False, outer.scope, outer))
         return outer
 
     def leave(self, outer: tuple) -> None:
@@ -229,12 +239,12 @@ class Scope:
             raise RuntimeError(f"scope {self.name!r} is already open; make a new scope per block")
         self._active = True
         state = _get_mode()
-        self.parent = state[1]
-        _mode.set((state[0], self, state))
+        self.parent = state.scope
+        _mode.set(_Mode(state.recording, self, state))
         return self
 
     def __exit__(self, *exc_info: object) -> None:
-        _mode.set(_get_mode()[2])
+        _mode.set(_get_mode().outer)
         self._active = False
 
     def __repr__(self) -> str:
@@ -248,4 +258,4 @@ def scope(name: str) -> Scope:
 
 def current_scope() -> Scope | None:
     """The innermost open scope of this thread, or None."""
-    return _get_mode()[1]
+    return _get_mode().scope

@@ -93,6 +93,10 @@ class Op(str):
         return f"Op({str(self)!r})"
 
     def __reduce__(self) -> tuple:  # an Op is a str to pickle and copy, but made with its rules
+        from autograd.ops import OPS  # (autograd.ops imports this module)
+
+        if OPS.get(str(self)) is self:  # a built-in op travels by name: its rules are lambdas, which pickle refuses
+            return (_builtin_op, (str(self),))
         state = {"torch": self.torch}
         if self._local_grads is self._derivative:  # unchecked, as the built-in ops: the copy too
             state["_local_grads"] = self._derivative
@@ -131,7 +135,7 @@ class Op(str):
             inputs, numbers = args[:1], (a.data, args[1])
         else:
             inputs, numbers = self._arguments(args)
-        return self.apply(inputs, numbers, _get_mode()[1])
+        return self.apply(inputs, numbers, _get_mode().scope)
 
     def apply(self, inputs: Sequence[Value], numbers: Sequence[float], scope: Scope | None) -> Value:
         """The three beats, with everything known: `numbers` are the inputs' `.data` in order,
@@ -152,7 +156,7 @@ class Op(str):
         node.label = ""
         node.scope = scope
         node._mark = None
-        recording = _get_mode()[0]
+        recording = _get_mode().recording
         if not inputs or not recording:  # made of numbers only, or under no_grad: a leaf
             node.op = ""
             node.inputs = node.local_grads = ()
@@ -235,6 +239,13 @@ class Op(str):
 
 
 _new_value = object.__new__
+
+
+def _builtin_op(name: str) -> Op:
+    """The built-in op of that name (what a pickled built-in op is made from again)."""
+    from autograd.ops import OPS
+
+    return OPS[name]
 
 
 class _Blocked(float):

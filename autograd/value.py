@@ -41,7 +41,7 @@ class Value:
         self.inputs: tuple[Value, ...] = ()  # the Values it was made from, in program order
         self.local_grads: tuple = ()  # d(self)/d(input), one per input
         self.constant: float | tuple | None = None  # the number in an op such as x * 2, else None
-        self.scope = _get_mode()[1]  # the Scope open when it was made (for pictures), or None
+        self.scope = _get_mode().scope  # the Scope open when it was made (for pictures), or None
         self._mark = None  # backprop's walk marks the nodes it has reached here
 
     def __repr__(self) -> str:

@@ -15,7 +15,7 @@ import pytest
 from _reference import finite_differences, matches_finite_differences, matches_torch, torch_value_and_grad
 
 from autograd import Value
-from autograd.cli import main as chainrule
+from nn.cli import main as chainrule
 
 pytestmark = pytest.mark.cli
 
@@ -302,7 +302,7 @@ def test_a_missing_dot_program_is_one_line_with_install_advice_and_exit_1(capsys
 
 def command(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
     script = Path(sys.executable).parent / "chainrule"
-    argv = [str(script)] if script.exists() else [sys.executable, "-m", "autograd.cli"]
+    argv = [str(script)] if script.exists() else [sys.executable, "-m", "nn.cli"]
     return subprocess.run([*argv, *args], capture_output=True, text=True, cwd=PROJECT, env=env, timeout=120)
 
 
@@ -318,7 +318,7 @@ def test_the_installed_command_prints_gradients_and_writes_the_picture(tmp_path,
 
 @pytest.mark.parametrize("args", [["graph", "tanh(x", "x=1"], ["graph", "log(x)", "x=0"], ["graph", "x", "x=1", "y=2"]])
 def test_the_module_run_as_a_command_fails_in_one_line(args):
-    done = subprocess.run([sys.executable, "-m", "autograd.cli", *args], capture_output=True, text=True, cwd=PROJECT,
+    done = subprocess.run([sys.executable, "-m", "nn.cli", *args], capture_output=True, text=True, cwd=PROJECT,
                           timeout=120)
     assert done.returncode == 2
     assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
@@ -365,7 +365,7 @@ def test_an_unknown_command_is_exit_status_2(capsys):
 def started(*args: str, env: dict | None = None) -> subprocess.Popen:
     """The command running, its stdout a pipe we can close; Ctrl-C acts as in a terminal (SIG_DFL)."""
     script = Path(sys.executable).parent / "chainrule"
-    argv = [str(script)] if script.exists() else [sys.executable, "-m", "autograd.cli"]
+    argv = [str(script)] if script.exists() else [sys.executable, "-m", "nn.cli"]
     return subprocess.Popen([*argv, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=PROJECT, env=env,
                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
 

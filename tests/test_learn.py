@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from autograd.cli import main as chainrule
 from autograd.learn import TASKS, apply_solution, find_task, init, picture, solution_text
 from autograd.learn.check import run, run_task
+from nn.cli import main as chainrule
 
 pytestmark = pytest.mark.learn
 

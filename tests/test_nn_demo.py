@@ -14,8 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from autograd import cli
-from nn import demo
+from nn import cli, demo
 
 pytestmark = pytest.mark.nn
 
@@ -210,7 +209,7 @@ PROJECT = Path(__file__).resolve().parent.parent
 def started(*args: str, env: dict | None = None) -> subprocess.Popen:
     """`chainrule demo` running, its stdout a pipe; Ctrl-C acts as in a terminal (SIG_DFL, not inherited SIG_IGN)."""
     script = Path(sys.executable).parent / "chainrule"
-    argv = [str(script)] if script.exists() else [sys.executable, "-m", "autograd.cli"]
+    argv = [str(script)] if script.exists() else [sys.executable, "-m", "nn.cli"]
     return subprocess.Popen([*argv, "demo", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=PROJECT,
                             env=env, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
 

@@ -19,9 +19,9 @@ import pytest
 
 import nn
 from autograd import Value
-from autograd.cli import main as chainrule
 from nn import MLP, Layer, Neuron
 from nn import export_cli as chainrule_export
+from nn.cli import main as chainrule
 
 pytestmark = pytest.mark.export
 
@@ -174,9 +174,18 @@ def test_the_copy_is_independent_and_torch_random_state_is_untouched(torch):
     assert hexes(model) == before
 
 
-def test_only_neurons_layers_and_mlps_convert(torch):
-    with pytest.raises(TypeError, match="to_torch: can convert a Neuron, Layer or MLP, got Dropout"):
-        nn.to_torch(nn.Dropout(0.5))
+class Doubled(nn.Module):
+    """A module of one's own: its forward is its own, so it says nothing of standard layers."""
+
+    def forward(self, x):
+        return [2 * v for v in x]
+
+
+def test_a_module_of_your_own_does_not_convert(torch):
+    with pytest.raises(TypeError, match="to_torch: Doubled is not made of standard layers"):
+        nn.to_torch(Doubled())
+    with pytest.raises(TypeError, match="to_torch: Doubled is not made of standard layers"):
+        nn.to_torch(nn.Sequential(nn.Layer(2, 2, seed=0), Doubled()))
 
 
 def test_an_activation_without_a_torch_counterpart_is_named(torch):
@@ -487,8 +496,12 @@ def test_onnx_export_writes_atomically(monkeypatch, tmp_path):
 def test_export_onnx_refuses_what_it_cannot_write(tmp_path):
     with pytest.raises(ValueError, match="dtype must be one of"):
         nn.export_onnx(MLP(1, [1], seed=0), tmp_path / "m.onnx", dtype="float16")
-    with pytest.raises(TypeError, match="export_onnx: can export a Neuron, Layer or MLP, got Dropout"):
-        nn.export_onnx(nn.Dropout(0.5), tmp_path / "m.onnx")
+    with pytest.raises(TypeError, match="export_onnx: Doubled is not made of standard layers"):
+        nn.export_onnx(Doubled(), tmp_path / "m.onnx")
+    with pytest.raises(TypeError, match="export_onnx: an RNN needs sequence_length, a positive int"):
+        nn.export_onnx(nn.RNN(2, 3, seed=0), tmp_path / "m.onnx")
+    with pytest.raises(TypeError, match="export_onnx: sequence_length is for an RNN"):
+        nn.export_onnx(MLP(2, [1], seed=0), tmp_path / "m.onnx", sequence_length=3)
     model = MLP(2, [3, 1], seed=0)
     model.layers[0].activation = "softsign"
     with pytest.raises(ValueError, match="export_onnx: the activation 'softsign' has no ONNX operator"):
@@ -653,7 +666,7 @@ def test_help_describes_the_formats_and_the_exit_statuses(capsys):
 
 def command(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     script = Path(sys.executable).parent / "chainrule"
-    argv = [str(script)] if script.exists() else [sys.executable, "-m", "autograd.cli"]
+    argv = [str(script)] if script.exists() else [sys.executable, "-m", "nn.cli"]
     return subprocess.run([*argv, *args], capture_output=True, text=True, cwd=cwd, timeout=120)
 
 

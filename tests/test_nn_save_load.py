@@ -78,9 +78,15 @@ def test_the_loaded_model_has_parameters_of_its_own(tmp_path):
     assert loaded.parameters()[0].data != model.parameters()[0].data
 
 
-def test_only_neurons_layers_and_mlps_can_be_saved(tmp_path):
-    with pytest.raises(TypeError, match="Neuron, Layer or MLP"):
-        nn.save(nn.Dropout(0.5), tmp_path / "d.json")
+def test_only_the_modules_nn_defines_can_be_saved(tmp_path):
+    class Mine(nn.Module):
+        def forward(self, x):
+            return x
+
+    with pytest.raises(TypeError, match="save: can save the modules nn defines .* got Mine"):
+        nn.save(Mine(), tmp_path / "d.json")
+    with pytest.raises(TypeError, match="save: can save the modules nn defines .* got Mine"):
+        nn.save(nn.Sequential(nn.Layer(2, 2, seed=0), Mine()), tmp_path / "d.json")
 
 
 def test_the_saved_file_has_ordinary_permissions(tmp_path):
@@ -523,7 +529,7 @@ HOSTILE = {
     "a weight of NaN": (neuron_file(w="[NaN, 0.0]"), "NaN is not a number JSON allows"),
     "a version of 5000 digits": (
         neuron_file().replace('"version": 1', '"version": 1' + "0" * 5000),
-        "version must be 1, got an integer of 5001 digits",
+        "version must be 1 or 2, got an integer of 5001 digits",
     ),
     "a duplicate key": (neuron_file().replace('"b": 0.0', '"b": 0.0, "b": 1.0'), "key 'b' appears twice"),
     "a huge activation name": (

@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 
 from autograd import GraphCycleError, Value, backward_steps, draw_dot, explore, scope
-from autograd.cli import main as chainrule
 from autograd.draw.steps import save_gif, save_steps
+from nn.cli import main as chainrule
 
 pytestmark = pytest.mark.graph
 

@@ -14,12 +14,14 @@ division finite when all features are equal. This is `torch.nn.LayerNorm(n, eps)
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import autograd
 from autograd import Value, dot
 from nn._numbers import check_int, check_real
-from nn.layers import _as_values
-from nn.module import Module
+from nn.modules.layers import MAX_WIDTH, _as_values
+from nn.modules.layout import Norm, Step
+from nn.modules.module import Module, one_path
 
 
 class LayerNorm(Module):
@@ -33,6 +35,7 @@ class LayerNorm(Module):
         self.bias = [Value(0.0, label=f"bias[{i}]") for i in range(n)]
         self.scope_name = "LayerNorm"
 
+    @one_path
     def forward(self, x: Sequence[Value | float] | Value | float) -> list[Value]:
         """(x - mean) / sqrt(var + eps) * weight + bias, element by element."""
         xs = _as_values(x, self.n, "LayerNorm")
@@ -40,6 +43,23 @@ class LayerNorm(Module):
         centred = [v - mean for v in xs]
         inv_std = (dot(centred, centred) / self.n + self.eps) ** -0.5  # 1 / sqrt(var + eps)
         return [dot([c * inv_std], [w], b) for c, w, b in zip(centred, self.weight, self.bias)]
+
+    def widths(self) -> tuple[int, int]:
+        return self.n, self.n
+
+    def _config(self) -> dict[str, Any]:
+        return {"n": self.n, "eps": self.eps}
+
+    @classmethod
+    def _parameter_count(cls, config: dict, counts: list[int]) -> int:
+        return 2 * check_int(config["n"], "config.n", 1, MAX_WIDTH)
+
+    @classmethod
+    def _from_config(cls, config: dict, parts: list[Module]) -> LayerNorm:
+        return cls(config["n"], eps=config["eps"])
+
+    def standard_layers(self) -> list[Step]:
+        return [("layer_norm", Norm(list(self.weight), list(self.bias), self.eps))]
 
     def __repr__(self) -> str:
         return f"LayerNorm({self.n}, eps={self.eps!r})"

@@ -5,7 +5,7 @@ function `panel(ax, run)` that draws one matplotlib Axes from the running fit (`
 `nn.TrainingRun`: the model, the data and the history so far). The default panels are the loss
 and the accuracy per epoch, training and validation, and, for a model with two inputs and one
 output, the decision boundary with the data; with `fit(..., diagnostics=True)` also statistics
-per layer (nn.diagnostics). Other panels are functions of the same shape:
+per layer (nn.training.diagnostics). Other panels are functions of the same shape:
 `LivePlot(panels=[loss_panel, accuracy_panel, my_panel])`, and `default_panels` is where a
 feature adds panels of its own to `fit(..., live=True)`.
 
@@ -25,7 +25,8 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from autograd import Value, no_grad
-from nn.train import TrainingRun
+from nn.training.callbacks import Callback, TrainingRun
+from nn.training.diagnostics import DIAGNOSTICS_PANELS
 
 Panel = Callable[[Any, TrainingRun], None]  # draws one matplotlib Axes from the running fit
 
@@ -42,7 +43,7 @@ def _in_notebook() -> bool:
 
 def loss_panel(ax: Any, run: TrainingRun) -> None:
     """The loss per epoch, training and validation."""
-    from nn.plots import draw_history
+    from nn.training.plots import draw_history
 
     draw_history(ax, run.history, "loss")
     ax.set_xlim(1, max(2, run.epochs))  # the curve grows to the right, the axes stay still
@@ -51,7 +52,7 @@ def loss_panel(ax: Any, run: TrainingRun) -> None:
 
 def accuracy_panel(ax: Any, run: TrainingRun) -> None:
     """The accuracy per epoch, training and validation."""
-    from nn.plots import draw_history
+    from nn.training.plots import draw_history
 
     draw_history(ax, run.history, "accuracy")
     ax.set_xlim(1, max(2, run.epochs))
@@ -60,7 +61,7 @@ def accuracy_panel(ax: Any, run: TrainingRun) -> None:
 
 def boundary_panel(ax: Any, run: TrainingRun) -> None:
     """The model's score over the plane, its decision boundary, and the training and validation points."""
-    from nn.plots import draw_decision_boundary
+    from nn.training.plots import draw_decision_boundary
 
     X_val, y_val = run.validation if run.validation is not None else ((), ())
     draw_decision_boundary(ax, run.model, run.X, run.y, X_val, y_val, resolution=_BOUNDARY_RESOLUTION)
@@ -74,13 +75,11 @@ _WAIT_PER_DRAW = 3  # after a redraw, train at least 3 times as long as it took:
 def default_panels(run: TrainingRun) -> list[Panel]:
     """Loss and accuracy, and the decision boundary when the model maps two inputs to one score;
     with fit(diagnostics=True) also the gradient norm, the update ratio and the dead or saturated
-    units per layer (nn.diagnostics)."""
+    units per layer (nn.training.diagnostics)."""
     panels: list[Panel] = [loss_panel, accuracy_panel]
     if _maps_a_plane_to_one_score(run):
         panels.append(boundary_panel)
     if run.history.layer_stats:
-        from nn.diagnostics import DIAGNOSTICS_PANELS  # it imports nn.train, as this module does
-
         panels += DIAGNOSTICS_PANELS
     return panels
 
@@ -101,7 +100,7 @@ def _maps_a_plane_to_one_score(run: TrainingRun) -> bool:
 # ---- the live figure --------------------------------------------------------------------------------
 
 
-class LivePlot:
+class LivePlot(Callback):
     """A figure of the training so far, redrawn in place in a Jupyter notebook while `fit` runs.
 
     Use it as `fit(..., live=True)`, `fit(..., live=LivePlot(...))` or `callbacks=[LivePlot()]`.
@@ -160,7 +159,7 @@ class LivePlot:
         if self._active:
             _matplotlib_figure()  # fail now, with the extra to install, not after the first epoch
 
-    def __call__(self, epoch: int, logs: dict) -> None:
+    def on_epoch_end(self, run: TrainingRun, logs: dict[str, float]) -> None:
         if not self._active or time.monotonic() < self._next_draw:
             return
         start = time.monotonic()
@@ -168,6 +167,10 @@ class LivePlot:
         self._redraws += 1
         spent = time.monotonic() - start if self._redraws > 1 else 0.0  # the first also loads matplotlib
         self._next_draw = time.monotonic() + max(self.interval, _WAIT_PER_DRAW * spent)
+
+    def __call__(self, epoch: int, logs: dict) -> None:
+        """The function protocol of callbacks, callback(epoch, logs): the same as on_epoch_end."""
+        self.on_epoch_end(self._run, logs)
 
     def on_train_end(self, run: TrainingRun) -> None:
         if self._active and run.history.epochs:
@@ -243,6 +246,28 @@ def _matplotlib_figure() -> Any:
 
 
 # ---- the progress line ----------------------------------------------------------------------------
+
+
+_SHORT = {"loss": "loss", "accuracy": "acc", "val_loss": "val_loss", "val_accuracy": "val_acc"}
+
+
+class ProgressBar(Callback):
+    """A tqdm bar over the epochs with the last numbers (in Jupyter one line of text, kept as it finished)."""
+
+    def on_train_begin(self, run: TrainingRun) -> None:
+        from tqdm import tqdm
+
+        make = _notebook_progress_bar if _in_notebook() else tqdm
+        extra = {} if _in_notebook() else {"dynamic_ncols": True}
+        self.bar: Any = make(total=run.epochs, desc="training", unit="epoch", **extra)
+
+    def on_epoch_end(self, run: TrainingRun, logs: dict[str, float]) -> None:
+        self.bar.set_postfix({_SHORT.get(k, k): f"{v:.3f}" for k, v in logs.items()}, refresh=False)
+        self.bar.update(1)
+
+    def on_train_end(self, run: TrainingRun) -> None:
+        self.bar.close()
+
 
 
 def _notebook_progress_bar(**kwargs: Any) -> Any:

@@ -5,7 +5,7 @@
 
 The model file is read by `nn.load`, which only parses and checks JSON (nothing in it runs).
 Exit status 0 on success; 2 for a mistake in the command or a bad model file (missing, not
-JSON, not a valid model, more than nn.io.MAX_LAYERS layers, an output suffix that is neither
+JSON, not a valid model, more than nn.exchange.io.MAX_LAYERS layers, an output suffix that is neither
 .onnx nor .pt); 1 when the output cannot be written (a folder that does not exist, no
 permission, an output name taken by a folder, a FIFO or a device, PyTorch or onnx not
 installed). Errors are one line on stderr, never a traceback, and at most MAX_LINE characters.
@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 from autograd.files import require_regular_file
 
 if TYPE_CHECKING:
-    from nn.module import Module
+    from nn.modules.module import Module
 
 USAGE = """usage: chainrule export MODEL.json -o OUT [--dtype float64|float32]
 
@@ -68,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
         return _fail(str(error), 2)
     try:
         if out.suffix.lower() == ".onnx":
-            from nn.onnx_export import export_onnx
+            from nn.exchange.onnx_export import export_onnx
 
             export_onnx(model, out, dtype=dtype)
         else:
@@ -140,7 +140,7 @@ def _parse_args(args: list[str]) -> tuple[Path, Path, str]:
 
 
 def _load(path: Path) -> Module:
-    from nn.io import load
+    from nn.exchange.io import load
 
     try:
         return load(path)
@@ -155,7 +155,7 @@ def _load(path: Path) -> Module:
 def _write_state_dict(model: Module, out: Path, dtype: str) -> None:
     """torch.save(nn.to_torch(model).state_dict()) into `out`, atomically like nn.save."""
     from autograd.files import write_file
-    from nn.torch_bridge import _import_torch, to_torch
+    from nn.exchange.torch_bridge import _import_torch, to_torch
 
     torch = _import_torch("chainrule export -o *.pt")
     buffer = io.BytesIO()  # serialised in memory first, so a failure leaves no half-written file

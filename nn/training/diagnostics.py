@@ -33,7 +33,6 @@ the live view shows the gradient norm, the update ratio and the dead or saturate
 
 from __future__ import annotations
 
-import copy
 import math
 import os
 from collections.abc import Sequence
@@ -41,16 +40,16 @@ from itertools import repeat
 from operator import attrgetter, sub
 from typing import Any
 
-from autograd import Value
-from nn.layers import Layer
-from nn.module import Module
-from nn.train import History, TrainingRun
+from autograd import Value, is_grad_enabled
+from nn.modules.activations import TABLE
+from nn.modules.layers import Layer
+from nn.modules.module import Module, RemovableHandle
+from nn.training.callbacks import Callback, History, TrainingRun
 
 STATS = ("grad_norm", "update_ratio", "dead_fraction", "saturated_fraction", "activation_mean", "activation_std")
 HEALTHY_UPDATE_RATIO = 1e-3  # the guide line of the update-ratio plots
-SATURATED_TANH = 0.97  # |tanh| beyond it is saturated
-SATURATED_SIGMOID = (0.03, 0.97)  # sigmoid outside it is saturated
-_DEAD_CAN_DIE = ("relu", "leaky_relu")  # activations whose units die: no gradient for s <= 0 (relu), or ~0
+SATURATED_TANH = TABLE["tanh"].healthy[1]  # |tanh| beyond it is saturated (nn.modules.activations says why)
+SATURATED_SIGMOID = TABLE["sigmoid"].healthy  # sigmoid outside it is saturated
 _DATA, _GRAD = attrgetter("data"), attrgetter("grad")
 
 
@@ -73,30 +72,23 @@ def layer_name(index: int, layer: Layer) -> str:
 
 
 class _Recording:
-    """Stands in for one Layer's `_value_forward` while fit records: the same outputs, and their numbers kept.
+    """A forward hook on one Layer while fit records: keeps the numbers of every output it gives.
 
-    Installed on the layer instance (and removed again when training ends), it sees every output
-    of every recorded forward pass, whoever calls the layer: `MLP.forward` calls `_value_forward`
-    directly, a Module of your own calls `layer(x)`, which calls it too. Forward passes under
-    `no_grad` (validation, the live view's pictures) take another path and are not recorded.
+    A hook sees every call of the layer, whoever makes it (`MLP.forward`, or a Module of your
+    own calling `layer(x)`). Calls under `no_grad` (validation, the live view's pictures) are not
+    training and are not recorded. A copy of the model made during training (a callback keeping
+    the best model) does not take the hook along: it belongs to this run.
     """
 
-    __slots__ = ("layer", "rows")
+    __slots__ = ("rows",)
+    copied_with_module = False
 
-    def __init__(self, layer: Layer) -> None:
-        self.layer = layer
+    def __init__(self) -> None:
         self.rows: list[list[float]] | None = None  # None: not recording (between epochs)
 
-    def __call__(self, xs: list[Value]) -> list[Value]:
-        outs = type(self.layer)._value_forward(self.layer, xs)
-        if self.rows is not None:
-            self.rows.append(list(map(_DATA, outs)))
-        return outs
-
-    def __deepcopy__(self, memo: dict) -> _Recording:
-        # a deep copy of the model made during training (a callback keeping the best model) must
-        # compute with its own weights, and record nothing nobody reads
-        return _Recording(copy.deepcopy(self.layer, memo))
+    def __call__(self, layer: Module, inputs: tuple, outputs: list[Value]) -> None:
+        if self.rows is not None and is_grad_enabled():
+            self.rows.append(list(map(_DATA, outputs)))
 
 
 class LayerStatsRecorder:
@@ -105,14 +97,15 @@ class LayerStatsRecorder:
     fit calls, in this order: `start()` once; per epoch `begin_epoch()`, then per step
     `before_step()` (after backward, before clipping) and `after_step()` (after the optimizer step),
     then `end_epoch(history)`, which appends the epoch's statistics; `stop()` at the end, always
-    (it puts the layers back as they were).
+    (it removes its hooks from the layers).
     """
 
     def __init__(self, model: Module) -> None:
         self.layers = diagnosed_layers(model)
         self.names = [layer_name(i, layer) for i, layer in enumerate(self.layers)]
         self._params = [layer.parameters() for layer in self.layers]
-        self._recordings = [_Recording(layer) for layer in self.layers]
+        self._recordings = [_Recording() for _ in self.layers]
+        self._handles: list[RemovableHandle] = []
         self._before: list[list[float]] = []
         self._reset_sums()
 
@@ -122,16 +115,13 @@ class LayerStatsRecorder:
         self._ratios = [0.0] * len(self.layers)
 
     def start(self) -> None:
-        for layer in self.layers:
-            if "_value_forward" in vars(layer):
-                raise RuntimeError(f"fit: {layer!r} is being recorded already (a fit with diagnostics inside another)")
-        for layer, recording in zip(self.layers, self._recordings):
-            layer._value_forward = recording
+        self._handles = [layer.register_forward_hook(rec) for layer, rec in zip(self.layers, self._recordings)]
 
     def stop(self) -> None:
-        for layer, recording in zip(self.layers, self._recordings):
-            if vars(layer).get("_value_forward") is recording:
-                del layer._value_forward
+        for handle in self._handles:
+            handle.remove()
+        self._handles = []
+        for recording in self._recordings:
             recording.rows = None
 
     def begin_epoch(self) -> None:
@@ -175,6 +165,31 @@ class LayerStatsRecorder:
         history.last_activations = activations
 
 
+class LayerStatistics(Callback):
+    """What `fit(..., diagnostics=True)` adds to the callbacks: a LayerStatsRecorder told of every event."""
+
+    def __init__(self, model: Module) -> None:
+        self.recorder = LayerStatsRecorder(model)
+
+    def on_train_begin(self, run: TrainingRun) -> None:
+        self.recorder.start()
+
+    def on_epoch_begin(self, run: TrainingRun) -> None:
+        self.recorder.begin_epoch()
+
+    def on_batch_end(self, run: TrainingRun) -> None:
+        self.recorder.before_step()
+
+    def on_step_end(self, run: TrainingRun) -> None:
+        self.recorder.after_step()
+
+    def on_epoch_end(self, run: TrainingRun, logs: dict[str, float]) -> None:
+        self.recorder.end_epoch(run.history)
+
+    def on_train_end(self, run: TrainingRun) -> None:
+        self.recorder.stop()
+
+
 def _mean(xs: Sequence[float]) -> float:
     return sum(xs) / len(xs) if xs else math.nan
 
@@ -188,7 +203,7 @@ def _std(xs: Sequence[float]) -> float:
 
 
 def _dead_fraction(activation: str, rows: list[list[float]]) -> float:
-    if activation not in _DEAD_CAN_DIE:
+    if not TABLE[activation].dies:
         return 0.0
     if not rows:
         return math.nan
@@ -198,14 +213,11 @@ def _dead_fraction(activation: str, rows: list[list[float]]) -> float:
 
 
 def _saturated_fraction(activation: str, flat: list[float]) -> float:
-    if activation == "tanh":
-        saturated = sum(abs(v) > SATURATED_TANH for v in flat)
-    elif activation == "sigmoid":
-        low, high = SATURATED_SIGMOID
-        saturated = sum(not low <= v <= high for v in flat)
-    else:
+    healthy = TABLE[activation].healthy
+    if healthy is None:
         return 0.0
-    return saturated / len(flat) if flat else math.nan
+    low, high = healthy
+    return sum(not low <= v <= high for v in flat) / len(flat) if flat else math.nan
 
 
 # ---- pictures -------------------------------------------------------------------------------------
@@ -348,7 +360,7 @@ def plot_diagnostics(history: History, path: str | os.PathLike | None = None, ti
     there (the format follows the suffix; a PNG has twice the pixels of the figure on screen). In
     Jupyter the returned figure shows itself.
     """
-    from nn.plots import _figure, save_figure
+    from nn.training.plots import _figure, save_figure
 
     _check_history(history, "plot_diagnostics")
     n_layers = len(history.layer_stats[0])
@@ -374,7 +386,7 @@ def plot_diagnostics(history: History, path: str | os.PathLike | None = None, ti
     return fig
 
 
-# ---- live-view panels (nn.live shows them when fit records diagnostics) ---------------------------------
+# ---- live-view panels (nn.training.live shows them when fit records diagnostics) ---------------------------------
 
 
 def grad_norm_panel(ax: Any, run: TrainingRun) -> None:

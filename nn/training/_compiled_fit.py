@@ -24,9 +24,9 @@ from contextlib import contextmanager, nullcontext
 
 import autograd
 from autograd import Value
-from nn.layers import _GIVEN_FACTORS, Dropout
-from nn.module import Module
-from nn.optim import Optimizer
+from nn.modules.layers import _GIVEN_FACTORS, Dropout
+from nn.modules.module import Module
+from nn.training.optim import Optimizer
 
 Shape = tuple | None  # None for a number, else one Shape per element of a list
 

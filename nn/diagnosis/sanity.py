@@ -31,11 +31,11 @@ from dataclasses import dataclass
 
 import autograd
 from autograd import Value, no_grad
-from nn._trial import trial
-from nn.losses import binary_cross_entropy_with_logits, cross_entropy, hinge_loss, mse_loss
-from nn.module import Module
-from nn.optim import Adam
-from nn.train import LossFn
+from nn.diagnosis._trial import trial
+from nn.modules.module import Module
+from nn.training.losses import binary_cross_entropy_with_logits, cross_entropy, hinge_loss, mse_loss
+from nn.training.optim import Adam
+from nn.training.train import LossFn
 
 TOLERANCE = 0.25  # the initial loss passes within 25% of its expected value (for a classifier)
 MSE_OUTPUT_SCALE = 2.0  # squared error: outputs up to twice the targets' RMS pass (see the module docstring)

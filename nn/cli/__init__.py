@@ -1,4 +1,6 @@
-"""The `chainrule` command: `chainrule demo` (the main job) and `chainrule graph` (draw an expression).
+"""The `chainrule` command line (it may import both packages, so autograd never imports nn).
+
+The commands: `chainrule demo` (the main job) and `chainrule graph` (draw an expression).
 
 Whatever happens, the user sees at most one line on stderr, never a traceback, and one of the
 exit statuses listed in _USAGE: the commands report their own mistakes and failures; `main`
@@ -62,7 +64,7 @@ def _run(args: list[str]) -> int:
         return EXIT_OK
     command, rest = args[0], args[1:]
     if command == "demo":
-        from nn.demo import main as demo
+        from nn.cli.demo import main as demo
 
         return demo(rest)
     if command == "graph":
@@ -70,7 +72,7 @@ def _run(args: list[str]) -> int:
 
         return graph(rest)
     if command == "export":
-        from nn.export_cli import main as export
+        from nn.cli.export_cli import main as export
 
         return export(rest)
     if command == "learn":

@@ -21,10 +21,12 @@ import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from nn.layers import ACTIVATIONS, MLP
-from nn.layout import LEAKY_RELU_SLOPE, Linear, linear, standard_layers
-from nn.module import Module
-from nn.state import _linear_entries, _load
+from autograd import Value
+from nn.modules.activations import LEAKY_RELU_SLOPE, SOFTPLUS_THRESHOLD, TABLE
+from nn.modules.layers import MLP
+from nn.modules.layout import Linear, Recurrent, standard_layers
+from nn.modules.module import Module
+from nn.modules.state import _entries, _linear_entries, _load
 
 if TYPE_CHECKING:
     import torch
@@ -43,26 +45,19 @@ def _import_torch(who: str) -> Any:
 
 def _torch_activations(torch: Any) -> dict[str, Callable[[], Any]]:
     """chainrule activation name (a key of nn.ACTIVATIONS) -> a maker of the PyTorch module computing it."""
-    return {
-        "relu": torch.nn.ReLU,
-        "tanh": torch.nn.Tanh,
-        "sigmoid": torch.nn.Sigmoid,
-        "leaky_relu": lambda: torch.nn.LeakyReLU(LEAKY_RELU_SLOPE),
-        # PyTorch's softplus is x itself above `threshold` (20 by default, 2e-9 away from log(1 + e^x));
-        # 700 keeps its exact form wherever e^x is a float
-        "softplus": lambda: torch.nn.Softplus(beta=1.0, threshold=SOFTPLUS_THRESHOLD),
-    }
-
-
-SOFTPLUS_THRESHOLD = 700.0
+    return {name: functools.partial(row.torch, torch) for name, row in TABLE.items() if row.torch is not None}
 
 
 def to_torch(model: Module, dtype: torch.dtype | None = None) -> torch.nn.Sequential:
-    """A `torch.nn.Sequential` computing what `model` (a Neuron, Layer or MLP) computes.
+    """A `torch.nn.Sequential` computing what `model` computes: every built-in module converts.
 
-    Layer i of an MLP becomes `torch.nn.Linear(nin, nout)` with `weight[j]` = neuron j's w and
-    `bias[j]` = its b, followed by the activation module (none for "linear") and `Dropout(p)`
-    when the MLP has dropout. The weights are copied (float64 unless `dtype` says otherwise, e.g.
+    The model's standard layers (nn/layout.py) each become their PyTorch module: layer i of an
+    MLP becomes `torch.nn.Linear(nin, nout)` with `weight[j]` = neuron j's w and `bias[j]` = its
+    b, followed by the activation module (none for "linear") and `Dropout(p)` when the MLP has
+    dropout; a LayerNorm `torch.nn.LayerNorm(n, eps)`; a Residual block a `Residual` module
+    computing x + block(x); an RNN a `RNNStates` module holding `torch.nn.RNN(batch_first=True)`
+    and giving every hidden state, as chainrule's RNN does (its one bias is `bias_ih_l0`;
+    `bias_hh_l0` is 0). The weights are copied (float64 unless `dtype` says otherwise, e.g.
     `torch.float32`), so training either network leaves the other as it was. The network is in
     training or eval mode as `model` is. PyTorch's global random state is not touched.
     """
@@ -73,8 +68,15 @@ def to_torch(model: Module, dtype: torch.dtype | None = None) -> torch.nn.Sequen
         raise TypeError(f"to_torch: dtype must be a floating-point torch dtype such as torch.float32, got {dtype!r}")
     try:
         steps = standard_layers(model)
-    except TypeError:
-        raise TypeError(f"to_torch: can convert a Neuron, Layer or MLP, got {type(model).__name__}") from None
+    except TypeError as error:
+        raise TypeError(f"to_torch: {error}") from None
+    net = torch.nn.Sequential(*_torch_modules(torch, steps, dtype))
+    net.train(model.training)
+    return net
+
+
+def _torch_modules(torch: Any, steps: list, dtype: Any) -> list:
+    """The PyTorch module of each standard layer."""
     activations = _torch_activations(torch)
     modules = []
     for kind, step in steps:
@@ -83,25 +85,81 @@ def to_torch(model: Module, dtype: torch.dtype | None = None) -> torch.nn.Sequen
         elif kind == "activation":
             if step not in activations:
                 raise ValueError(f"to_torch: the activation {step!r} has no PyTorch counterpart here "
-                                 f"(nn/torch_bridge.py knows {', '.join(sorted(activations))})")
+                                 f"(nn.modules.activations knows {', '.join(sorted(activations))})")
             modules.append(activations[step]())
-        else:
+        elif kind == "dropout":
             modules.append(torch.nn.Dropout(step))
-    net = torch.nn.Sequential(*modules)
-    net.train(model.training)
-    return net
+        elif kind == "layer_norm":
+            norm = torch.nn.LayerNorm(len(step.weight), eps=step.eps, dtype=dtype)
+            _copy(torch, [(norm.weight, step.weight), (norm.bias, step.bias)], dtype)
+            modules.append(norm)
+        elif kind == "residual":
+            modules.append(_torch_classes(torch)[0](torch.nn.Sequential(*_torch_modules(torch, step, dtype))))
+        else:  # "rnn"
+            modules.append(_torch_rnn(torch, step, dtype))
+    return modules
+
+
+def _torch_rnn(torch: Any, step: Recurrent, dtype: Any) -> Any:
+    if step.activation not in ("tanh", "relu"):
+        raise ValueError(f"to_torch: torch.nn.RNN has tanh or relu, not {step.activation!r}")
+    nhidden, nin = len(step.weight_ih), len(step.weight_ih[0])
+    with torch.random.fork_rng(devices=[]):  # its random initialisation leaves the global state as it was
+        rnn = torch.nn.RNN(nin, nhidden, nonlinearity=step.activation, batch_first=True, dtype=dtype)
+    zeros = [0.0] * nhidden
+    _copy(torch, [(rnn.weight_ih_l0, step.weight_ih), (rnn.weight_hh_l0, step.weight_hh),
+                  (rnn.bias_ih_l0, step.bias), (rnn.bias_hh_l0, zeros)], dtype)
+    return _torch_classes(torch)[1](rnn)
+
+
+def _copy(torch: Any, pairs: list, dtype: Any) -> None:
+    """Each tensor set to the numbers of its Values (or floats), exactly in float64, then rounded once to dtype."""
+    with torch.no_grad():
+        for tensor, values in pairs:
+            tensor.copy_(torch.tensor(_floats(values), dtype=torch.float64))
+            if not torch.isfinite(tensor).all() and all(map(math.isfinite, _flat(values))):
+                raise ValueError(f"to_torch: the model has a weight too large for {dtype} (it would become infinite)")
+
+
+def _floats(values: list) -> list:
+    return [_floats(v) if isinstance(v, list) else (v.data if isinstance(v, Value) else v) for v in values]
+
+
+def _flat(values: list) -> list[float]:
+    return [x for v in _floats(values) for x in (v if isinstance(v, list) else [v])]
+
+
+@functools.cache
+def _torch_classes(torch: Any) -> tuple[type, type]:
+    """The two PyTorch modules that torch.nn has no class for: a residual block, and an RNN giving its states."""
+
+    class Residual(torch.nn.Module):
+        """x + block(x)."""
+
+        def __init__(self, block: Any) -> None:
+            super().__init__()
+            self.block = block
+
+        def forward(self, x: Any) -> Any:
+            return x + self.block(x)
+
+    class RNNStates(torch.nn.Module):
+        """torch.nn.RNN's outputs alone: the hidden state after every step, (batch, steps, nhidden)."""
+
+        def __init__(self, rnn: Any) -> None:
+            super().__init__()
+            self.rnn = rnn
+
+        def forward(self, x: Any) -> Any:
+            return self.rnn(x)[0]
+
+    return Residual, RNNStates
 
 
 def _torch_linear(torch: Any, step: Linear, dtype: Any) -> Any:
     # skip_init: no random initialisation, so PyTorch's global random state stays as it was
     layer = torch.nn.utils.skip_init(torch.nn.Linear, step.nin, step.nout, dtype=dtype)
-    with torch.no_grad():
-        # built in float64 (exactly our floats), then rounded once to dtype by copy_
-        layer.weight.copy_(torch.tensor([[v.data for v in row] for row in step.weight], dtype=torch.float64))
-        layer.bias.copy_(torch.tensor([v.data for v in step.bias], dtype=torch.float64))
-    finite = [v.data for row in step.weight for v in row] + [v.data for v in step.bias]
-    if all(map(math.isfinite, finite)) and not all(torch.isfinite(p).all() for p in (layer.weight, layer.bias)):
-        raise ValueError(f"to_torch: the model has a weight too large for {dtype} (it would become infinite)")
+    _copy(torch, [(layer.weight, step.weight), (layer.bias, step.bias)], dtype)
     return layer
 
 
@@ -117,6 +175,8 @@ def from_torch(module: torch.nn.Module) -> MLP:
     same number as a float); the MLP is in training or eval mode as `module` is.
     """
     torch = _import_torch("from_torch")
+    if _beyond_mlp(torch, module):
+        return _from_parts(torch, list(module) if isinstance(module, torch.nn.Sequential) else [module])
     if type(module) is torch.nn.Linear:
         layers, prefix = [module], ""  # its state is "weight" and "bias"
     elif isinstance(module, torch.nn.Sequential):
@@ -133,17 +193,79 @@ def from_torch(module: torch.nn.Module) -> MLP:
     entries, state = [], {}
     for layer, j in zip(model.layers, positions):
         key = f"{j}." if prefix is None else prefix
-        entries += _linear_entries(linear(layer), key)
+        entries += _linear_entries(layer.standard_layers()[0][1], key)
         state[f"{key}weight"], state[f"{key}bias"] = layers[j].weight.detach(), layers[j].bias.detach()
     _load(model, entries, state, True, "from_torch")
     return model.train(module.training)
+
+
+def _beyond_mlp(torch: Any, module: Any) -> bool:
+    """Whether module is no MLP: it holds a LayerNorm, a residual block or an RNN (which to_torch makes), or
+    is one Linear with an activation after it."""
+    kinds = (torch.nn.LayerNorm, *_torch_classes(torch))
+    if isinstance(module, kinds):
+        return True
+    if not isinstance(module, torch.nn.Sequential):
+        return False
+    layers, activations = list(module), tuple(type(make()) for make in _torch_activations(torch).values())
+    # a Linear and its activation: a Layer (what to_torch makes of a Layer or Neuron)
+    one_layer = len(layers) == 2 and type(layers[0]) is torch.nn.Linear and type(layers[1]) in activations
+    return one_layer or any(isinstance(m, kinds) for m in layers)
+
+
+def _from_parts(torch: Any, layers: list) -> Module:
+    """A Sequential (or the one module) of chainrule modules, one per PyTorch module (a Linear with the
+    activation after it is one Layer); each takes its weights through load_state_dict's checks."""
+    from nn.modules.containers import Residual, Sequential
+    from nn.modules.layers import Dropout, Layer
+    from nn.modules.normalization import LayerNorm
+    from nn.modules.rnn import RNN
+
+    residual, states = _torch_classes(torch)
+    activations = {type(make()): name for name, make in _torch_activations(torch).items()}
+    parts: list[Module] = []
+    j = 0
+    while j < len(layers):
+        layer, where = layers[j], f"from_torch: layer {j} ({type(layers[j]).__name__})"
+        if type(layer) is torch.nn.Linear:
+            if layer.bias is None:
+                raise ValueError(f"{where} has no bias (bias=False); every chainrule neuron has one")
+            name = "linear"
+            if j + 1 < len(layers) and type(layers[j + 1]) in activations:
+                _check_options(torch, layers[j + 1], f"from_torch: layer {j + 1} ({type(layers[j + 1]).__name__})")
+                name, j = activations[type(layers[j + 1])], j + 1
+            part = Layer(layer.in_features, layer.out_features, name, seed=0)
+            state = {"weight": layer.weight, "bias": layer.bias}
+        elif type(layer) is torch.nn.Dropout:
+            part, state = Dropout(float(layer.p), seed=0), {}
+        elif type(layer) is torch.nn.LayerNorm:
+            if len(layer.normalized_shape) != 1 or layer.weight is None or layer.bias is None:
+                raise ValueError(f"{where} must normalise one dimension, with weight and bias")
+            part, state = LayerNorm(layer.normalized_shape[0], eps=layer.eps), {"weight": layer.weight,
+                                                                                  "bias": layer.bias}
+        elif type(layer) is residual:
+            part, state = Residual(_from_parts(torch, list(layer.block))), {}
+        elif type(layer) is states:
+            rnn = layer.rnn
+            if rnn.num_layers != 1 or rnn.bidirectional or not rnn.bias or not rnn.batch_first:
+                raise ValueError(f"{where}: only a one-layer, one-way torch.nn.RNN with biases and batch_first")
+            part = RNN(rnn.input_size, rnn.hidden_size, rnn.nonlinearity, seed=0)
+            state = {"weight_ih": rnn.weight_ih_l0, "weight_hh": rnn.weight_hh_l0,
+                     "bias": rnn.bias_ih_l0 + rnn.bias_hh_l0}  # chainrule's one bias is their sum
+        else:
+            raise ValueError(f"{where} has no chainrule counterpart")
+        if state:
+            _load(part, _entries(part), {k: v.detach() for k, v in state.items()}, True, "from_torch")
+        parts.append(part.train(layer.training))
+        j += 1
+    return parts[0] if len(parts) == 1 else Sequential(*parts).train(parts[0].training)
 
 
 @functools.cache
 def _softplus_is_x_from() -> float:
     """The smallest float from which chainrule's softplus is x itself (about 33.3: beyond it
     log(1 + e^-x) is below half an ulp of x); read from the engine's forward rule, by bisection."""
-    forward = ACTIVATIONS["softplus"].forward
+    forward = TABLE["softplus"].op.forward
     low, high = 0.0, SOFTPLUS_THRESHOLD  # forward(low) != low, forward(high) == high
     while math.nextafter(low, high) < high:
         middle = (low + high) / 2

@@ -13,29 +13,13 @@ from __future__ import annotations
 
 import reprlib
 from collections.abc import Iterator, Sequence
+from typing import Any
 
 from autograd import Value
 from nn._numbers import is_real
-from nn.layers import MLP, Dropout, Layer, Neuron, _as_values
-from nn.module import Module
-from nn.normalization import LayerNorm
-
-
-def _widths(module: Module) -> tuple[int | None, int | None]:
-    """(inputs, outputs) of a module where they are known from its construction, else None."""
-    if isinstance(module, Layer):
-        return module.nin, module.nout
-    if isinstance(module, Neuron):
-        return module.nin, 1
-    if isinstance(module, MLP):
-        return module.nin, module.nouts[-1]
-    if isinstance(module, LayerNorm):
-        return module.n, module.n
-    if isinstance(module, Residual):
-        return module.width, module.width
-    if isinstance(module, Sequential):
-        return module.nin, module.nout
-    return None, None
+from nn.modules.layers import _as_values
+from nn.modules.layout import Step, standard_layers
+from nn.modules.module import Module, one_path
 
 
 def _check_module(module: object, what: str) -> Module:
@@ -50,7 +34,7 @@ class Sequential(Module):
     `seq[i]`, `len(seq)` and `for m in seq` reach the modules (kept in `seq.layers`). The
     parameters are named by position as in `torch.nn.Sequential` (`0.weight`, `0.bias`,
     `2.weight`, ...), so a state dict goes from one to the other with strict=True. Where two
-    neighbours' widths are known (a Layer's nin and nout, ...) and do not fit, making the
+    neighbours' widths are known (each module's `widths()`) and do not fit, making the
     Sequential is a ValueError.
     """
 
@@ -61,9 +45,9 @@ class Sequential(Module):
             _check_module(m, f"Sequential: module {i}")
         nin = width = None  # the width flowing between the modules, where known
         for i, m in enumerate(modules):
-            if isinstance(m, Dropout):  # keeps the width, whatever it is
+            if m.keeps_width:  # Dropout: the width after it is the width before
                 continue
-            m_in, m_out = _widths(m)
+            m_in, m_out = m.widths()
             if width is not None and m_in is not None and m_in != width:
                 raise ValueError(f"Sequential: module {i}, {m!r}, takes {m_in} inputs, "
                                  f"but the module before it gives {width} outputs")
@@ -79,6 +63,7 @@ class Sequential(Module):
         for name, member in super()._named_members():
             yield name.removeprefix("layers.") if isinstance(member, Module) else name, member
 
+    @one_path
     def forward(self, x: object) -> object:
         for module in self.layers:
             x = module(x)
@@ -92,6 +77,27 @@ class Sequential(Module):
 
     def __iter__(self) -> Iterator[Module]:
         return iter(self.layers)
+
+    def widths(self) -> tuple[int | None, int | None]:
+        return self.nin, self.nout
+
+    def _config(self) -> dict[str, Any]:
+        return {}
+
+    def _parts(self) -> list[Module]:
+        return list(self.layers)
+
+    @classmethod
+    def _parameter_count(cls, config: dict, counts: list[int]) -> int:
+        return sum(counts)
+
+    @classmethod
+    def _from_config(cls, config: dict, parts: list[Module]) -> Sequential:
+        return cls(*parts)
+
+    def standard_layers(self) -> list[Step]:
+        """The steps of its modules, one after the other."""
+        return [step for module in self.layers for step in standard_layers(module)]
 
     @reprlib.recursive_repr("Sequential(...)")  # a Sequential holding itself
     def __repr__(self) -> str:
@@ -108,13 +114,14 @@ class Residual(Module):
 
     def __init__(self, module: Module) -> None:
         self.module = _check_module(module, "Residual: module")
-        nin, nout = _widths(module)
+        nin, nout = module.widths()
         if nin is not None and nout is not None and nin != nout:
             raise ValueError(f"Residual: x + module(x) needs as many outputs as inputs, but {module!r} "
                              f"takes {nin} inputs and gives {nout} outputs")
         self.width = nin if nin is not None else nout
         self.scope_name = "Residual"
 
+    @one_path
     def forward(self, x: Sequence[Value | float] | Value | float) -> list[Value] | Value:
         """The sum x + module(x): a list of Values, or one Value when the module gives one."""
         if isinstance(x, Value) or is_real(x):
@@ -132,6 +139,28 @@ class Residual(Module):
                              f"took {len(xs)} inputs and gave {len(outs)} outputs")
         total = [a + b for a, b in zip(xs, outs)]
         return total[0] if isinstance(out, Value) else total
+
+    def widths(self) -> tuple[int | None, int | None]:
+        return self.width, self.width
+
+    def _config(self) -> dict[str, Any]:
+        return {}
+
+    def _parts(self) -> list[Module]:
+        return [self.module]
+
+    @classmethod
+    def _parameter_count(cls, config: dict, counts: list[int]) -> int:
+        if len(counts) != 1:
+            raise ValueError(f"a Residual holds one module, the file gives {len(counts)}")
+        return counts[0]
+
+    @classmethod
+    def _from_config(cls, config: dict, parts: list[Module]) -> Residual:
+        return cls(parts[0])
+
+    def standard_layers(self) -> list[Step]:
+        return [("residual", standard_layers(self.module))]
 
     @reprlib.recursive_repr("Residual(...)")
     def __repr__(self) -> str:

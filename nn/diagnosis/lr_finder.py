@@ -21,10 +21,10 @@ from typing import Any
 
 from autograd import Value
 from nn._numbers import check_int, check_real
-from nn._trial import trial
-from nn.module import Module
-from nn.optim import Optimizer
-from nn.train import LossFn
+from nn.diagnosis._trial import trial
+from nn.modules.module import Module
+from nn.training.optim import Optimizer
+from nn.training.train import LossFn
 
 SMOOTHING = 0.7  # weight of the past in the moving average of the loss (debiased, as in Adam)
 MIN_FALL = 0.01  # a loss that falls by less than 1% of where it started has not fallen
@@ -52,7 +52,7 @@ class LRFinderResult:
     def plot(self, path: str | os.PathLike | None = None, title: str = "") -> Any:
         """The loss against the learning rate (log axis), smoothed on top, the suggestion marked;
         returns the matplotlib Figure (shown inline in Jupyter), also saved to `path` if given."""
-        from nn.plots import _figure, save_figure
+        from nn.training.plots import _figure, save_figure
 
         fig = _figure(figsize=(6.4, 4.0), dpi=100, layout="constrained")
         ax = fig.add_subplot()

@@ -17,13 +17,14 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from autograd import Value
 from nn._numbers import is_real
-from nn.layers import MLP, Layer, Neuron
-from nn.layout import Linear, linear, standard_layers
-from nn.module import Module
+from nn.modules.layout import Linear, standard_layers
+
+if TYPE_CHECKING:
+    from nn.modules.module import Module
 
 StateValue = float | list[float] | list[list[float]]
 _SHOWN = 8  # keys listed in one error message before "and N more"
@@ -56,41 +57,41 @@ def _linear_entries(lin: Linear, prefix: str) -> list[_Entry]:
 
 
 def _entries(module: Module, prefix: str = "", holders: tuple[Module, ...] = ()) -> list[_Entry]:
-    """The module's tensors under PyTorch's names (see Module.state_dict), in parameter order.
+    """The module's tensors under PyTorch's names (see Module.state_dict), in parameter order:
+    what each module's `_state_members` says it is made of.
 
     `holders` are the modules on the way down to this one: meeting one of them again is a cycle,
     whose names would never end (PyTorch recurses until Python's stack runs out), so it is a
     ValueError naming the attribute that closes it."""
-    entries = _linear_entries(linear(module), prefix) if isinstance(module, (Layer, Neuron)) else []
-    covered = {id(v) for entry in entries for v in entry.values}
+    entries: list[_Entry] = []
     holders = (*holders, module)
-    for name, member in module._named_members():
-        if isinstance(member, Module):
+    for name, member in module._state_members():
+        if hasattr(member, "_state_members"):  # a module (this file is below nn.modules.module: no import of it)
             if any(member is h for h in holders):
                 raise ValueError(f"state_dict: {prefix}{name} of the {type(holders[0]).__name__} holds the "
                                  f"{type(member).__name__} it is part of (a cycle): its parameters would have "
                                  "endless names; keep the reference outside the module's attributes")
-            params = member.parameters()
-            if not (covered and all(id(p) in covered for p in params)):  # a Layer's neurons are its weight rows
-                entries += _entries(member, f"{prefix}{name}.", holders)
+            entries += _entries(member, f"{prefix}{name}.", holders)
         elif isinstance(member, Value):
-            if id(member) not in covered:
-                entries.append(_Entry(prefix + name, [member], ()))
+            entries.append(_Entry(prefix + name, [member], ()))
         elif member and isinstance(member[0], list):  # a matrix, stored row by row
-            flat = [v for row in member for v in row]
-            if not all(id(v) in covered for v in flat):
-                entries.append(_Entry(prefix + name, flat, (len(member), len(member[0]))))
-        elif not all(id(v) in covered for v in member):
+            entries.append(_Entry(prefix + name, [v for row in member for v in row], (len(member), len(member[0]))))
+        else:
             entries.append(_Entry(prefix + name, member, (len(member),)))
     return entries
 
 
 def _sequential_entries(model: Module) -> list[_Entry]:
-    """The tensors under the names of `nn.to_torch(model)` (`0.weight`, `0.bias`, `2.weight`, ...)."""
-    if type(model) not in (MLP, Layer, Neuron):
+    """The tensors under the names of `nn.to_torch(model)` (`0.weight`, `0.bias`, `2.weight`, ...), for a
+    model made of Linear, activation and Dropout steps; none for any other."""
+    try:
+        steps = standard_layers(model)
+    except TypeError:
+        return []
+    if any(kind not in ("linear", "activation", "dropout") for kind, _ in steps):
         return []
     entries: list[_Entry] = []
-    for j, (kind, step) in enumerate(standard_layers(model)):
+    for j, (kind, step) in enumerate(steps):
         if kind == "linear":
             entries += _linear_entries(step, f"{j}.")
     return entries

@@ -16,8 +16,8 @@ from typing import Any
 
 from autograd import Value, no_grad
 from autograd.files import require_regular_file, write_file
-from nn.module import Module
-from nn.train import History
+from nn.modules.module import Module
+from nn.training.callbacks import History
 
 _NEG, _POS = "#d62728", "#1f77b4"  # class colours: red for -1/0, blue for +1
 
@@ -87,7 +87,7 @@ def plot_history(history: History, path: str | os.PathLike, title: str = "") -> 
     save_figure(fig, path, "plot_history")
 
 
-# The drawing itself, on a matplotlib Axes: the pictures above and the live view (nn.live) share it.
+# The drawing itself, on a matplotlib Axes: the pictures above and the live view (nn.training.live) share it.
 
 
 def draw_decision_boundary(

@@ -20,11 +20,11 @@ from pathlib import Path
 
 from autograd import Value
 from autograd.files import require_regular_file
-from nn.data import make_moons, train_val_split
-from nn.layers import MLP
-from nn.losses import hinge_loss
-from nn.optim import Adam
-from nn.train import History, evaluate, fit
+from nn.datasets.data import make_moons, train_val_split
+from nn.modules.layers import MLP
+from nn.training.losses import hinge_loss
+from nn.training.optim import Adam
+from nn.training.train import History, evaluate, fit
 
 _EXIT_STATUS = """exit status:
   0    every picture was written
@@ -215,7 +215,7 @@ def _remove_if_empty(folders: list[Path]) -> None:
 
 def _plots(model, history: History, X_train, y_train, X_val, y_val, train_acc, val_acc, out: Path,
            written: list) -> None:
-    from nn.plots import plot_decision_boundary, plot_history
+    from nn.training.plots import plot_decision_boundary, plot_history
 
     boundary, curves = out / PICTURES[0], out / PICTURES[1]  # each written whole or not at all (write_file)
     sizes = "-".join(str(n) for n in [model.nin, *model.nouts])
@@ -244,8 +244,3 @@ def _neuron_picture(model: MLP, point: tuple[float, float], out: Path, written: 
     written.append((Path(picture.render(outfile=out / PICTURES[2])), what))  # exactly this file, or none
     written.append((Path(picture.render(outfile=out / PICTURES[3])), "the same as a PNG"))
 
-
-if __name__ == "__main__":  # python -m nn.demo: the same as `chainrule demo`, Ctrl-C and closed pipes included
-    from autograd.cli import main as chainrule
-
-    sys.exit(chainrule(["demo", *sys.argv[1:]]))

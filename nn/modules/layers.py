@@ -8,31 +8,31 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextvars import ContextVar
 from operator import attrgetter, mul
+from typing import Any
 
-from autograd import OPS, Op, Scope, Value, current_scope, dot, is_grad_enabled, scope
+from autograd import OPS, Op, Scope, Value, current_scope
 from nn._numbers import check_int, check_real, is_real, to_float
-from nn.module import Module
+from nn.modules.activations import TABLE, activation
+from nn.modules.layout import Linear, Step, activation_step
+from nn.modules.module import Module, one_path
 
 Input = Sequence[Value | float] | Value | float
 _DOT = OPS["dot"]
 _DATA = attrgetter("data")
+_ONLY_VALUES = {Value}
 _SHOWN_SIZES = 12  # an MLP's repr lists at most this many sizes
+MAX_WIDTH = 10**6  # the most inputs, units or layers a saved model may claim (its parameters are counted too)
 
 
 # name -> the engine's op (its forward rule is the same function on floats); linear is no op at all
-ACTIVATIONS: dict[str, Op | None] = {
-    **{name: OPS[name] for name in ("relu", "leaky_relu", "tanh", "sigmoid", "softplus")},
-    "linear": None,
-}
+ACTIVATIONS: dict[str, Op | None] = {name: row.op for name, row in TABLE.items()}
 
 
-def _check_activation(activation: object) -> str:
-    if not isinstance(activation, str) or activation not in ACTIVATIONS:
-        raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}, got {activation!r}")
-    return activation
+def _check_activation(name: object) -> str:
+    return activation(name).name
 
 
 def _check_size(n: object, what: str) -> int:
@@ -70,15 +70,11 @@ def _elements(x: Input, n: int, who: str) -> list:
 
 
 def _as_values(x: Input, n: int, who: str) -> list[Value]:
-    return [v if isinstance(v, Value) else Value(v) for v in _elements(x, n, who)]
-
-
-def _as_floats(x: Input, n: int, who: str) -> list[float]:
+    """x as a list of n Values (numbers become leaf Values)."""
+    if type(x) is list and len(x) == n and set(map(type, x)) == _ONLY_VALUES:  # a layer's outputs: the usual case
+        return x
     items = _elements(x, n, who)
-    try:
-        return [v.data if isinstance(v, Value) else float(v) for v in items]
-    except OverflowError:  # an int too large for a float: say which input (rare, so not checked up front)
-        return [v.data if isinstance(v, Value) else to_float(v, f"{who} input {i}") for i, v in enumerate(items)]
+    return [v if isinstance(v, Value) else Value(to_float(v, f"{who} input {i}")) for i, v in enumerate(items)]
 
 
 class Neuron(Module):
@@ -98,21 +94,41 @@ class Neuron(Module):
         self._act = ACTIVATIONS[activation]
         self.scope_name = "Neuron"
 
+    @one_path
     def forward(self, x: Input) -> Value:
-        """act(w . x + b) for a list of nin numbers or Values (a bare number when nin == 1)."""
-        if not is_grad_enabled():
-            return Value(self._float_forward(_as_floats(x, self.nin, "Neuron")))
-        return self._value_forward(_as_values(x, self.nin, "Neuron"))
+        """act(w . x + b) for a list of nin numbers or Values (a bare number when nin == 1): a dot node
+        for the weighted sum, and the activation's node."""
+        xs = _as_values(x, self.nin, "Neuron")
+        return self._nodes(xs, list(map(_DATA, xs)), current_scope())
 
-    def _value_forward(self, xs: Sequence[Value]) -> Value:
-        """The two nodes, dot and activation, from inputs xs that are Values already."""
-        s = dot(self.w, xs, self.b)
-        return s if self._act is None else self._act(s)
+    def _nodes(self, xs: list[Value], x_data: list[float], inside: Scope | None) -> Value:
+        """The two nodes, dot(w, xs, b) and act(s), made from numbers read already, in scope `inside`:
+        a neuron is most of a network's graph, and dot's checks of its arguments would cost ~3x."""
+        w, b, act = self.w, self.b, self._act
+        s = _DOT.apply((*w, *xs, b), [*map(_DATA, w), *x_data, b.data], inside)
+        return s if act is None else act.apply((s,), [s.data, *act.defaults], inside)
 
-    def _float_forward(self, xs: list[float]) -> float:
-        # bit for bit what dot computes: the products added left to right, then the bias
-        s = sum(map(mul, map(_DATA, self.w), xs)) + self.b.data
-        return s if self._act is None else self._act.forward(s)
+    def widths(self) -> tuple[int, int]:
+        return self.nin, 1
+
+    def _state_members(self) -> Iterator[tuple[str, object]]:
+        yield from (("weight", [list(self.w)]), ("bias", [self.b]))  # a Linear(nin, 1)
+        yield from ((k, m) for k, m in self._named_members() if k not in ("w", "b"))  # anything added
+
+    def _config(self) -> dict[str, Any]:
+        return {"nin": self.nin, "activation": self.activation}
+
+    @classmethod
+    def _parameter_count(cls, config: dict, counts: list[int]) -> int:
+        return check_int(config["nin"], "config.nin", 1, MAX_WIDTH) + 1
+
+    @classmethod
+    def _from_config(cls, config: dict, parts: list[Module]) -> Neuron:
+        return cls(config["nin"], config["activation"], seed=0)
+
+    def standard_layers(self) -> list[Step]:
+        """A Linear(nin, 1), then the activation."""
+        return [("linear", Linear([list(self.w)], [self.b])), *activation_step(self.activation)]
 
     def __repr__(self) -> str:
         return f"Neuron({self.nin} input{'s' if self.nin != 1 else ''}, activation={self.activation!r})"
@@ -134,37 +150,47 @@ class Layer(Module):
         self._act = ACTIVATIONS[activation]
         self.scope_name = "Layer"
 
+    @one_path
     def forward(self, x: Input) -> list[Value]:
         """[neuron(x) for each neuron]; the inputs are converted to Values once, not per neuron."""
-        if not is_grad_enabled():
-            return [Value(v) for v in self._float_forward(_as_floats(x, self.nin, "Layer"))]
-        return self._value_forward(_as_values(x, self.nin, "Layer"))
+        xs = _as_values(x, self.nin, "Layer")
+        x_data, layer_scope = list(map(_DATA, xs)), current_scope()
+        # What neuron(xs) does, for the neurons that are plain Neurons without hooks, in a Scope of
+        # their own (one cluster per call in the pictures) but without opening a block for each:
+        # the inputs' numbers are read once for all. Together a third of the cost of a recorded step.
+        return [neuron._nodes(xs, x_data, Scope(neuron.scope_name, layer_scope))
+                if type(neuron).forward is Neuron.forward and not neuron.__dict__.get("_forward_hooks")
+                else neuron(xs) for neuron in self.neurons]
 
-    def _value_forward(self, xs: list[Value]) -> list[Value]:
-        # The inputs' numbers are read once for all neurons (Op.apply takes numbers known already,
-        # and the activation's constants: leaky_relu's default slope), and each neuron call puts
-        # its two nodes into a Scope of its own: one cluster per call in the pictures.
-        x_data = [x.data for x in xs]
-        act, layer_scope = self._act, current_scope()
-        outs = []
-        for neuron in self.neurons:
-            # without opening a block per neuron, as `with scope(...)` would, for a third of the cost
-            inside = Scope(neuron.scope_name, layer_scope)
-            w, b = neuron.w, neuron.b
-            s = _DOT.apply((*w, *xs, b), [*map(_DATA, w), *x_data, b.data], inside)
-            outs.append(s if act is None else act.apply((s,), [s.data, *act.defaults], inside))
-        return outs
+    def widths(self) -> tuple[int, int]:
+        return self.nin, self.nout
 
-    def _float_forward(self, xs: list[float]) -> list[float]:
-        # Neuron._float_forward written out for all neurons at once: a call per neuron costs ~10%
-        sums = [sum(map(mul, map(_DATA, n.w), xs)) + n.b.data for n in self.neurons]
-        return sums if self._act is None else list(map(self._act.forward, sums))
+    def _state_members(self) -> Iterator[tuple[str, object]]:
+        yield from (("weight", [list(n.w) for n in self.neurons]), ("bias", [n.b for n in self.neurons]))
+        yield from ((k, m) for k, m in self._named_members() if not k.startswith("neurons."))  # anything added
+
+    def _config(self) -> dict[str, Any]:
+        return {"nin": self.nin, "nout": self.nout, "activation": self.activation}
+
+    @classmethod
+    def _parameter_count(cls, config: dict, counts: list[int]) -> int:
+        nin, nout = (check_int(config[k], f"config.{k}", 1, MAX_WIDTH) for k in ("nin", "nout"))
+        return (nin + 1) * nout
+
+    @classmethod
+    def _from_config(cls, config: dict, parts: list[Module]) -> Layer:
+        return cls(config["nin"], config["nout"], config["activation"], seed=0)
+
+    def standard_layers(self) -> list[Step]:
+        """A Linear(nin, nout) whose row j is neuron j, then the activation."""
+        linear = Linear([list(n.w) for n in self.neurons], [n.b for n in self.neurons])
+        return [("linear", linear), *activation_step(self.activation)]
 
     def __repr__(self) -> str:
         return f"Layer({self.nin} -> {self.nout}, activation={self.activation!r})"
 
 
-# Set by nn._compiled_fit while it records a training step: `given(dropout, n)` gives the n factors.
+# Set by nn.training._compiled_fit while it records a training step: `given(dropout, n)` gives the n factors.
 _GIVEN_FACTORS: ContextVar[Callable[[Dropout, int], list] | None] = ContextVar("dropout_factors", default=None)
 
 
@@ -175,11 +201,14 @@ class Dropout(Module):
     the layer can simply pass its inputs through (PyTorch's "inverted" dropout).
     """
 
+    keeps_width = True
+
     def __init__(self, p: float = 0.5, seed: int | random.Random | None = None) -> None:
         self.p = _check_probability(p)
         self._rng = _rng(seed)
         self.scope_name = "Dropout"
 
+    @one_path
     def forward(self, x: Sequence[Value | float] | Value) -> list[Value] | Value:
         """x unchanged in eval mode; otherwise each element kept (and scaled) with probability 1-p."""
         if isinstance(x, Value):
@@ -192,14 +221,27 @@ class Dropout(Module):
         # a dropped input is multiplied by 0, not removed, so the graph shows it gets no gradient
         return list(map(mul, xs, self._factors(len(xs))))
 
-    def _float_forward(self, xs: list[float]) -> list[float]:
-        if not self.training or self.p == 0.0:
-            return xs
-        return list(map(mul, xs, self._factors(len(xs))))
+    def _config(self) -> dict[str, Any]:
+        return {"p": self.p}
+
+    @classmethod
+    def _parameter_count(cls, config: dict, counts: list[int]) -> int:
+        return 0
+
+    @classmethod
+    def _from_config(cls, config: dict, parts: list[Module]) -> Dropout:
+        return cls(config["p"], seed=0)
+
+    def standard_layers(self) -> list[Step]:
+        return [("dropout", self.p)] if self.p > 0.0 else []
+
+    def replays_now(self) -> bool:
+        """Whether a compiled forward may stand for this layer now: not while it draws masks (nn.modules._replay)."""
+        return not self.training or self.p == 0.0
 
     def _factors(self, n: int) -> list[float] | list[Value]:
         """The n numbers the inputs are multiplied by: drawn here, or while fit(compile=True) records
-        a step, inputs of the compiled program that fit draws with `_draw` (see nn._compiled_fit)."""
+        a step, inputs of the compiled program that fit draws with `_draw` (see nn.training._compiled_fit)."""
         given = _GIVEN_FACTORS.get()
         return self._draw(n) if given is None else given(self, n)
 
@@ -250,25 +292,43 @@ class MLP(Module):
         self.nouts = list(nouts)
         self.scope_name = "MLP"
 
+    @one_path
     def forward(self, x: Input) -> Value | list[Value]:
         """The output of the last layer: a Value when it has one neuron, else a list of Values."""
-        if not is_grad_enabled():
-            # Under no_grad nothing is recorded, so compute on plain floats and wrap only the
-            # outputs: several times cheaper than making (and discarding) a Value per operation.
-            fs = _as_floats(x, self.nin, "MLP")
-            for i, layer in enumerate(self.layers):
-                fs = layer._float_forward(fs)
-                if i < len(self.dropouts):
-                    fs = self.dropouts[i]._float_forward(fs)
-            out = [Value(v) for v in fs]
-        else:
-            out = _as_values(x, self.nin, "MLP")
-            for i, layer in enumerate(self.layers):
-                with scope(layer.scope_name):
-                    out = layer._value_forward(out)
-                if i < len(self.dropouts):
-                    out = self.dropouts[i](out)
+        out = _as_values(x, self.nin, "MLP")
+        for i, layer in enumerate(self.layers):
+            out = layer(out)
+            if i < len(self.dropouts):
+                out = self.dropouts[i](out)
         return out[0] if len(out) == 1 else out
+
+    def widths(self) -> tuple[int, int]:
+        return self.nin, self.nouts[-1]
+
+    def _config(self) -> dict[str, Any]:
+        return {"nin": self.nin, "nouts": self.nouts, "activation": self.activation, "dropout": self.dropout}
+
+    @classmethod
+    def _parameter_count(cls, config: dict, counts: list[int]) -> int:
+        nouts = config["nouts"]
+        if type(nouts) is not list or not 0 < len(nouts) <= MAX_WIDTH:
+            raise ValueError(f"config.nouts must be a non-empty list of layer sizes, got {type(nouts).__name__}")
+        sizes = [check_int(n, f"config.{k}", 1, MAX_WIDTH) for n, k in
+                 zip([config["nin"], *nouts], ["nin", *(f"nouts[{i}]" for i in range(len(nouts)))])]
+        return sum((a + 1) * b for a, b in zip(sizes, sizes[1:]))
+
+    @classmethod
+    def _from_config(cls, config: dict, parts: list[Module]) -> MLP:
+        return cls(config["nin"], config["nouts"], config["activation"], dropout=config["dropout"], seed=0)
+
+    def standard_layers(self) -> list[Step]:
+        """Per layer its Linear and activation, Dropout(p) after each hidden one when p > 0."""
+        steps: list[Step] = []
+        for i, layer in enumerate(self.layers):
+            steps += layer.standard_layers()
+            if i < len(self.dropouts):
+                steps += self.dropouts[i].standard_layers()
+        return steps
 
     def __repr__(self) -> str:
         sizes = [str(n) for n in [self.nin, *self.nouts]]

@@ -12,8 +12,8 @@ import random
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from nn.module import Module
-from nn.optim import Optimizer
+from nn.modules.module import Module
+from nn.training.optim import Optimizer
 
 
 @contextmanager

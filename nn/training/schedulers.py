@@ -29,7 +29,7 @@ import math
 from collections.abc import Sequence
 
 from nn._numbers import check_int, check_real, show
-from nn.optim import Optimizer
+from nn.training.optim import Optimizer
 
 
 class LRScheduler:

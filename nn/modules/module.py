@@ -9,13 +9,33 @@ Module needs no registration code.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from typing import TYPE_CHECKING, Any
+import itertools
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
 
-from autograd import Value, scope
+from autograd import Value, is_grad_enabled, scope
+from nn.modules._replay import EAGER, replay, structure_changed
+from nn.modules.state import IncompatibleKeys, StateValue, load_state_dict, state_dict
 
-if TYPE_CHECKING:
-    from nn.state import IncompatibleKeys, StateValue
+_HOOK_KEYS = itertools.count()  # a key per registered hook, unique in the process
+
+
+class RemovableHandle:
+    """What `register_forward_hook` returns: `handle.remove()` unregisters the hook (twice is harmless)."""
+
+    def __init__(self, hooks: dict[int, Callable], key: int) -> None:
+        self._hooks, self._key = hooks, key
+
+    def remove(self) -> None:
+        self._hooks.pop(self._key, None)
+        structure_changed()
+
+
+def one_path(forward: Callable) -> Callable:
+    """Marks a forward that builds the same graph for every input of one shape (no Python `if` on a
+    number), so that under no_grad it may be replayed compiled (see nn.modules._replay)."""
+    forward.one_path = True
+    return forward
 
 
 class Module:
@@ -26,15 +46,81 @@ class Module:
     """
 
     training: bool = True  # read by Dropout; set for the whole tree by train() / eval()
+    keeps_width: bool = False  # True: gives as many numbers as it takes, however many (Dropout)
     scope_name: str = ""  # the name pictures show; '' means the class name
+
+    def widths(self) -> tuple[int | None, int | None]:
+        """(inputs, outputs): how many numbers the module takes and gives, where its construction
+        says (a Layer(3, 4): (3, 4)); None where it does not. Containers check their parts with it."""
+        return None, None
+
+    # ---- how nn.save writes the module and nn.load makes it again (nn/io.py) ----
+    # _config(): its constructor's arguments, as JSON; _parts(): the modules it is made of;
+    # _parameter_count(config, counts): how many parameters that config makes (counts: its parts'),
+    # checked before anything is built; _from_config(config, parts): the module, weights to be loaded.
+
+    def _config(self) -> dict[str, Any]:
+        raise TypeError(f"save: a {type(self).__name__} cannot be saved (only the modules nn defines)")
+
+    def _parts(self) -> list[Module]:
+        return []
+
+    def standard_layers(self) -> list[tuple[str, object]]:
+        """What the module is made of, in the standard layers of nn.modules.layout (Linear, activation, ...),
+        for to_torch and export_onnx. A module of your own is not: this raises TypeError."""
+        raise TypeError(f"{type(self).__name__} is not made of standard layers (it defines its own forward)")
 
     def forward(self, x: Any) -> Any:
         """The computation itself; subclasses override it."""
         raise NotImplementedError(f"{type(self).__name__} must implement forward(x)")
 
-    def __call__(self, x: Any) -> Any:
+    def __call__(self, *inputs: Any, **options: Any) -> Any:
+        if not options and not is_grad_enabled():  # nothing to record: replay forward compiled, when it can be
+            output = replay(self, inputs)
+            if output is not EAGER:
+                return output
         with scope(self.scope_name or type(self).__name__):
-            return self.forward(x)
+            output = self.forward(*inputs, **options)
+        hooks = self.__dict__.get("_forward_hooks")
+        if hooks:
+            for hook in list(hooks.values()):  # a hook may remove itself (or another) while they run
+                changed = hook(self, inputs, output)
+                if changed is not None:  # as in PyTorch, a hook that returns something replaces the output
+                    output = changed
+        return output
+
+    def register_forward_hook(self, hook: Callable[[Module, tuple, Any], Any]) -> RemovableHandle:
+        """Call `hook(module, inputs, output)` after every call of this module; returns a handle to `.remove()` it.
+
+        PyTorch's meaning: `inputs` is the tuple of the call's positional arguments, `output` what forward
+        returned; a hook returning something other than None replaces the output. Hooks run in
+        the order they were registered. Nothing of the module is replaced, so a hooked module
+        copies and pickles as any other (each hook with it, when it can be pickled; a hook whose
+        `copied_with_module` attribute is False, such as the one of fit's layer statistics,
+        stays behind).
+        """
+        if not callable(hook):
+            raise TypeError(f"register_forward_hook: hook must be a function hook(module, inputs, output), "
+                            f"got {type(hook).__name__}")
+        hooks = self.__dict__.setdefault("_forward_hooks", {})
+        key = next(_HOOK_KEYS)
+        hooks[key] = hook
+        structure_changed()  # a hooked module is no longer replayed compiled: its hooks see every call
+        return RemovableHandle(hooks, key)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name != "training":  # a new layer, weight list or constant: a compiled forward may be stale
+            structure_changed()
+        object.__setattr__(self, name, value)
+
+    def __getstate__(self) -> dict[str, Any]:
+        """What copy.deepcopy and pickle take of the module: its attributes, and the hooks that go with it."""
+        state = dict(vars(self))
+        state.pop("_programs", None)  # compiled forwards are made again where needed
+        hooks = state.get("_forward_hooks")
+        if hooks:
+            state["_forward_hooks"] = {k: h for k, h in hooks.items() if getattr(h, "copied_with_module", True)}
+        return state
 
     def modules(self) -> Iterator[Module]:
         """This module, then every module inside it, depth first, in attribute order, each once.
@@ -78,6 +164,11 @@ class Module:
             else:
                 yield member
 
+    def _state_members(self) -> Iterator[tuple[str, Module | Value | list[Value] | list[list[Value]]]]:
+        """The members state_dict names: the attributes (`_named_members`), unless a module says
+        otherwise (a Layer is one weight matrix and one bias vector, as torch.nn.Linear)."""
+        return self._named_members()
+
     def _named_members(self) -> Iterator[tuple[str, Module | Value | list[Value] | list[list[Value]]]]:
         """(name, member) for every attribute holding Modules or Values, in attribute order.
 
@@ -116,8 +207,6 @@ class Module:
         A Value shared by two attributes appears under both names, as in PyTorch. The numbers are
         copied: changing the model afterwards does not change the dict (nor the other way round).
         """
-        from nn.state import state_dict  # nn.state knows Layer and Neuron, which import this module
-
         return state_dict(self)
 
     def load_state_dict(self, state: Mapping[str, Any], strict: bool = True) -> IncompatibleKeys:
@@ -134,8 +223,6 @@ class Module:
         matching keys are loaded and the others are reported in the result, as in PyTorch. Returns
         `IncompatibleKeys(missing_keys, unexpected_keys)`.
         """
-        from nn.state import load_state_dict
-
         return load_state_dict(self, state, strict=strict)
 
     def zero_grad(self) -> None:

@@ -21,11 +21,13 @@ from __future__ import annotations
 import math
 import random
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 from autograd import Value, dot, scope
-from nn._numbers import check_int, is_real
-from nn.layers import ACTIVATIONS, _as_values, _check_activation, _elements, _rng
-from nn.module import Module
+from nn._numbers import check_int, is_real, to_float
+from nn.modules.layers import ACTIVATIONS, MAX_WIDTH, _as_values, _check_activation, _elements, _rng
+from nn.modules.layout import Recurrent
+from nn.modules.module import Module, one_path
 
 Step = Sequence[Value | float] | Value | float
 
@@ -58,10 +60,7 @@ class RNN(Module):
         self._act = ACTIVATIONS[activation]
         self.scope_name = "RNN"
 
-    def __call__(self, xs: Iterable[Step], h0: Step | None = None) -> list[list[Value]]:
-        with scope(self.scope_name or type(self).__name__):
-            return self.forward(xs, h0)
-
+    @one_path
     def forward(self, xs: Iterable[Step], h0: Step | None = None) -> list[list[Value]]:
         """[h_0, h_1, ..., h_(T-1)]: the hidden state after each step, each a list of nhidden Values.
 
@@ -78,7 +77,8 @@ class RNN(Module):
         states = []
         for t, x in enumerate(steps):
             with scope(f"t={t}"):  # a number in x becomes a leaf Value here, so pictures draw it in its step
-                h = self._step([v if isinstance(v, Value) else Value(v) for v in x], h)
+                h = self._step([v if isinstance(v, Value) else Value(to_float(v, f"RNN: time step {t} input {i}"))
+                                for i, v in enumerate(x)], h)
             states.append(h)
         return states
 
@@ -92,6 +92,22 @@ class RNN(Module):
                 s = dot([*self.weight_ih[j], *self.weight_hh[j]], [*x, *h], self.bias[j])
             out.append(s if act is None else act(s))
         return out
+
+    def _config(self) -> dict[str, Any]:
+        return {"nin": self.nin, "nhidden": self.nhidden, "activation": self.activation}
+
+    @classmethod
+    def _parameter_count(cls, config: dict, counts: list[int]) -> int:
+        nin, nhidden = (check_int(config[k], f"config.{k}", 1, MAX_WIDTH) for k in ("nin", "nhidden"))
+        return nhidden * (nin + nhidden + 1)
+
+    @classmethod
+    def _from_config(cls, config: dict, parts: list[Module]) -> RNN:
+        return cls(config["nin"], config["nhidden"], config["activation"], seed=0)
+
+    def standard_layers(self) -> list[tuple[str, object]]:
+        return [("rnn", Recurrent([list(r) for r in self.weight_ih], [list(r) for r in self.weight_hh],
+                                  list(self.bias), self.activation))]
 
     def __repr__(self) -> str:
         return f"RNN({self.nin} -> {self.nhidden}, activation={self.activation!r})"

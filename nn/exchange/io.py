@@ -23,11 +23,17 @@ from typing import Any
 
 from autograd.files import kind_of, write_file
 from nn._numbers import check_real, show
-from nn.layers import ACTIVATIONS, MLP, Layer, Neuron
-from nn.module import Module
+from nn.modules.containers import Residual, Sequential
+from nn.modules.layers import ACTIVATIONS, MLP, Dropout, Layer, Neuron
+from nn.modules.module import Module
+from nn.modules.normalization import LayerNorm
+from nn.modules.rnn import RNN
 
 FORMAT = "chainrule.nn"
-VERSION = 1
+VERSION = 1  # a Neuron, Layer or MLP, neuron by neuron (below)
+VERSION_PARTS = 2  # any other module: {"model": its description, "state": its state dict}
+_KINDS: dict[str, type[Module]] = {cls.__name__: cls for cls in (Neuron, Layer, MLP, Dropout, LayerNorm, RNN,
+                                                                 Sequential, Residual)}  # what a file may name
 # A file holds at most this many bytes: a 2-million-parameter model takes about 45 MB.
 MAX_BYTES = 64 * 1024 * 1024
 # And at most this many parameters (about 300 MB of Values), far above what a scalar engine
@@ -57,7 +63,19 @@ def _to_dict(model: Module) -> dict[str, Any]:
         return {**head, "config": config, "neurons": [_neuron_dict(n) for n in model.neurons]}
     if type(model) is Neuron:
         return {**head, "config": {"nin": model.nin, "activation": model.activation}, **_neuron_dict(model)}
-    raise TypeError(f"save: can save a Neuron, Layer or MLP, got {type(model).__name__}")
+    # any other module nn defines: its description (each module says its own config and parts), then
+    # its state dict; version 2
+    return {**head, "version": VERSION_PARTS, "model": _description(model, 0), "state": model.state_dict()}
+
+
+def _description(module: Module, depth: int) -> dict[str, Any]:
+    if type(module) not in _KINDS.values():
+        raise TypeError(f"save: can save the modules nn defines (Neuron, Layer, MLP, Dropout, LayerNorm, RNN, "
+                        f"Sequential, Residual), got {type(module).__name__}")
+    if depth > MAX_LAYERS:
+        raise ValueError(f"save: the model is nested more than {MAX_LAYERS} deep")
+    return {"type": type(module).__name__, "config": module._config(),
+            "parts": [_description(part, depth + 1) for part in module._parts()]}
 
 
 def _require_regular_file(mode: int, path: object) -> None:
@@ -256,6 +274,63 @@ def _build(doc: dict[str, Any]) -> Module:
     raise ValueError(f"type must be 'MLP', 'Layer' or 'Neuron', got {_describe(kind) if kind is not None else None}")
 
 
+def _build_parts(doc: dict[str, Any]) -> Module:
+    """A version-2 file's model: its description checked and its parameters counted (against
+    MAX_PARAMETERS and against the numbers really in the state) before any module is made; then
+    the state goes in through load_state_dict's checks of every name, shape and number."""
+    top = _fields(doc, {"format", "version", "type", "model", "state"}, "the file")
+    count = _count(top["model"], "model", 0)
+    if count > MAX_PARAMETERS:
+        raise ValueError(f"the model makes {count} parameters; a model file holds at most {MAX_PARAMETERS}")
+    state = top["state"]
+    if type(state) is not dict:
+        raise ValueError(f"state must be a JSON object of name -> numbers, got {type(state).__name__}")
+    numbers = sum(_numbers_in(value) for value in state.values())
+    if numbers != count:
+        raise ValueError(f"the model makes {count} parameters, but the state holds {numbers} numbers")
+    model = _make(top["model"], "model")
+    if type(model).__name__ != top["type"]:
+        raise ValueError(f"type is {show(top['type'])}, but the model is a {type(model).__name__}")
+    model.load_state_dict(state)
+    return model
+
+
+def _count(description: object, where: str, depth: int) -> int:
+    """The parameters a description makes, read from its configs (nothing is built)."""
+    if depth > MAX_LAYERS:
+        raise ValueError(f"{where}: nested more than {MAX_LAYERS} deep")
+    fields = _fields(description, {"type", "config", "parts"}, where)
+    kind = _KINDS.get(fields["type"]) if type(fields["type"]) is str else None
+    if kind is None:
+        raise ValueError(f"{where}.type must be one of {sorted(_KINDS)}, got {show(fields['type'])}")
+    if type(fields["config"]) is not dict or type(fields["parts"]) is not list:
+        raise ValueError(f"{where} needs a config object and a list of parts")
+    counts = [_count(part, f"{where}.parts[{i}]", depth + 1) for i, part in enumerate(fields["parts"])]
+    try:
+        return kind._parameter_count(fields["config"], counts)
+    except KeyError as missing:
+        raise ValueError(f"{where}.config lacks {missing}") from None
+
+
+def _make(description: dict, where: str) -> Module:
+    parts = [_make(part, f"{where}.parts[{i}]") for i, part in enumerate(description["parts"])]
+    kind, config = _KINDS[description["type"]], description["config"]
+    try:
+        module = kind._from_config(config, parts)
+    except TypeError as error:
+        raise ValueError(f"{where}: {error}") from None
+    if module._config() != config or len(module._parts()) != len(parts):
+        raise ValueError(f"{where}.config must be {show(module._config())} with {len(module._parts())} parts, "
+                         f"got {show(config)} with {len(parts)}")
+    return module
+
+
+def _numbers_in(value: object) -> int:
+    if type(value) is list:
+        return sum(_numbers_in(v) for v in value)
+    return 1
+
+
 def _read(path: object) -> bytes:
     """At most MAX_BYTES + 1 bytes of the regular file at `path`, whatever its size claims to be."""
     # Looked at before it is opened: opening a FIFO waits for a writer, opening a device may act.
@@ -327,8 +402,8 @@ def load(path: str | os.PathLike) -> Module:
             raise ValueError(f"the top level must be a JSON object, got {type(doc).__name__}")
         if doc.get("format") != FORMAT:
             raise ValueError(f"format must be {FORMAT!r}, got {show(doc.get('format'))}")
-        if type(doc.get("version")) is not int or doc["version"] != VERSION:
-            raise ValueError(f"version must be {VERSION}, got {show(doc.get('version'))}")
-        return _build(doc)
+        if type(doc.get("version")) is not int or doc["version"] not in (VERSION, VERSION_PARTS):
+            raise ValueError(f"version must be {VERSION} or {VERSION_PARTS}, got {show(doc.get('version'))}")
+        return _build(doc) if doc["version"] == VERSION else _build_parts(doc)
     except ValueError as e:
         raise ValueError(f"{path}: not a valid chainrule model file: {e}") from None

@@ -1,0 +1,1 @@
+"""Data: the toy data sets and the handwritten digits."""

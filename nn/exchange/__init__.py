@@ -1,0 +1,1 @@
+"""The way out: save and load, PyTorch, ONNX."""

@@ -1,0 +1,1 @@
+"""The pieces of a network: Module, layers, containers, LayerNorm, RNN, activations, state dicts."""

@@ -1,0 +1,1 @@
+"""Training: losses, optimizers, schedules, fit and its callbacks, live view, layer statistics."""
