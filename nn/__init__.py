@@ -7,8 +7,10 @@ data sets (toy ones and handwritten digits), a training loop and its diagnostics
     Value(data=..., grad=0.0)
 """
 
+from nn.batchnorm import BatchNorm1d
 from nn.callbacks import Callback, EarlyStopping, GradientClipping
 from nn.containers import Residual, Sequential
+from nn.conv import AvgPool2d, Conv1d, Conv2d, Flatten, MaxPool2d
 from nn.data import make_circles, make_moons, make_sine, make_spiral, make_xor, train_test_split, train_val_split
 from nn.diagnostics import plot_diagnostics
 from nn.digits import load_digits
@@ -34,15 +36,21 @@ __all__ = [
     "RNN",
     "SGD",
     "Adam",
+    "AvgPool2d",
+    "BatchNorm1d",
     "Callback",
+    "Conv1d",
+    "Conv2d",
     "ChainedScheduler",
     "CosineAnnealingLR",
     "Dropout",
     "EarlyStopping",
+    "Flatten",
     "GradientClipping",
     "History",
     "LRScheduler",
     "Layer",
+    "MaxPool2d",
     "LRFinderResult",
     "LayerNorm",
     "LinearLR",

@@ -110,7 +110,7 @@ class CompiledFit:
             return factors[len(factors) - n :]
 
         with _given(draw):
-            outputs = [self.model(x) for x in xs]
+            outputs = self.model.forward_batch(xs)
         loss = self.loss_fn(outputs, targets)
         if not isinstance(loss, Value):
             raise TypeError(f"fit: loss_fn must return a Value, got {type(loss).__name__}")
@@ -131,7 +131,7 @@ class CompiledFit:
             xs = [_rebuild(shape, rest) for shape in x_shapes]
             ts = [_rebuild(shape, rest) for shape in t_shapes]
             with _given(lambda dropout, n: [next(rest) for _ in range(n)]):  # the inputs after the targets
-                nested = [model(x) for x in xs]
+                nested = model.forward_batch(xs)
             output_shapes[:] = map(_shape, nested)
             outs = _values(nested, [])
             return (loss_fn(nested, ts), *outs)

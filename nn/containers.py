@@ -15,7 +15,7 @@ import reprlib
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from autograd import Value
+from autograd import Value, scope
 from nn._numbers import is_real
 from nn.layers import _as_values
 from nn.layout import Step, standard_layers
@@ -68,6 +68,17 @@ class Sequential(Module):
         for module in self.layers:
             x = module(x)
         return x
+
+    def forward_batch(self, xs: Sequence[object]) -> list[object]:
+        """The batch through each module's forward_batch in turn (a BatchNorm1d inside gets the whole batch)."""
+        if not any(type(m).forward_batch is not Module.forward_batch for m in self.modules()):
+            return [self(x) for x in xs]  # nothing needs the batch: per sample, replayed under no_grad
+        outputs = list(xs)
+        with scope(self.scope_name):
+            for module in self.layers:
+                outputs = module.forward_batch(outputs)
+        self._after_batch(xs, outputs)
+        return outputs
 
     def __len__(self) -> int:
         return len(self.layers)
