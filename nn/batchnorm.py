@@ -22,7 +22,8 @@ are in the state dict but are not parameters: no optimizer changes them.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextvars import ContextVar
 from typing import Any
 
 import autograd
@@ -33,6 +34,10 @@ from nn.layout import Step
 from nn.module import Module
 
 _BUFFERS = ("running_mean", "running_var", "num_batches_tracked")
+# Set by nn._compiled_fit while it records a training step: note(bn, means + unbiased variances)
+# takes the batch statistics as outputs of the program, and fit calls bn.track with their numbers.
+_NOTE_STATISTICS: ContextVar[Callable[[BatchNorm1d, list[Value]], None] | None] = ContextVar(
+    "batch_statistics", default=None)
 
 
 class BatchNorm1d(Module):
@@ -74,7 +79,7 @@ class BatchNorm1d(Module):
             rows = [_as_values(x, self.num_features, f"{self!r} (batch shape ({len(xs)}, {self.num_features}), "
                                f"sample {s})") for s, x in enumerate(xs)]
             n = len(rows)
-            columns = []
+            columns, means, variances = [], [], []
             for j in range(self.num_features):
                 column = [row[j] for row in rows]
                 mean = autograd.sum(column) / n
@@ -82,17 +87,25 @@ class BatchNorm1d(Module):
                 squares = dot(centred, centred)
                 inv_std = (squares / n + self.eps) ** -0.5
                 columns.append([dot([c * inv_std], [self.weight[j]], self.bias[j]) for c in centred])
-                self._track(j, mean.data, squares.data / (n - 1))
-            self.num_batches_tracked.data += 1.0
+                means.append(mean)
+                variances.append(squares / (n - 1))
             outputs = [list(row) for row in zip(*columns)]
+        note = _NOTE_STATISTICS.get()
+        if note is None:
+            self.track([m.data for m in means], [v.data for v in variances])
+        else:  # fit(compile=True) is recording: the program gives the statistics, fit tracks them
+            note(self, means + variances)
         self._after_batch(xs, outputs)
         return outputs
 
-    def _track(self, j: int, mean: float, unbiased_var: float) -> None:
-        """One step of the running statistics of feature j (PyTorch's formula and order)."""
+    def track(self, means: list[float], unbiased_vars: list[float]) -> None:
+        """One step of the running statistics from a batch's means and unbiased variances (PyTorch's
+        formula and order); one more batch tracked."""
         m = 1.0 / (self.num_batches_tracked.data + 1.0) if self.momentum is None else self.momentum
-        self.running_mean[j].data = m * mean + (1.0 - m) * self.running_mean[j].data
-        self.running_var[j].data = m * unbiased_var + (1.0 - m) * self.running_var[j].data
+        for j, (mean, var) in enumerate(zip(means, unbiased_vars)):
+            self.running_mean[j].data = m * mean + (1.0 - m) * self.running_mean[j].data
+            self.running_var[j].data = m * var + (1.0 - m) * self.running_var[j].data
+        self.num_batches_tracked.data += 1.0
 
     def _named_members(self) -> Iterator[tuple[str, Any]]:
         # the buffers are state, not parameters

@@ -44,6 +44,7 @@ class Sequential(Module):
         for i, m in enumerate(modules):
             _check_module(m, f"Sequential: module {i}")
         nin = width = None  # the width flowing between the modules, where known
+        first = True
         for i, m in enumerate(modules):
             if m.keeps_width:  # Dropout: the width after it is the width before
                 continue
@@ -51,8 +52,8 @@ class Sequential(Module):
             if width is not None and m_in is not None and m_in != width:
                 raise ValueError(f"Sequential: module {i}, {m!r}, takes {m_in} inputs, "
                                  f"but the module before it gives {width} outputs")
-            if nin is None and width is None:
-                nin = m_in  # the first module that says its width says the Sequential's
+            if first:  # the first module (but Dropout) says the Sequential's input width, or that it is unknown
+                nin, first = m_in, False
             width = m_out
         self.nin, self.nout = nin, width
         self.layers = list(modules)

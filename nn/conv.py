@@ -8,6 +8,8 @@ A convolution slides one small kernel over its input. Output channel o at positi
 Value used at every position t, so in the graph it has an edge to every output it helps make,
 and backward adds its gradient over all of them:  d loss / d w[o][c][k] = sum_t g[o][t] x[c][t*s+k-p].
 Padding adds zeros around the input; a zero term adds nothing, so it is left out of the graph.
+`activation` (chainrule's addition, default "linear" as in PyTorch) applies one of nn.ACTIVATIONS
+to every output, as a Layer does: Conv2d(1, 8, 3, activation="relu") is Conv2d then ReLU.
 
 Shapes are PyTorch's without the batch: a Conv1d takes [channel][position], a Conv2d and the
 pools [channel][row][column]; Flatten makes one list of everything, channel by channel, row by row
@@ -27,8 +29,9 @@ from typing import Any
 
 from autograd import OPS, Scope, Value, current_scope
 from nn._numbers import check_int, is_real, to_float
-from nn.layers import MAX_WIDTH, _rng
-from nn.layout import Step
+from nn.activations import activation as activation_row
+from nn.layers import ACTIVATIONS, MAX_WIDTH, _rng
+from nn.layout import Step, activation_step
 from nn.module import Module, one_path
 
 _DOT, _MAX, _SUM, _DIV = OPS["dot"], OPS["max"], OPS["sum"], OPS["/"]
@@ -83,7 +86,8 @@ class _Conv(Module):
     dims = 0
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int | tuple, stride: int | tuple = 1,
-                 padding: int | tuple = 0, bias: bool = True, seed: int | random.Random | None = None) -> None:
+                 padding: int | tuple = 0, bias: bool = True, seed: int | random.Random | None = None,
+                 activation: str = "linear") -> None:
         self.in_channels = check_int(in_channels, "in_channels", 1, MAX_WIDTH)
         self.out_channels = check_int(out_channels, "out_channels", 1, MAX_WIDTH)
         self.kernel_size = _pair(kernel_size, "kernel_size", self.dims, 1)
@@ -92,6 +96,8 @@ class _Conv(Module):
         if not isinstance(bias, bool):
             raise TypeError(f"bias must be a bool, got {type(bias).__name__}")
         self.has_bias = bias
+        self.activation = activation_row(activation, "activation").name
+        self._act = ACTIVATIONS[self.activation]
         rng = _rng(seed)
         taps = math.prod(self.kernel_size)
         bound = 1.0 / math.sqrt(self.in_channels * taps)  # PyTorch's default: U(-1/sqrt(fan_in), 1/sqrt(fan_in))
@@ -127,7 +133,7 @@ class _Conv(Module):
         data = [v.data for v in flat]
         plan = _plan(size, self.in_channels, self.kernel_size, self.stride, self.padding)
         out_shape = [len({p[d] for p in positions}) for d in range(self.dims)]
-        module_scope, outputs = current_scope(), []
+        module_scope, outputs, act = current_scope(), [], self._act
         for o, row in enumerate(self.weight):
             channel_scope = Scope(f"channel {o}", module_scope)
             bias = [self.bias[o]] if self.has_bias else []
@@ -136,7 +142,9 @@ class _Conv(Module):
                 inputs = [row[w] for w, _ in pairs] + [flat[i] for _, i in pairs] + bias
                 numbers = [v.data for v in inputs[:len(pairs)]] + [data[i] for _, i in pairs] + [b.data for b in bias]
                 name = f"position {','.join(map(str, pos))}"
-                values.append(_DOT.apply(inputs, numbers, Scope(name, channel_scope)))
+                here = Scope(name, channel_scope)
+                total = _DOT.apply(inputs, numbers, here)
+                values.append(total if act is None else act.apply((total,), [total.data, *act.defaults], here))
             outputs.append(_unflatten(values, out_shape))
         return outputs
 
@@ -150,7 +158,7 @@ class _Conv(Module):
     def _config(self) -> dict[str, Any]:
         return {"in_channels": self.in_channels, "out_channels": self.out_channels,
                 "kernel_size": list(self.kernel_size), "stride": list(self.stride),
-                "padding": list(self.padding), "bias": self.has_bias}
+                "padding": list(self.padding), "bias": self.has_bias, "activation": self.activation}
 
     @classmethod
     def _parameter_count(cls, config: dict, counts: list[int]) -> int:
@@ -162,10 +170,11 @@ class _Conv(Module):
     @classmethod
     def _from_config(cls, config: dict, parts: list[Module]) -> _Conv:
         return cls(config["in_channels"], config["out_channels"], tuple(config["kernel_size"]),
-                   tuple(config["stride"]), tuple(config["padding"]), config["bias"], seed=0)
+                   tuple(config["stride"]), tuple(config["padding"]), config["bias"], seed=0,
+                   activation=config["activation"])
 
     def standard_layers(self) -> list[Step]:
-        return [(f"conv{self.dims}d", self)]
+        return [(f"conv{self.dims}d", self), *activation_step(self.activation)]
 
     def __repr__(self) -> str:
         def show(t: tuple) -> str:
@@ -173,6 +182,7 @@ class _Conv(Module):
         extra = f", stride={show(self.stride)}" if any(s != 1 for s in self.stride) else ""
         extra += f", padding={show(self.padding)}" if any(self.padding) else ""
         extra += "" if self.has_bias else ", bias=False"
+        extra += "" if self.activation == "linear" else f", activation={self.activation!r}"
         return (f"{type(self).__name__}({self.in_channels}, {self.out_channels}, "
                 f"kernel_size={show(self.kernel_size)}{extra})")
 
