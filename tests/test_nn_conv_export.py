@@ -104,3 +104,29 @@ def test_fit_with_compile_trains_as_fit_without(torch):
         fit(model, xs, ys, cross_entropy, SGD(model.parameters(), lr=0.1), epochs=3, batch_size=4,
             progress=False, compile=flag)
     assert _same(compiled.state_dict(), eager.state_dict())
+
+
+def test_diagnostics_record_statistics_per_convolution_and_batch_norm():
+    rng = random.Random(4)
+    xs, ys = images(8, rng), [rng.randrange(3) for _ in range(8)]
+    model = cnn()
+    history = fit(model, xs, ys, cross_entropy, SGD(model.parameters(), lr=0.1), epochs=2, batch_size=4,
+                  progress=False, diagnostics=True)
+    assert history.layer_names == ["layer 0 (Conv2d, relu, 3 channels)", "layer 1 (Conv2d, linear, 2 channels)",
+                                   "layer 2 (tanh, 5 units)", "layer 3 (BatchNorm1d, linear, 5 features)",
+                                   "layer 4 (linear, 3 units)"]
+    first = history.layer_stats[-1][0]
+    assert first["grad_norm"] > 0 and 0.0 <= first["dead_fraction"] <= 1.0
+    assert len(history.last_activations[0]) == 8 * 3 * 6 * 6  # every sample's channels at every position
+
+
+def test_a_small_cnn_reads_the_digits_far_better_than_chance():
+    X, y = nn.load_digits()
+    images_ = [[[x[r * 8:(r + 1) * 8] for r in range(8)]] for x in X]
+    X_train, y_train, X_test, y_test = nn.train_test_split(images_[:700], y[:700], test_fraction=0.3, seed=0)
+    model = Sequential(Conv2d(1, 4, 3, activation="relu", seed=0), MaxPool2d(2), Flatten(),
+                       Layer(36, 10, "linear", seed=1))
+    fit(model, X_train, y_train, cross_entropy, nn.Adam(model.parameters(), lr=0.02), epochs=2, batch_size=32,
+        progress=False, compile=True)
+    loss, accuracy = nn.evaluate(model, X_test, y_test, cross_entropy)
+    assert accuracy > 0.7  # chance is 0.1
