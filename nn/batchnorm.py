@@ -73,7 +73,7 @@ class BatchNorm1d(Module):
         if isinstance(xs, (str, bytes)) or not isinstance(xs, Sequence) or len(xs) < 2:
             got = f"({len(xs)}, {self.num_features})" if isinstance(xs, Sequence) else type(xs).__name__
             raise ValueError(f"{self!r}: training needs a batch of more than one sample, as PyTorch does (one "
-                             f"sample's variance is 0 and its output always 0); expected shape "
+                             f"sample's variance is 0 and its output always the bias); expected shape "
                              f"(N, {self.num_features}) with N > 1, got {got}")
         with scope(self.scope_name):
             rows = [_as_values(x, self.num_features, f"{self!r} (batch shape ({len(xs)}, {self.num_features}), "
