@@ -15,13 +15,11 @@ and `gradcheck.py`. `functions.py` has the functions to write derivative rules w
 from autograd.anomaly import AnomalyError
 from autograd.backprop import GraphCycleError, grad, topological_order
 from autograd.compile import Compiled, TraceMismatchError, compile
-from autograd.draw import draw_dot
-from autograd.explorer import explore
+from autograd.draw import backward_steps, draw_dot, explore
 from autograd.gradcheck import GradcheckError, gradcheck
 from autograd.modes import Scope, current_scope, detect_anomaly, is_grad_enabled, no_grad, scope
 from autograd.op import BLOCKED, Op
 from autograd.ops import OPS, dot, sum
-from autograd.steps import backward_steps
 from autograd.value import Value
 
 __all__ = [

@@ -27,8 +27,8 @@ from autograd.draw import (
     GraphTooLargeError,
     GraphvizNotFoundError,
     draw_dot,
+    explore,
 )
-from autograd.explorer import explore
 from autograd.expression import FUNCTIONS, ExpressionError, normal_name, parse
 from autograd.files import require_regular_file, write_file
 from autograd.value import Value

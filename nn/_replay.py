@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from nn.module import Module
 
 WARM_UP = 3  # eager calls with one shape of input before it is compiled
+MAX_PROGRAMS = 16  # shapes of input a module keeps programs for (each holds its traced graph); others run eagerly
 EAGER = object()  # what `replay` returns when the call must run eagerly
 
 _version = [0]  # how many times a module's attributes have changed in this process
@@ -89,6 +90,8 @@ def replay(module: Module, inputs: tuple) -> Any:
         programs = module.__dict__["_programs"] = {}
     program = programs.get(shape)
     if program is None or program.version != _version[0]:
+        if program is None and len(programs) >= MAX_PROGRAMS:
+            return EAGER
         program = programs[shape] = _Program()
     if program.fast is None:
         program.calls += 1

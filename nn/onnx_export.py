@@ -50,16 +50,18 @@ def _import_onnx() -> Any:
 
 
 def export_onnx(model: Module, path: str | os.PathLike, *, dtype: str = "float64",
-                input_shape: Sequence[int] | None = None) -> None:
+                sequence_length: int | None = None, input_shape: Sequence[int] | None = None) -> None:
     """Write `model` to `path` as an ONNX model, atomically like `nn.save`.
 
-    Every module made of standard layers exports (a Neuron, Layer, MLP, Dropout, LayerNorm,
-    Residual, or a Sequential of them); an RNN does not (its input is a sequence). The graph takes
+    Every built-in module exports (a Neuron, Layer, MLP, Dropout, LayerNorm, Residual, a
+    Sequential of them, an RNN, the convolutions, pools, Flatten and BatchNorm1d). The graph takes
     "input" of shape (batch, nin) and gives "output" of shape (batch, nout) for any batch size (see
-    the module docstring). A model starting with a convolution or a pool (nn/conv.py) needs one
-    sample's shape, `input_shape=(channels, height, width)` (or (channels, length) for Conv1d):
-    its input is then (batch, *input_shape) (see nn/_onnx_cnn.py). `onnx.checker.check_model`
-    accepts it before it is written; a failure to write leaves any old file at `path` as it was.
+    the module docstring). An RNN's graph is its steps written out for sequences of
+    `sequence_length` steps: "input" (batch, steps, nin), "output" (batch, steps, nhidden), every
+    hidden state. A model starting with a convolution or a pool (nn/conv.py) needs one sample's
+    shape, `input_shape=(channels, height, width)` (or (channels, length) for Conv1d): its input is
+    then (batch, *input_shape) (see nn/_onnx_cnn.py). `onnx.checker.check_model` accepts it before
+    it is written; a failure to write leaves any old file at `path` as it was.
     """
     onnx = _import_onnx()
     if dtype not in _DTYPES:
@@ -72,12 +74,17 @@ def export_onnx(model: Module, path: str | os.PathLike, *, dtype: str = "float64
     graph = _Graph(helper, elem_type, dtype, type(model) is MLP)
     sample = None if input_shape is None else tuple(int(n) for n in input_shape)
     graph.shape = sample
-    if graph.steps(steps, "input", "") == "input":  # nothing but Dropout: the identity
-        graph.node("Identity", ["input"], "output")
+    if [kind for kind, _ in steps] == ["rnn"]:
+        nin, nout, sequence = graph.rnn(steps[0][1], onnx.TensorProto.INT64, sequence_length)
+    else:
+        if sequence_length is not None:
+            raise TypeError("export_onnx: sequence_length is for an RNN")
+        if graph.steps(steps, "input", "") == "input":  # nothing but Dropout: the identity
+            graph.node("Identity", ["input"], "output")
+        (nin, nout), sequence = model.widths(), []
+        if sample is not None:
+            nin, nout = sample, graph.shape if nout is None else nout
     graph.nodes[-1].output[0] = "output"  # the last node writes the graph's output directly
-    nin, nout = model.widths()
-    if sample is not None:
-        nin, nout = sample, graph.shape if nout is None else nout
     if nin is None or nout is None:
         raise TypeError(f"export_onnx: the widths of the {type(model).__name__} are not known; "
                         f"an exported graph needs them")
@@ -86,8 +93,8 @@ def export_onnx(model: Module, path: str | os.PathLike, *, dtype: str = "float64
     onnx_graph = helper.make_graph(
         graph.nodes,
         f"chainrule {type(model).__name__}",
-        [helper.make_tensor_value_info("input", elem_type, ["batch", *_dims(nin)])],
-        [helper.make_tensor_value_info("output", elem_type, ["batch", *_dims(nout)])],
+        [helper.make_tensor_value_info("input", elem_type, ["batch", *sequence, *_dims(nin)])],
+        [helper.make_tensor_value_info("output", elem_type, ["batch", *sequence, *_dims(nout)])],
         initializer=weights,
     )
     proto = helper.make_model(onnx_graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="chainrule",
@@ -149,9 +156,35 @@ class _Graph:
             elif kind == "residual":
                 flowing = self.node("Add", [flowing, self.steps(step, flowing, f"{here}.")], f"residual_{here}")
             elif kind == "rnn":
-                raise TypeError("export_onnx: an RNN does not export (its input is a sequence, not a row of numbers)")
+                raise TypeError("export_onnx: an RNN exports alone (its input is a sequence, not a row of numbers)")
             # dropout: the identity at inference
         return flowing
+
+    def rnn(self, rnn: Any, int64: int, length: int | None) -> tuple[int, int, list[int]]:
+        """An RNN's steps written out: h_t = act(W_ih x_t + b [+ W_hh h_(t-1)]) for t < length, stacked
+        along axis 1. Returns (nin, nhidden, [length])."""
+        if type(length) is not int or length < 1:
+            raise TypeError(f"export_onnx: an RNN needs sequence_length, a positive int (its input is "
+                            f"(batch, steps, nin)), got {length!r}")
+        nhidden, nin = len(rnn.weight_ih), len(rnn.weight_ih[0])
+        w_ih = self.tensor("weight_ih", rnn.weight_ih, [nhidden, nin])
+        w_hh = self.tensor("weight_hh", rnn.weight_hh, [nhidden, nhidden])
+        bias = self.tensor("bias", rnn.bias, [nhidden])
+        self.weights.append(self.helper.make_tensor("axis_1", int64, [1], [1]))
+        states, h = [], None
+        for t in range(length):
+            self.weights.append(self.helper.make_tensor(f"t_{t}", int64, [], [t]))
+            x = self.node("Gather", ["input", f"t_{t}"], f"x_{t}", axis=1)
+            s = self.node("Gemm", [x, w_ih, bias], f"input_term_{t}", transB=1)
+            if h is not None:  # the first step has no W_hh term: h_(-1) is 0, as in chainrule
+                s = self.node("Add", [s, self.node("Gemm", [h, w_hh], f"state_term_{t}", transB=1)], f"sum_{t}")
+            if rnn.activation != "linear":
+                self.nodes += _activation_nodes(self.helper, rnn.activation, s, f"h_{t}", self.constants)
+                s = self.nodes[-1].output[0]
+            h = s
+            states.append(self.node("Unsqueeze", [h, "axis_1"], f"state_{t}"))
+        self.node("Concat", states, "states", axis=1)
+        return nin, nhidden, [length]
 
     def layer_norm(self, norm: Any, x: str, here: str) -> str:
         """(x - mean) / sqrt(var + eps) * weight + bias, along each row."""

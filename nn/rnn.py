@@ -24,7 +24,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from autograd import Value, dot, scope
-from nn._numbers import check_int, is_real
+from nn._numbers import check_int, is_real, to_float
 from nn.layers import ACTIVATIONS, MAX_WIDTH, _as_values, _check_activation, _elements, _rng
 from nn.layout import Recurrent
 from nn.module import Module, one_path
@@ -77,7 +77,8 @@ class RNN(Module):
         states = []
         for t, x in enumerate(steps):
             with scope(f"t={t}"):  # a number in x becomes a leaf Value here, so pictures draw it in its step
-                h = self._step([v if isinstance(v, Value) else Value(v) for v in x], h)
+                h = self._step([v if isinstance(v, Value) else Value(to_float(v, f"RNN: time step {t} input {i}"))
+                                for i, v in enumerate(x)], h)
             states.append(h)
         return states
 

@@ -567,7 +567,7 @@ def test_jupyter_gets_svg_and_a_png_for_viewers_that_show_no_svg(dot_program):
 
 
 def test_a_huge_picture_gets_fewer_pixels_per_point(dot_program, monkeypatch):
-    monkeypatch.setattr("autograd.draw._PNG_MAX_PIXELS", 40_000)
+    monkeypatch.setattr("autograd.draw.picture._PNG_MAX_PIXELS", 40_000)
     data, metadata = jupyter_bundle(draw_dot(neuron()[0]))
     width, height = png_size(data["image/png"])
     assert width * height <= 40_000 * 1.05 and width < metadata["image/png"]["width"] * 2
@@ -679,10 +679,10 @@ def test_far_uses_of_a_shared_value_are_drawn_from_dashed_copies_of_it():
 
 
 def test_copies_leave_the_graph_the_same_graph(monkeypatch):
-    import autograd.draw
+    import autograd.draw.layout
 
     with_copies = draw_dot(xy_chain(100)).source
-    monkeypatch.setattr(autograd.draw, "_HIDDEN_NODES_BUDGET", math.inf)
+    monkeypatch.setattr(autograd.draw.layout, "_HIDDEN_NODES_BUDGET", math.inf)
     without = draw_dot(xy_chain(100)).source
     assert "c0_1" in with_copies and "c0_1" not in without
     as_drawn = sorted((re.sub(r"^c(\d+)_\d+$", r"v\1", a), b) for a, b, _ in edges(with_copies))
@@ -827,3 +827,56 @@ def test_collapse_by_a_numbered_name_takes_that_number_whole():
     assert boxes == ["t=1"]  # not t=10 and t=11
     every_step = [n for n in nodes(draw_dot(x, collapse="t=").source) if n.startswith("s")]
     assert len(every_step) == 12
+
+
+# ---- one package, one layout model ------------------------------------------------------------
+
+
+def _scoped_mlp() -> Value:
+    x = [Value(0.5, label="x0"), Value(-1.5, label="x1")]
+    with scope("Layer 0"):
+        hidden = []
+        for n in range(2):
+            with scope(f"Neuron {n}"):
+                hidden.append((Value(0.3 * n, label="w0") * x[0] + Value(-0.2, label="w1") * x[1]).tanh())
+    out = hidden[0] * hidden[1]
+    out.backward()
+    return out
+
+
+def test_every_picture_style_draws_the_one_layout_of_the_same_options():
+    from dataclasses import FrozenInstanceError
+
+    from autograd.draw import Layout, PictureOptions, backward_steps, explore
+    from autograd.draw.graph import _draw
+
+    root = _scoped_mlp()
+    options = PictureOptions(collapse="Neuron", local_grads=True)
+    layout = Layout.of(root, options)
+    with pytest.raises(FrozenInstanceError):
+        layout.order = ()
+    assert _draw(layout).source == draw_dot(root, collapse="Neuron", local_grads=True).source
+    # x0 and x1 (used by both neurons), the output and its op; then the neurons' boxes, in the layer's frame
+    assert [(n.id, n.kind) for n in layout.nodes] == [("v1", "value"), ("v4", "value"), ("v14", "value"),
+                                                      ("o14", "op"), ("s0", "box"), ("s1", "box")]
+    assert [s.name for s in layout.clusters.values()] == ["Layer 0"]
+    assert [s.name for s in layout.box_ids] == ["Neuron 0", "Neuron 1"]
+    assert list(layout.rows.values()) == [(("s1", "s0"),)]  # kept in order side by side (LR: backwards)
+    # the explorer shows the layout's nodes and frames; each step frame has the layout's nodes and edges
+    data = explore(root, collapse="Neuron").data
+    plain = Layout.of(root, PictureOptions(collapse="Neuron"))
+    assert [n["id"] for n in data["nodes"]] == [n.id for n in plain.nodes]
+    assert [f["label"] for f in data["frames"]] == [s.name for s in plain.clusters.values()]
+    assert data["order"] == [plain.ids[v] for v in reversed(autograd.topological_order(root))]
+    for frame in backward_steps(root, collapse="Neuron"):
+        assert [(a, b) for a, b, _ in edges(frame.source)] == [(e.tail, e.head) for e in plain.edges]
+
+
+def test_a_wheel_of_the_project_ships_the_picture_package_and_the_explorers_script(project_wheel):
+    from pathlib import Path
+
+    package = Path(autograd.__file__).parent / "draw"
+    names = set(project_wheel.namelist())  # project_wheel: tests/conftest.py
+    assert {f"autograd/draw/{p.name}" for p in package.iterdir() if p.suffix in (".py", ".js")} <= names
+    assert project_wheel.read("autograd/draw/explorer.js") == (package / "explorer.js").read_bytes()
+    assert "autograd/draw.py" not in names and "autograd/explorer.js" not in names

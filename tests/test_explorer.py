@@ -108,7 +108,7 @@ def test_jupyter_gets_the_widget_a_png_and_a_text_saying_what_it_is(dot_program)
 
 def test_without_anywidget_the_widget_names_the_extra_to_install(monkeypatch):
     monkeypatch.setitem(sys.modules, "anywidget", None)
-    monkeypatch.setattr(autograd.explorer, "_WIDGET", None)
+    monkeypatch.setattr(autograd.draw.explorer, "_WIDGET", None)
     with pytest.raises(ImportError, match=r"chainrule\[explore\]"):
         explore(graph()).widget()
 
@@ -130,10 +130,10 @@ def test_draw_dots_options_shape_the_explorers_layout_as_they_shape_the_picture(
 
 
 def test_the_explorers_saved_in_the_notebooks_run_the_current_script():
-    # a saved widget carries its script: after a change to autograd/explorer.js, run notebooks/refresh.py
+    # a saved widget carries its script: after a change to autograd/draw/explorer.js, run notebooks/refresh.py
     from pathlib import Path
 
-    from autograd.explorer import _script
+    from autograd.draw.explorer import _script
 
     saved = []
     for path in sorted((Path(__file__).resolve().parent.parent / "notebooks").glob("*.ipynb")):

@@ -97,15 +97,16 @@ def test_from_torch_of_to_torch_computes_the_same_function_with_the_same_weights
         assert close(flat(back(sample)), flat(model(sample)))
 
 
-@pytest.mark.parametrize("name", [m for m in MODULES if not m.startswith("RNN")])
+@pytest.mark.parametrize("name", MODULES)
 def test_onnxruntime_computes_the_same_outputs_in_float64(tmp_path, name):
     onnxruntime = pytest.importorskip("onnxruntime")
     np = pytest.importorskip("numpy")
     model = every_module()[name].eval()
-    nn.export_onnx(model, tmp_path / "m.onnx")
+    batch = [SEQUENCE, SEQUENCE[::-1]] if isinstance(model, RNN) else POINTS  # an RNN: sequences of 4 steps
+    nn.export_onnx(model, tmp_path / "m.onnx", sequence_length=4 if isinstance(model, RNN) else None)
     session = onnxruntime.InferenceSession(str(tmp_path / "m.onnx"))
-    got = session.run(None, {"input": np.array(POINTS, dtype=np.float64)})[0]
-    assert close(got.reshape(-1).tolist(), [x for p in POINTS for x in flat(model(p))])
+    got = session.run(None, {"input": np.array(batch, dtype=np.float64)})[0]
+    assert close(got.reshape(-1).tolist(), [x for sample in batch for x in flat(model(sample))])
 
 
 @pytest.mark.parametrize("name", MODULES)
@@ -148,3 +149,16 @@ def test_a_file_claiming_more_than_it_holds_is_refused_before_anything_is_built(
                                 "state": state}))
     with pytest.raises(ValueError, match=words):
         nn.load(path)
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_an_input_too_large_for_a_float_is_one_value_error_with_and_without_gradients(name):
+    from autograd import no_grad
+
+    model = every_module()[name].eval()
+    huge = [[0.5, 10**400]] if isinstance(model, RNN) else [0.5, 10**400]
+    for _ in range(2):
+        with pytest.raises(ValueError, match="input 1 is too large for a float"):
+            model(huge)
+        with no_grad(), pytest.raises(ValueError, match="input 1 is too large for a float"):
+            model(huge)

@@ -498,8 +498,10 @@ def test_export_onnx_refuses_what_it_cannot_write(tmp_path):
         nn.export_onnx(MLP(1, [1], seed=0), tmp_path / "m.onnx", dtype="float16")
     with pytest.raises(TypeError, match="export_onnx: Doubled is not made of standard layers"):
         nn.export_onnx(Doubled(), tmp_path / "m.onnx")
-    with pytest.raises(TypeError, match="export_onnx: an RNN does not export"):
+    with pytest.raises(TypeError, match="export_onnx: an RNN needs sequence_length, a positive int"):
         nn.export_onnx(nn.RNN(2, 3, seed=0), tmp_path / "m.onnx")
+    with pytest.raises(TypeError, match="export_onnx: sequence_length is for an RNN"):
+        nn.export_onnx(MLP(2, [1], seed=0), tmp_path / "m.onnx", sequence_length=3)
     model = MLP(2, [3, 1], seed=0)
     model.layers[0].activation = "softsign"
     with pytest.raises(ValueError, match="export_onnx: the activation 'softsign' has no ONNX operator"):

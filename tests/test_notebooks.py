@@ -202,7 +202,7 @@ TINY = [
 %config InlineBackend.figure_formats = ["retina"]
 import matplotlib.pyplot as plt
 from autograd import Value, backward_steps, draw_dot
-from autograd.steps import steps_slider
+from autograd.draw.steps import steps_slider
 from nn import MLP, Adam, fit, hinge_loss, make_moons""",
     """x = Value(2.0, label="x")
 y = (x * x + 1.0).tanh()

@@ -19,7 +19,7 @@ import pytest
 
 from autograd import GraphCycleError, Value, backward_steps, draw_dot, explore, scope
 from autograd.cli import main as chainrule
-from autograd.steps import save_gif, save_steps
+from autograd.draw.steps import save_gif, save_steps
 
 pytestmark = pytest.mark.graph
 

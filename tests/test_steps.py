@@ -11,8 +11,8 @@ from _reference import finite_differences, matches_finite_differences, matches_t
 from autograd import Value, backward_steps, dot, scope
 from autograd import sum as vsum
 from autograd import topological_order as _topological_order
-from autograd.draw import _FOCUS
-from autograd.steps import backward_trace, save_gif, save_steps, steps_slider
+from autograd.draw.steps import backward_trace, save_gif, save_steps, steps_slider
+from autograd.draw.style import _FOCUS
 
 pytestmark = pytest.mark.graph
 
@@ -235,7 +235,7 @@ def test_save_gif_refuses_nonsense():
 
 
 def test_the_notebook_slider_starts_at_step_zero_and_moves(monkeypatch):
-    monkeypatch.setattr("autograd.steps._in_jupyter_kernel", lambda: True)  # as in a notebook's kernel
+    monkeypatch.setattr("autograd.draw.steps._in_jupyter_kernel", lambda: True)  # as in a notebook's kernel
     root, _ = build(neuron, GRAPHS[0][1])
     frames = backward_steps(root)
     widget = steps_slider(frames)

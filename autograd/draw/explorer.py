@@ -1,9 +1,10 @@
 """explore: the graph behind a Value as an interactive picture, in Jupyter or as one offline HTML page.
 
-The layout is draw_dot's: the same boxes, ovals and scope frames, placed once by Graphviz's
-`dot` (its JSON output) in Python. The page draws them itself (autograd/explorer.js, the same
-script for the HTML file and the Jupyter widget) and adds what a picture cannot do: pan and
-zoom, search by label, a click on a Value showing the chain-rule sum of its gradient
+The layout is draw_dot's, the same Layout (autograd/draw/layout.py): the same boxes, ovals, node
+ids and scope frames, placed once by Graphviz's `dot` (its JSON output) in Python. The page draws
+them itself (autograd/draw/explorer.js, the same script for the HTML file and the Jupyter
+widget) and adds what a picture cannot do: pan and zoom, search by label, a click on a Value
+showing the chain-rule sum of its gradient
 
     d(root)/d(v) = sum over the uses of v of  d(user)/d(v) * d(root)/d(user)
 
@@ -25,19 +26,10 @@ from importlib import resources
 from typing import Any
 
 from autograd.backprop import topological_order
-from autograd.draw import (
-    MAX_NODES,
-    GraphTooLargeError,
-    Picture,
-    PictureOptions,
-    _draw,
-    _fill_for,
-    _fmt,
-    _GradScale,
-    _op_text,
-    _svg_size,
-    shorten,
-)
+from autograd.draw.graph import _draw
+from autograd.draw.layout import MAX_NODES, Layout, PictureOptions
+from autograd.draw.picture import GraphTooLargeError, Picture, _svg_size
+from autograd.draw.style import _fill_for, _fmt, _GradScale, _op_text, shorten
 from autograd.files import require_regular_file, write_file
 from autograd.value import Value
 
@@ -120,17 +112,18 @@ def explore(root: Value, *, max_nodes: int = EXPLORE_MAX_NODES, timeout: float =
                         f"{', '.join(f.name for f in fields(PictureOptions))}, and timeout")
     chosen = PictureOptions(max_nodes=max_nodes, **options)
     try:
-        picture = _draw(root, chosen)
+        layout = Layout.of(root, chosen)
     except (GraphTooLargeError, ValueError, TypeError) as error:  # draw_dot's checks, named as explore's
         raise type(error)(str(error).replace("draw_dot:", "explore:", 1)) from None
-    layout = json.loads(picture.pipe(format="json0", encoding="utf-8", timeout=timeout))
-    data = _graph_data(root, picture, layout, chosen.grad_colors)
+    picture = _draw(layout)
+    placed = json.loads(picture.pipe(format="json0", encoding="utf-8", timeout=timeout))
+    data = _graph_data(layout, placed)
     still, note = picture, ""
     too_big = len(data["nodes"]) > MAX_NODES or max(data["width"], data["height"]) > _STILL_MAX_POINTS
     if too_big and chosen.collapse is None:
-        for depth in range(max((len(s.path) for s in picture.scopes.values()), default=0), 0, -1):
+        for depth in range(max((len(s.path) for s in layout.clusters.values()), default=0), 0, -1):
             try:  # a still picture a reader can read: the deepest collapse that fits (neurons, not layers)
-                candidate = _draw(root, replace(chosen, collapse=depth, max_nodes=MAX_NODES))
+                candidate = _draw(Layout.of(root, replace(chosen, collapse=depth, max_nodes=MAX_NODES)))
             except GraphTooLargeError:
                 continue
             if max(_svg_size(candidate.pipe(format="svg", encoding="utf-8", timeout=timeout))) <= _STILL_MAX_POINTS:
@@ -139,8 +132,9 @@ def explore(root: Value, *, max_nodes: int = EXPLORE_MAX_NODES, timeout: float =
     return Explorer(data, still, note)
 
 
-def _graph_data(root: Value, picture: Picture, layout: dict[str, Any], grad_colors: bool) -> dict[str, Any]:
-    """What the page needs, from the picture's layout and one replay of the backward pass."""
+def _graph_data(layout: Layout, placed: dict[str, Any]) -> dict[str, Any]:
+    """What the page needs: the layout's nodes where dot `placed` them, and one replay of the backward pass."""
+    root, values = layout.root, layout.values
     order = list(reversed(topological_order(root)))  # backward()'s order: root first
     grads: dict[Value, float] = {root: 1.0}
     users: dict[Value, list[tuple[Value, int]]] = {}
@@ -154,43 +148,39 @@ def _graph_data(root: Value, picture: Picture, layout: dict[str, Any], grad_colo
             users.setdefault(inp, []).append((node, pos))
             updates.append([pos, _fmt(local), _fmt(local * g)])  # inputs[pos]: made an id below
         steps.append(updates)
-    scale = _GradScale.of(v.grad for v in picture.values.values()) if grad_colors else None
-    value_id = {v: name for name, v in picture.values.items() if not name.startswith("c")}
-    for name, (_box, members) in picture.boxes.items():
-        for v in members:
-            value_id[v] = name
-    height = float(layout["bb"].split(",")[3])
+    scale = _GradScale.of(v.grad for v in values.values()) if layout.options.grad_colors else None
+    value_id = layout.ids
+    height = float(placed["bb"].split(",")[3])
 
     def place(obj: dict[str, Any]) -> dict[str, float]:
         x, y = map(float, obj["pos"].split(","))
         w, h = float(obj["width"]) * 72, float(obj["height"]) * 72
         return {"x": round(x - w / 2), "y": round(height - y - h / 2), "w": round(w), "h": round(h)}
 
+    boxes = {name: box for box, name in layout.box_ids.items()}
     gvid_name: dict[int, str] = {}
     nodes = []
-    for obj in layout.get("objects", ()):
+    for obj in placed.get("objects", ()):
         if "nodes" in obj or "pos" not in obj:
             continue
         name = obj["name"]
         gvid_name[obj["_gvid"]] = name
         node: dict[str, Any] = {"id": name, **place(obj)}
-        if name in picture.values:
-            v = picture.values[name]
+        if name in values:
+            v = values[name]
             node.update(_value_fields(v, grads, value_id, users, root))
             fill, fg = _fill_for(math.isfinite(v.data), v.grad, scale)
             if (fill, fg) != ("#ffffff", "black"):
                 node["fill"], node["fg"] = fill, fg
             if name.startswith("c"):
                 node["kind"], node["of"] = "copy", value_id[v]
-        elif name in picture.boxes:
-            box, members = picture.boxes[name]
-            node.update(kind="box", label=shorten(box.name), n=len(members))
+        elif name in boxes:
+            node.update(kind="box", label=shorten(boxes[name].name), n=len(layout.members[boxes[name]]))
         else:  # an op oval o<i>: the op of the Value v<i>
-            v = picture.values.get("v" + name[1:])
-            node.update(kind="op", label=_op_text(v) if v is not None else "", of="v" + name[1:])
+            node.update(kind="op", label=_op_text(layout.order[int(name[1:])]), of="v" + name[1:])
         nodes.append(node)
     edges = []
-    for e in layout.get("edges", ()):
+    for e in placed.get("edges", ()):
         points = e["pos"].split()
         end = None
         if points[0].startswith("e,"):
@@ -205,15 +195,15 @@ def _graph_data(root: Value, picture: Picture, layout: dict[str, Any], grad_colo
             edge.update(l=e["label"], lx=round(lx), ly=round(height - ly))
         edges.append(edge)
     frames = []
-    for obj in layout.get("objects", ()):
-        if obj.get("name") in picture.scopes:
+    for obj in placed.get("objects", ()):
+        if obj.get("name") in layout.clusters:
             x0, y0, x1, y1 = map(float, obj["bb"].split(","))
-            scope = picture.scopes[obj["name"]]
+            scope = layout.clusters[obj["name"]]
             frames.append({"label": shorten(scope.name), "path": shorten("/".join(scope.path)),
                            "depth": len(scope.path), "x": x0, "y": height - y1, "w": x1 - x0, "h": y1 - y0,
                            "nodes": [gvid_name[k] for k in obj.get("nodes", ()) if k in gvid_name]})
     title = f"{shorten(root.label)} = {_fmt(root.data)}" if root.label else f"a value of {_fmt(root.data)}"
-    return {"title": title, "root": value_id[root], "width": float(layout["bb"].split(",")[2]), "height": height,
+    return {"title": title, "root": value_id[root], "width": float(placed["bb"].split(",")[2]), "height": height,
             "nodes": nodes, "edges": edges, "frames": frames,
             "order": [value_id[v] for v in order],
             "steps": [[[value_id[v.inputs[u[0]]], *u[1:]] for u in updates] for v, updates in zip(order, steps)]}
@@ -252,7 +242,7 @@ def _json(data: dict[str, Any]) -> str:
 
 
 def _script() -> str:
-    return resources.files("autograd").joinpath("explorer.js").read_text(encoding="utf-8")
+    return resources.files("autograd.draw").joinpath("explorer.js").read_text(encoding="utf-8")
 
 
 def _page(data: dict[str, Any]) -> str:

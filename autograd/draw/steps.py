@@ -22,7 +22,10 @@ from typing import Any
 import graphviz
 
 from autograd.backprop import topological_order
-from autograd.draw import MAX_NODES, GraphTooLargeError, PictureOptions, _draw, _fmt, _op_text, _Overlay, shorten
+from autograd.draw.graph import _draw, _Overlay
+from autograd.draw.layout import MAX_NODES, Layout, PictureOptions
+from autograd.draw.picture import GraphTooLargeError
+from autograd.draw.style import _fmt, _op_text, shorten
 from autograd.files import kind_of, require_regular_file, write_file
 from autograd.value import Value
 
@@ -100,7 +103,7 @@ def backward_steps(
         for inp, _, total in step.updates:
             widths[inp] = max(widths.get(inp, 1), len(_fmt(total)))
 
-    options = PictureOptions(rankdir, clusters=clusters, collapse=collapse, max_nodes=max_nodes)
+    layout = Layout.of(root, PictureOptions(rankdir, clusters=clusters, collapse=collapse, max_nodes=max_nodes))
     notes = {(step.node, pos): f"{_fmt(local)} × {_fmt(step.grad)}"
              for step in steps for pos, (_, local, _) in enumerate(step.updates)}
     n = len(steps)
@@ -115,7 +118,7 @@ def backward_steps(
         current = steps[k - 1].node if k else None
         done = frozenset(step.node for step in steps[: k - 1]) if k else frozenset()
         overlay = _Overlay(dict(grads), current, done, notes, captions[k], longest, widths)
-        return _draw(root, options, overlay)
+        return _draw(layout, overlay)  # one layout, so every frame is drawn alike
 
     frames = [frame(0)]
     for k, step in enumerate(steps, 1):

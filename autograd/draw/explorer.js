@@ -1,4 +1,4 @@
-// The graph explorer of chainrule (autograd/explorer.py): draws a graph laid out by Graphviz and
+// The graph explorer of chainrule (autograd/draw/explorer.py): draws a graph laid out by Graphviz and
 // lets the reader pan, zoom, search, click a Value for the chain-rule sum of its gradient, step
 // through backward() and collapse scope frames. The same script runs in the saved HTML page and in
 // the Jupyter widget. Every text from the graph is set with textContent, never parsed as markup.
