@@ -130,3 +130,21 @@ def test_a_small_cnn_reads_the_digits_far_better_than_chance():
         progress=False, compile=True)
     loss, accuracy = nn.evaluate(model, X_test, y_test, cross_entropy)
     assert accuracy > 0.7  # chance is 0.1
+
+
+def test_conv1d_onnx_file_runs_in_onnxruntime(tmp_path):
+    onnxruntime = pytest.importorskip("onnxruntime")
+    np = pytest.importorskip("numpy")
+    model = Sequential(Conv1d(2, 3, 3, stride=2, padding=1, activation="tanh", seed=0), Flatten(),
+                       Layer(12, 2, "linear", seed=1))
+    nn.export_onnx(model, tmp_path / "conv1d.onnx", input_shape=(2, 7))
+    rng = random.Random(5)
+    xs = [[[rng.uniform(-1, 1) for _ in range(7)] for _ in range(2)] for _ in range(3)]
+    theirs = onnxruntime.InferenceSession(str(tmp_path / "conv1d.onnx")).run(None, {"input": np.array(xs)})[0]
+    assert outputs(model, xs) == pytest.approx(theirs.flatten().tolist(), **TOL)
+
+
+def test_a_convolution_without_input_shape_is_refused_by_export_onnx(tmp_path):
+    pytest.importorskip("onnx")
+    with pytest.raises(ValueError, match="input_shape="):
+        nn.export_onnx(Sequential(Conv2d(1, 2, 3), Flatten()), tmp_path / "cnn.onnx")
