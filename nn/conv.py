@@ -27,14 +27,14 @@ import random
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from autograd import OPS, Scope, Value, current_scope
+from autograd import BLOCKED, OPS, Op, Scope, Value, current_scope
 from nn._numbers import check_int, is_real, to_float
 from nn.activations import activation as activation_row
 from nn.layers import ACTIVATIONS, MAX_WIDTH, _rng
 from nn.layout import Step, activation_step
 from nn.module import Module, one_path
 
-_DOT, _MAX, _SUM, _DIV = OPS["dot"], OPS["max"], OPS["sum"], OPS["/"]
+_DOT, _SUM, _DIV = OPS["dot"], OPS["sum"], OPS["/"]
 
 
 def _pair(value: object, what: str, dims: int, low: int) -> tuple[int, ...]:
@@ -285,17 +285,43 @@ class _Pool2d(Module):
         return f"{type(self).__name__}(kernel_size={self.kernel_size}{stride})"
 
 
-class MaxPool2d(_Pool2d):
-    """`torch.nn.MaxPool2d(kernel_size, stride)`: the largest of each window, one `max` node each.
+def _pool_choice(xs: Sequence) -> int:
+    """Where PyTorch's max pooling takes a window's maximum: the first largest element, unless a NaN
+    is there, then the last NaN (its kernel's test is `x > top or isnan(x)`, element by element)."""
+    best, top = 0, float(xs[0])
+    for i, x in enumerate(map(float, xs)):  # (float: the derivative rule gets Values for create_graph)
+        if x > top or x != x:
+            best, top = i, x
+    return best
 
-    The max node's gradient goes to the first largest element of the window (row by row), as in
-    PyTorch; the others get none.
+
+def _pool_forward(*xs: float) -> float:
+    return xs[_pool_choice(xs)]
+
+
+def _pool_derivative(*xs_and_out: float) -> tuple:
+    """1 for the chosen element; the others get no gradient at all (BLOCKED: not even a NaN), as in PyTorch."""
+    xs = xs_and_out[:-1]
+    k = _pool_choice(xs)
+    return (BLOCKED,) * k + (1.0,) + (BLOCKED,) * (len(xs) - k - 1)
+
+
+# The engine's `max` takes the first NaN (as torch.max over a dimension); PyTorch's max pooling the
+# last: so pooling has an op of its own, one declaration like the engine's.
+MAX_POOL = Op("max_pool", _pool_forward, _pool_derivative)
+
+
+class MaxPool2d(_Pool2d):
+    """`torch.nn.MaxPool2d(kernel_size, stride)`: the largest of each window, one `max_pool` node each.
+
+    The node's gradient goes to the first largest element of the window (row by row), or to its
+    last NaN, as in PyTorch; the others get none.
     """
 
     step_kind = "max_pool2d"
 
     def _window(self, values: list[Value], inside: Scope) -> Value:
-        return _MAX.apply(values, [v.data for v in values], inside)
+        return MAX_POOL.apply(values, [v.data for v in values], inside)
 
 
 class AvgPool2d(_Pool2d):

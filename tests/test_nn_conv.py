@@ -18,6 +18,7 @@ from nn import AvgPool2d, Conv1d, Conv2d, Flatten, MaxPool2d, Sequential
 pytestmark = pytest.mark.nn
 
 TOL = {"rel": 1e-9, "abs": 1e-12}
+NAN, INF = float("nan"), float("inf")
 
 
 def grid(shape: tuple[int, ...], rng: random.Random) -> list:
@@ -96,6 +97,19 @@ def test_max_pool_gives_the_gradient_to_the_first_maximum_of_a_tied_window_as_py
     tx = torch.tensor([[[[1.0, 5.0, 5.0, 0.0], [5.0, 2.0, 3.0, 3.0]]]], requires_grad=True)
     torch.nn.MaxPool2d(2)(tx).sum().backward()
     assert [v.grad for v in flat(x)] == tx.grad.flatten().tolist() == [0, 1, 1, 0, 0, 0, 0, 0]
+
+
+@pytest.mark.parametrize("window", [[1.0, NAN, NAN, 2.0], [NAN, 1.0, INF, NAN], [-INF, -INF, -INF, -INF],
+                                    [1.0, INF, NAN, 5.0]])
+def test_max_pool_at_nan_and_infinities_gives_what_pytorch_gives(torch, window):
+    x = [[[Value(window[0]), Value(window[1])], [Value(window[2]), Value(window[3])]]]
+    out = MaxPool2d(2)(x)[0][0][0]
+    out.backward()
+    tx = torch.tensor(window).reshape(1, 1, 2, 2).requires_grad_(True)
+    tout = torch.nn.MaxPool2d(2)(tx)
+    tout.sum().backward()
+    assert str(out.data) == str(tout.item())  # nan is nan
+    assert [v.grad for v in flat(x)] == tx.grad.flatten().tolist()  # the last NaN, else the first maximum
 
 
 def test_a_small_cnn_equals_pytorch_end_to_end(torch):
