@@ -152,6 +152,20 @@ class Residual(Module):
         total = [a + b for a, b in zip(xs, outs)]
         return total[0] if isinstance(out, Value) else total
 
+    def forward_batch(self, xs: Sequence[object]) -> list[object]:
+        """x + module(x) for each sample, the module given the whole batch when it needs it (a BatchNorm1d)."""
+        if not any(type(m).forward_batch is not Module.forward_batch for m in self.module.modules()):
+            return [self(x) for x in xs]
+        with scope(self.scope_name):
+            inputs = [_as_values(x, len(x), "Residual") for x in xs]
+            outs = self.module.forward_batch(inputs)
+            if any(len(o) != len(x) for o, x in zip(outs, inputs)):
+                raise ValueError(f"Residual: x + module(x) needs as many outputs as inputs, but {self.module!r} "
+                                 f"changed the width")
+            total = [[a + b for a, b in zip(x, o)] for x, o in zip(inputs, outs)]
+        self._after_batch(xs, total)
+        return total
+
     def widths(self) -> tuple[int | None, int | None]:
         return self.width, self.width
 

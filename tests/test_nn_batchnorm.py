@@ -124,3 +124,14 @@ def test_sequential_and_fit_pass_the_whole_batch_to_batch_norm():
     model.eval()
     with no_grad():
         assert [o.data for o in model.forward_batch(X[:3])] == [model(x).data for x in X[:3]]
+
+
+def test_a_residual_block_gives_its_batch_norm_the_whole_batch_and_equals_pytorch(torch):
+    import nn
+
+    model = Sequential(Layer(2, 3, seed=0), nn.Residual(Sequential(Layer(3, 3, "tanh", seed=1), BatchNorm1d(3))),
+                       Neuron(3, "linear", seed=2))
+    rng = random.Random(6)
+    xs = [[rng.uniform(-1, 1), rng.uniform(-1, 1)] for _ in range(4)]
+    net = nn.to_torch(model)
+    assert [o.data for o in model.forward_batch(xs)] == pytest.approx(net(torch.tensor(xs)).flatten().tolist(), **TOL)
