@@ -57,7 +57,9 @@ def to_torch(model: Module, dtype: torch.dtype | None = None) -> torch.nn.Sequen
     dropout; a LayerNorm `torch.nn.LayerNorm(n, eps)`; a Residual block a `Residual` module
     computing x + block(x); an RNN a `RNNStates` module holding `torch.nn.RNN(batch_first=True)`
     and giving every hidden state, as chainrule's RNN does (its one bias is `bias_ih_l0`;
-    `bias_hh_l0` is 0). The weights are copied (float64 unless `dtype` says otherwise, e.g.
+    `bias_hh_l0` is 0); a Conv1d, Conv2d, MaxPool2d, AvgPool2d, Flatten or BatchNorm1d its
+    `torch.nn` namesake (a convolution's activation the module after it; the running statistics
+    copied). The weights are copied (float64 unless `dtype` says otherwise, e.g.
     `torch.float32`), so training either network leaves the other as it was. The network is in
     training or eval mode as `model` is. PyTorch's global random state is not touched.
     """
@@ -200,6 +202,10 @@ def from_torch(module: torch.nn.Module) -> MLP:
     and one dropout p, and every Linear has a bias. Anything else raises an error naming the
     layer (its index and class). The weights are copied exactly (a float32 weight becomes the
     same number as a float); the MLP is in training or eval mode as `module` is.
+
+    A Sequential holding a Conv1d or Conv2d (dilation 1, groups 1, zero padding; an activation right
+    after it becomes its `activation`), a MaxPool2d or AvgPool2d (no padding, no ceil_mode), a
+    Flatten() or a BatchNorm1d gives a chainrule Sequential of the same modules, state included.
     """
     torch = _import_torch("from_torch")
     if _beyond_mlp(torch, module):
