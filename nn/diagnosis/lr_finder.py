@@ -172,7 +172,7 @@ def _batches(n: int, batch_size: int | None, seed: int):  # -> Iterator[list[int
 
 
 def _loss(model: Module, X: Sequence, y: Sequence, loss_fn: LossFn, batch: list[int]) -> Value:
-    loss = loss_fn([model(X[i]) for i in batch], [y[i] for i in batch])
+    loss = loss_fn(model.forward_batch([X[i] for i in batch]), [y[i] for i in batch])
     if not isinstance(loss, Value):
         raise TypeError(f"lr_find: loss_fn must return a Value, got {type(loss).__name__}")
     return loss

@@ -213,7 +213,7 @@ def _overfit_tiny_batch(model: Module, X: Sequence, y: Sequence, loss_fn: LossFn
     optimizer = Adam(model.parameters(), lr=OVERFIT_LR)
     first = loss = None
     for step in range(OVERFIT_STEPS + 1):
-        current = loss_fn([model(x) for x in xs], ts)
+        current = loss_fn(model.forward_batch(xs), ts)
         loss = _value(current)
         first = loss if first is None else first
         if not math.isfinite(loss):

@@ -51,6 +51,15 @@ class _Entry:
     shape: tuple[int, ...]
 
 
+@dataclass(frozen=True)
+class Tensor:
+    """A state member of more than two dimensions (a convolution's kernel), as `_state_members`
+    gives it: its Values flat in row-major order, and its shape."""
+
+    values: list[Value]
+    shape: tuple[int, ...]
+
+
 def _linear_entries(lin: Linear, prefix: str) -> list[_Entry]:
     flat = [v for row in lin.weight for v in row]
     return [_Entry(f"{prefix}weight", flat, (lin.nout, lin.nin)), _Entry(f"{prefix}bias", list(lin.bias), (lin.nout,))]
@@ -66,7 +75,9 @@ def _entries(module: Module, prefix: str = "", holders: tuple[Module, ...] = ())
     entries: list[_Entry] = []
     holders = (*holders, module)
     for name, member in module._state_members():
-        if hasattr(member, "_state_members"):  # a module (this file is below nn.modules.module: no import of it)
+        if isinstance(member, Tensor):
+            entries.append(_Entry(prefix + name, list(member.values), tuple(member.shape)))
+        elif hasattr(member, "_state_members"):  # a module (this file is below nn.modules.module: no import of it)
             if any(member is h for h in holders):
                 raise ValueError(f"state_dict: {prefix}{name} of the {type(holders[0]).__name__} holds the "
                                  f"{type(member).__name__} it is part of (a cycle): its parameters would have "
@@ -104,12 +115,17 @@ def state_dict(module: Module) -> dict[str, StateValue]:
         data = [v.data for v in entry.values]
         if entry.shape == ():
             state[entry.name] = data[0]
-        elif len(entry.shape) == 1:
-            state[entry.name] = data
         else:
-            cols = entry.shape[1]
-            state[entry.name] = [data[r * cols:(r + 1) * cols] for r in range(entry.shape[0])]
+            state[entry.name] = _nest(data, entry.shape)
     return state
+
+
+def _nest(data: list[float], shape: tuple[int, ...]) -> list:
+    """Flat row-major numbers as nested lists of the shape."""
+    if len(shape) == 1:
+        return data
+    step = len(data) // shape[0]
+    return [_nest(data[r * step:(r + 1) * step], shape[1:]) for r in range(shape[0])]
 
 
 def load_state_dict(module: Module, state: Mapping[str, Any], strict: bool = True) -> IncompatibleKeys:
@@ -178,7 +194,9 @@ def _read(value: object, shape: tuple[int, ...], key: str, who: str) -> list[flo
         return [_number(value, f"{who}: {key!r}")]
     if len(shape) == 1:
         return [_number(x, f"{who}: {key!r}[{i}]") for i, x in enumerate(value)]
-    return [_number(x, f"{who}: {key!r}[{r}][{c}]") for r, row in enumerate(value) for c, x in enumerate(row)]
+    if len(shape) == 2:
+        return [_number(x, f"{who}: {key!r}[{r}][{c}]") for r, row in enumerate(value) for c, x in enumerate(row)]
+    return [x for r, part in enumerate(value) for x in _read(part, shape[1:], f"{key}[{r}]", who)]
 
 
 def _as_shape(shape: object) -> tuple[int, ...] | None:
@@ -199,10 +217,10 @@ def _fits(value: object, shape: tuple[int, ...]) -> bool:
 
 def _outline(value: object) -> tuple[int, ...] | None:
     """The shape of nested lists read along their first items (what an error shows): a few
-    steps, whatever the size; None when deeper than 3."""
+    steps, whatever the size; None when deeper than 4."""
     dims: list[int] = []
     while isinstance(value, (list, tuple)):
-        if len(dims) == 3:
+        if len(dims) == 4:
             return None
         dims.append(len(value))
         value = value[0] if value else None

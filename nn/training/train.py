@@ -3,7 +3,7 @@
 One step of gradient descent is always the same four lines, and `fit` is just those lines
 in a loop, plus the bookkeeping people need to watch a network learn:
 
-    outputs = [model(x) for x in batch]          # forward: builds the graph
+    outputs = model.forward_batch(batch)        # forward: builds the graph (model(x) for each x)
     loss = loss_fn(outputs, targets)             # one Value at the top of the graph
     optimizer.zero_grad(); loss.backward()       # backward: every parameter gets d(loss)/d(p)
     optimizer.step()                             # move every parameter a little downhill
@@ -70,7 +70,7 @@ def evaluate(model: Module, X: Sequence, y: Sequence, loss_fn: LossFn) -> tuple[
     model.eval()
     try:
         with no_grad():
-            outputs = [model(x) for x in X]
+            outputs = model.forward_batch(list(X))
             return loss_fn(outputs, list(y)).data, accuracy(outputs, y)
     finally:
         model.train(was_training)
@@ -201,7 +201,7 @@ class _EagerFit:
         self.model, self.loss_fn, self.optimizer = model, loss_fn, optimizer
 
     def train_step(self, xs: Sequence, targets: Sequence) -> tuple[float, list]:
-        outputs = [self.model(x) for x in xs]
+        outputs = self.model.forward_batch(xs)
         loss = self.loss_fn(outputs, targets)
         if not isinstance(loss, Value):
             raise TypeError(f"fit: loss_fn must return a Value, got {type(loss).__name__}")

@@ -1,0 +1,170 @@
+"""Conv1d, Conv2d, MaxPool2d, AvgPool2d and Flatten: PyTorch's numbers (float64), shared kernels, clear shape errors.
+
+Each module runs on random nested lists of Values, and the same weights run in PyTorch; the
+outputs, the gradient of every input and every parameter of a weighted sum of the outputs agree
+within 1e-9. State dicts go into the PyTorch module with strict=True and back.
+"""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+import autograd
+from autograd import Value
+from nn import AvgPool2d, Conv1d, Conv2d, Flatten, MaxPool2d, Sequential
+
+pytestmark = pytest.mark.nn
+
+TOL = {"rel": 1e-9, "abs": 1e-12}
+NAN, INF = float("nan"), float("inf")
+
+
+def grid(shape: tuple[int, ...], rng: random.Random) -> list:
+    if len(shape) == 1:
+        return [Value(rng.uniform(-2, 2)) for _ in range(shape[0])]
+    return [grid(shape[1:], rng) for _ in range(shape[0])]
+
+
+def flat(x: object) -> list:
+    return [v for item in x for v in flat(item)] if isinstance(x, list) else [x]
+
+
+def weighted_sum(out: list, rng: random.Random) -> tuple[Value, list[float]]:
+    values = flat(out)
+    coefficients = [rng.uniform(-1, 1) for _ in values]
+    return autograd.dot(values, coefficients), coefficients
+
+
+def check_against_torch(torch, module, net, shape, seed=0):
+    """module (chainrule) and net (torch, same weights) on one random input: outputs and every gradient."""
+    rng = random.Random(seed)
+    x = grid(shape, rng)
+    out = module(x)
+    loss, coefficients = weighted_sum(out, rng)
+    loss.backward()
+    tx = torch.tensor([[v.data for v in flat(x)]]).reshape(1, *shape).requires_grad_(True)
+    tout = net(tx)[0]
+    assert [v.data for v in flat(out)] == pytest.approx(tout.flatten().tolist(), **TOL)
+    (tout.flatten() * torch.tensor(coefficients)).sum().backward()
+    assert [v.grad for v in flat(x)] == pytest.approx(tx.grad.flatten().tolist(), **TOL)
+    torch_grads = [g for p in net.parameters() for g in p.grad.flatten().tolist()]
+    assert [p.grad for p in module.parameters()] == pytest.approx(torch_grads, **TOL)
+    return out
+
+
+def torch_conv(torch, module):
+    cls = torch.nn.Conv1d if isinstance(module, Conv1d) else torch.nn.Conv2d
+    net = cls(module.in_channels, module.out_channels, module.kernel_size, module.stride, module.padding,
+              bias=module.has_bias)
+    net.load_state_dict({k: torch.tensor(v) for k, v in module.state_dict().items()}, strict=True)
+    return net
+
+
+@pytest.mark.parametrize("args", [
+    dict(in_channels=1, out_channels=1, kernel_size=3),
+    dict(in_channels=2, out_channels=3, kernel_size=2, stride=2),
+    dict(in_channels=3, out_channels=2, kernel_size=3, stride=2, padding=2),
+    dict(in_channels=2, out_channels=2, kernel_size=4, padding=1, bias=False),
+])
+def test_conv1d_outputs_and_every_gradient_equal_pytorch(torch, args):
+    module = Conv1d(**args, seed=1)
+    check_against_torch(torch, module, torch_conv(torch, module), (args["in_channels"], 9))
+
+
+@pytest.mark.parametrize("args", [
+    dict(in_channels=1, out_channels=2, kernel_size=3),
+    dict(in_channels=2, out_channels=3, kernel_size=(2, 3), stride=(2, 1)),
+    dict(in_channels=3, out_channels=2, kernel_size=3, stride=2, padding=1),
+    dict(in_channels=2, out_channels=2, kernel_size=(3, 2), padding=(2, 0), bias=False),
+])
+def test_conv2d_outputs_and_every_gradient_equal_pytorch(torch, args):
+    module = Conv2d(**args, seed=2)
+    check_against_torch(torch, module, torch_conv(torch, module), (args["in_channels"], 6, 7))
+
+
+@pytest.mark.parametrize(("kernel", "stride"), [(2, None), (3, 2), ((2, 3), (1, 2))])
+def test_pools_equal_pytorch(torch, kernel, stride):
+    for ours, theirs in ((MaxPool2d, torch.nn.MaxPool2d), (AvgPool2d, torch.nn.AvgPool2d)):
+        check_against_torch(torch, ours(kernel, stride), theirs(kernel, stride), (2, 6, 7), seed=3)
+
+
+def test_max_pool_gives_the_gradient_to_the_first_maximum_of_a_tied_window_as_pytorch(torch):
+    x = [[[Value(1.0), Value(5.0), Value(5.0), Value(0.0)], [Value(5.0), Value(2.0), Value(3.0), Value(3.0)]]]
+    out = MaxPool2d(2)(x)
+    autograd.sum(flat(out)).backward()
+    tx = torch.tensor([[[[1.0, 5.0, 5.0, 0.0], [5.0, 2.0, 3.0, 3.0]]]], requires_grad=True)
+    torch.nn.MaxPool2d(2)(tx).sum().backward()
+    assert [v.grad for v in flat(x)] == tx.grad.flatten().tolist() == [0, 1, 1, 0, 0, 0, 0, 0]
+
+
+@pytest.mark.parametrize("window", [[1.0, NAN, NAN, 2.0], [NAN, 1.0, INF, NAN], [-INF, -INF, -INF, -INF],
+                                    [1.0, INF, NAN, 5.0]])
+def test_max_pool_at_nan_and_infinities_gives_what_pytorch_gives(torch, window):
+    x = [[[Value(window[0]), Value(window[1])], [Value(window[2]), Value(window[3])]]]
+    out = MaxPool2d(2)(x)[0][0][0]
+    out.backward()
+    tx = torch.tensor(window).reshape(1, 1, 2, 2).requires_grad_(True)
+    tout = torch.nn.MaxPool2d(2)(tx)
+    tout.sum().backward()
+    assert str(out.data) == str(tout.item())  # nan is nan
+    assert [v.grad for v in flat(x)] == tx.grad.flatten().tolist()  # the last NaN, else the first maximum
+
+
+def test_a_small_cnn_equals_pytorch_end_to_end(torch):
+    conv = Conv2d(2, 3, 3, padding=1, seed=4)
+    model = Sequential(conv, MaxPool2d(2), Flatten())
+    net = torch.nn.Sequential(torch_conv(torch, conv), torch.nn.MaxPool2d(2), torch.nn.Flatten())
+    check_against_torch(torch, model, net, (2, 6, 6), seed=5)
+
+
+def test_a_kernel_weight_is_one_value_whose_gradient_is_the_sum_over_positions():
+    conv = Conv1d(1, 1, 2, bias=False, seed=0)
+    xs = [1.0, 2.0, -1.0, 3.0]
+    out = conv([xs])
+    autograd.sum(out[0]).backward()  # d loss / d out[t] = 1 at every position t
+    w0, w1 = conv.weight[0]
+    assert w0.grad == sum(xs[t] for t in range(3))  # w0 meets x[0], x[1], x[2]
+    assert w1.grad == sum(xs[t + 1] for t in range(3))
+    users = [node for node in autograd.topological_order(autograd.sum(out[0])) if w0 in node._prev]
+    assert len(users) == 3
+
+
+@pytest.mark.parametrize("cls", [Conv1d, Conv2d])
+def test_state_dict_goes_to_pytorch_strictly_and_back(torch, cls):
+    module = cls(2, 3, 2, stride=1, padding=1, seed=7)
+    net = torch_conv(torch, module)  # (load_state_dict with strict=True inside)
+    assert list(net.state_dict()) == list(module.state_dict())
+    with torch.no_grad():
+        for p in net.parameters():
+            p.mul_(2.0)
+    other = cls(2, 3, 2, stride=1, padding=1, seed=8)
+    other.load_state_dict(net.state_dict(), strict=True)
+    assert flat(other.state_dict()["weight"]) == net.weight.flatten().tolist()
+
+
+def test_ragged_rows_are_a_value_error_naming_the_module_and_both_shapes():
+    with pytest.raises(ValueError, match=r"Conv2d\(1, 1, kernel_size=\(2, 2\)\).*\(1, H, W\).*ragged"):
+        Conv2d(1, 1, 2)([[[1.0, 2.0], [3.0]]])
+
+
+def test_a_wrong_channel_count_is_a_value_error_naming_both_shapes():
+    with pytest.raises(ValueError, match=r"Conv1d\(3, 1, kernel_size=2\).*\(3, L\).*\(2, 4\)"):
+        Conv1d(3, 1, 2)([[1.0, 2.0, 3.0, 4.0], [1.0, 2.0, 3.0, 4.0]])
+
+
+def test_a_kernel_larger_than_the_padded_input_is_a_value_error():
+    with pytest.raises(ValueError, match=r"kernel \(5, 5\) is larger than the padded input \(4, 4\).*\(1, 2, 2\)"):
+        Conv2d(1, 1, 5, padding=1)([[[1.0, 2.0], [3.0, 4.0]]])
+    with pytest.raises(ValueError, match=r"MaxPool2d.*larger than the input \(1, 1\)"):
+        MaxPool2d(2)([[[1.0]]])
+
+
+def test_pictures_collapse_a_convolution_by_channel_or_by_position():
+    conv = Conv1d(1, 2, 2, seed=0)
+    out = autograd.sum(flat(conv([[1.0, 2.0, 3.0]])))
+    by_channel = autograd.draw_dot(out, collapse="channel").source
+    by_position = autograd.draw_dot(out, collapse="position").source
+    assert by_channel.count("channel 0") >= 1 and by_channel.count("channel 1") >= 1
+    assert "position 0" in by_position and "position 1" in by_position
