@@ -120,9 +120,8 @@ def lr_find(
     if not end_lr > start_lr:
         raise ValueError(f"lr_find: end_lr must be larger than start_lr, got start_lr={start_lr!r}, end_lr={end_lr!r}")
     steps = check_int(steps, "lr_find: steps", 2)
-    if batch_size is not None:
-        check_int(batch_size, "lr_find: batch_size", 1)
-    check_int(seed, "lr_find: seed", 0)
+    batch_size = None if batch_size is None else check_int(batch_size, "lr_find: batch_size", 1)
+    seed = check_int(seed, "lr_find: seed", 0)
     divergence = check_real(divergence, "lr_find: divergence", 1.0, low_open=True)
 
     batches = _batches(len(X), batch_size, seed)

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 
 import autograd
 from autograd import Value, no_grad
+from nn._numbers import check_bool
 from nn.diagnosis._trial import trial
 from nn.modules.module import Module
 from nn.training.losses import binary_cross_entropy_with_logits, cross_entropy, hinge_loss, mse_loss
@@ -95,8 +96,7 @@ def sanity_check(
         raise ValueError(f"sanity_check: X has {len(X)} inputs but y has {len(y)} targets")
     if len(X) == 0:
         raise ValueError("sanity_check: X is empty")
-    if not isinstance(verbose, bool):
-        raise TypeError(f"sanity_check: verbose must be True or False, got {type(verbose).__name__}")
+    check_bool(verbose, "sanity_check: verbose")
     if not model.parameters():
         raise ValueError(f"sanity_check: the model ({type(model).__name__}) has no parameters to check")
 

@@ -314,6 +314,8 @@ def _count(description: object, where: str, depth: int) -> int:
         return kind._parameter_count(fields["config"], counts)
     except KeyError as missing:
         raise ValueError(f"{where}.config lacks {missing}") from None
+    except TypeError as error:  # a number of the wrong type in the config: the file is bad
+        raise ValueError(f"{where}: {error}") from None
 
 
 def _make(description: dict, where: str) -> Module:

@@ -28,6 +28,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from autograd.files import write_file
+from nn._numbers import check_int, show
 from nn.exchange._onnx_cnn import CNN_KINDS, cnn_step
 from nn.modules.activations import TABLE
 from nn.modules.layers import MLP
@@ -72,7 +73,9 @@ def export_onnx(model: Module, path: str | os.PathLike, *, dtype: str = "float64
         raise TypeError(f"export_onnx: {error}") from None
     helper, elem_type = onnx.helper, getattr(onnx.TensorProto, _DTYPES[dtype][0])
     graph = _Graph(helper, elem_type, dtype, type(model) is MLP)
-    sample = None if input_shape is None else tuple(int(n) for n in input_shape)
+    sample = None if input_shape is None else _sizes(input_shape, "export_onnx: input_shape")
+    if sequence_length is not None:
+        sequence_length = check_int(sequence_length, "export_onnx: sequence_length", 1)
     graph.shape = sample
     if [kind for kind, _ in steps] == ["rnn"]:
         nin, nout, sequence = graph.rnn(steps[0][1], onnx.TensorProto.INT64, sequence_length)
@@ -163,7 +166,7 @@ class _Graph:
     def rnn(self, rnn: Any, int64: int, length: int | None) -> tuple[int, int, list[int]]:
         """An RNN's steps written out: h_t = act(W_ih x_t + b [+ W_hh h_(t-1)]) for t < length, stacked
         along axis 1. Returns (nin, nhidden, [length])."""
-        if type(length) is not int or length < 1:
+        if length is None:
             raise TypeError(f"export_onnx: an RNN needs sequence_length, a positive int (its input is "
                             f"(batch, steps, nin)), got {length!r}")
         nhidden, nin = len(rnn.weight_ih), len(rnn.weight_ih[0])
@@ -221,6 +224,13 @@ def _activation_nodes(helper: Any, name: str, x: str, out: str, constants: dict[
         names.append(out if k == len(row.onnx) - 1 else f"{out}_{k}")
         nodes.append(helper.make_node(op, [tensor(item) for item in inputs], [names[-1]], name=f"{op}_{names[-1]}"))
     return nodes
+
+
+def _sizes(sizes: object, what: str) -> tuple[int, ...]:
+    """A shape given as a list or tuple of positive ints, each checked by check_int."""
+    if isinstance(sizes, (str, bytes)) or not isinstance(sizes, Sequence):
+        raise TypeError(f"{what} must be a list of positive ints, got {type(sizes).__name__}: {show(sizes)}")
+    return tuple(check_int(n, f"{what}[{i}]", 1) for i, n in enumerate(sizes))
 
 
 def _pack(numbers: list[float], dtype: str) -> bytes:

@@ -28,7 +28,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from autograd import BLOCKED, OPS, Op, Scope, Value, current_scope
-from nn._numbers import check_int, is_real, to_float
+from nn._numbers import check_bool, check_int, is_real, to_float
 from nn.modules.activations import activation as activation_row
 from nn.modules.layers import ACTIVATIONS, MAX_WIDTH, _rng
 from nn.modules.layout import Step, activation_step
@@ -93,9 +93,7 @@ class _Conv(Module):
         self.kernel_size = _pair(kernel_size, "kernel_size", self.dims, 1)
         self.stride = _pair(stride, "stride", self.dims, 1)
         self.padding = _pair(padding, "padding", self.dims, 0)
-        if not isinstance(bias, bool):
-            raise TypeError(f"bias must be a bool, got {type(bias).__name__}")
-        self.has_bias = bias
+        self.has_bias = check_bool(bias, "bias")
         self.activation = activation_row(activation, "activation").name
         self._act = ACTIVATIONS[self.activation]
         rng = _rng(seed)

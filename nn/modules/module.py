@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 from autograd import Value, is_grad_enabled, scope
+from nn._numbers import check_bool
 from nn.modules._replay import EAGER, replay, structure_changed
 from nn.modules.state import IncompatibleKeys, StateValue, load_state_dict, state_dict
 
@@ -250,8 +251,7 @@ class Module:
 
     def train(self, mode: bool = True) -> Module:
         """Switch this module and all inside it to training mode (Dropout active); returns self."""
-        if not isinstance(mode, bool):
-            raise TypeError(f"train(mode) needs a bool, got {type(mode).__name__}")
+        check_bool(mode, "train(mode)")
         for m in self.modules():
             m.training = mode
         return self

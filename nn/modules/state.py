@@ -14,13 +14,12 @@ tensor a list of rows), so it needs no PyTorch, prints readably, and goes into J
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from autograd import Value
-from nn._numbers import is_real
+from nn._numbers import check_bool, check_datum
 from nn.modules.layout import Linear, standard_layers
 
 if TYPE_CHECKING:
@@ -130,8 +129,7 @@ def _nest(data: list[float], shape: tuple[int, ...]) -> list:
 
 def load_state_dict(module: Module, state: Mapping[str, Any], strict: bool = True) -> IncompatibleKeys:
     """Module.load_state_dict: check every key, shape and number, then set them all (or none)."""
-    if not isinstance(strict, bool):
-        raise TypeError(f"load_state_dict: strict must be a bool, got {type(strict).__name__}")
+    check_bool(strict, "load_state_dict: strict")
     if not isinstance(state, Mapping):
         raise TypeError(f"load_state_dict: state must be a dict of name -> numbers (as state_dict() gives), "
                         f"got {type(state).__name__}")
@@ -191,11 +189,11 @@ def _read(value: object, shape: tuple[int, ...], key: str, who: str) -> list[flo
         what = "a ragged nested list" if got is None or got == shape else f"shape {_shape_text(got)}"
         raise ValueError(f"{who}: {key!r} must have shape {_shape_text(shape)}, got {what}")
     if len(shape) == 0:
-        return [_number(value, f"{who}: {key!r}")]
+        return [check_datum(value, f"{who}: {key!r}")]
     if len(shape) == 1:
-        return [_number(x, f"{who}: {key!r}[{i}]") for i, x in enumerate(value)]
+        return [check_datum(x, f"{who}: {key!r}[{i}]") for i, x in enumerate(value)]
     if len(shape) == 2:
-        return [_number(x, f"{who}: {key!r}[{r}][{c}]") for r, row in enumerate(value) for c, x in enumerate(row)]
+        return [check_datum(x, f"{who}: {key!r}[{r}][{c}]") for r, row in enumerate(value) for c, x in enumerate(row)]
     return [x for r, part in enumerate(value) for x in _read(part, shape[1:], f"{key}[{r}]", who)]
 
 
@@ -239,16 +237,3 @@ def _shape_text(shape: tuple[int, ...]) -> str:
 
 def _count(n: int, word: str) -> str:
     return f"{n} {word}{'s' if n != 1 else ''}"
-
-
-def _number(x: object, where: str) -> float:
-    # is_real refuses bool (True is an int in Python, and always a mistake here)
-    if not is_real(x):
-        raise ValueError(f"{where} must be a finite real number, got {type(x).__name__} {x!r:.40}")
-    try:
-        number = float(x)
-    except OverflowError:
-        number = math.inf
-    if not math.isfinite(number):
-        raise ValueError(f"{where} must be a finite real number, got {x!r:.40}")
-    return number

@@ -26,6 +26,7 @@ from contextlib import contextmanager, nullcontext
 
 import autograd
 from autograd import Value
+from nn._numbers import to_float
 from nn.modules.batchnorm import _NOTE_STATISTICS, BatchNorm1d
 from nn.modules.layers import _GIVEN_FACTORS, Dropout
 from nn.modules.module import Module
@@ -43,16 +44,16 @@ def _shape(item: object) -> Shape:
     return None
 
 
-def _numbers(item: object, into: list[float]) -> list[float]:
-    """Every number of item, depth first (a Value gives its .data)."""
+def _numbers(item: object, into: list[float], what: str) -> list[float]:
+    """Every number of item, depth first (a Value gives its .data); `what` names item in an error."""
     if isinstance(item, (list, tuple)):
         if all(type(element) is float for element in item):  # the common case, a sample's inputs, at once
             into += item
         else:
             for element in item:
-                _numbers(element, into)
+                _numbers(element, into, what)
     else:
-        into.append(item.data if isinstance(item, Value) else float(item))
+        into.append(item.data if isinstance(item, Value) else to_float(item, what))
     return into
 
 
@@ -101,7 +102,7 @@ class CompiledFit:
         """One step's forward and backward: sets every parameter's .grad as zero_grad() and
         loss.backward() do; returns the loss and the outputs (as numbers)."""
         key = (tuple(map(_shape, xs)), tuple(map(_shape, targets)))
-        inputs = _numbers(targets, _numbers(xs, []))
+        inputs = _numbers(targets, _numbers(xs, [], "fit: an input of the batch"), "fit: a target of the batch")
         program = self._programs.get(key)
         if program is None:
             # A batch smaller than one already met (an epoch's last, short batch) comes once an epoch:

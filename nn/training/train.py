@@ -15,7 +15,7 @@ import random
 from collections.abc import Callable, Sequence
 
 from autograd import Value, no_grad
-from nn._numbers import check_int, to_float
+from nn._numbers import check_bool, check_int, check_seed, to_float
 from nn.modules.module import Module
 from nn.training._compiled_fit import CompiledFit
 from nn.training.callbacks import (
@@ -134,7 +134,7 @@ def fit(
     number; the first replay checks it and raises autograd.TraceMismatchError); the targets reach
     `loss_fn` as Values (inputs of the program).
     """
-    _check_arguments(X, y, epochs, batch_size, validation, diagnostics, compile)
+    epochs, batch_size, seed = _check_arguments(X, y, epochs, batch_size, seed, validation, diagnostics, compile)
     events = _callbacks(model, optimizer, validation, patience, min_delta, restore_best, callbacks, clip_norm,
                         progress, live, diagnostics, scheduler)
     steps = (CompiledFit if compile else _EagerFit)(model, loss_fn, optimizer, model.parameters())
@@ -210,22 +210,21 @@ class _EagerFit:
         return loss.data, [_detach(o) for o in outputs]
 
 
-def _check_arguments(X: Sequence, y: Sequence, epochs: int, batch_size: int | None,
-                     validation: tuple[Sequence, Sequence] | None, diagnostics: bool, compile: bool) -> None:  # noqa: A002
+def _check_arguments(X: Sequence, y: Sequence, epochs: int, batch_size: int | None, seed: int,
+                     validation: tuple[Sequence, Sequence] | None, diagnostics: bool,
+                     compile: bool) -> tuple[int, int | None, int]:  # noqa: A002
+    """fit's numbers checked (epochs, batch_size and seed as Python ints) and its data and flags."""
     _check_data(X, y, "training data")
-    check_int(epochs, "fit: epochs", 0)  # up to sys.maxsize: 10**400 is refused, naming epochs
-    if batch_size is not None:
-        check_int(batch_size, "fit: batch_size", 1)
+    epochs = check_int(epochs, "fit: epochs", 0)  # up to sys.maxsize: 10**400 is refused, naming epochs
+    batch_size = None if batch_size is None else check_int(batch_size, "fit: batch_size", 1)
     if validation is not None:
         if not isinstance(validation, (tuple, list)) or len(validation) != 2:
             raise TypeError("fit: validation must be a pair (X_val, y_val)")
         _check_data(validation[0], validation[1], "validation data")
-    for name, flag in (("diagnostics", diagnostics), ("compile", compile)):
-        if not isinstance(flag, bool):
-            raise TypeError(f"fit: {name} must be True or False, got {type(flag).__name__}")
-    if compile and diagnostics:
+    if check_bool(diagnostics, "fit: diagnostics") & check_bool(compile, "fit: compile"):
         raise ValueError("fit: diagnostics=True watches every layer's outputs as the graph is built; "
                          "a compiled step builds none: pass compile=False with it")
+    return epochs, batch_size, check_seed(seed, "fit: seed")
 
 
 def _callbacks(model: Module, optimizer: Optimizer, validation: object, patience: int | None, min_delta: float,
@@ -250,7 +249,7 @@ def _callbacks(model: Module, optimizer: Optimizer, validation: object, patience
     made += _live_view(live, callbacks)
     if scheduler is not None:
         made.append(SchedulerStep(scheduler, optimizer))
-    if progress:
+    if check_bool(progress, "fit: progress"):
         made.append(ProgressBar())
     return made
 
