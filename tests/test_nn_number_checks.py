@@ -279,3 +279,9 @@ def test_every_kind_reads_the_same_through_the_engine_values_a_model_is_given():
         model([0.5, HUGE])
     with pytest.raises(TypeError, match="MLP input 1 must be a number or a Value, got str"):
         model([0.5, "2"])
+
+
+def test_accuracy_names_a_target_that_is_not_a_number():
+    with pytest.raises(TypeError, match="accuracy: target 1 must be a number, got str: '1'"):
+        nn.accuracy([0.5, -0.5], [1, "1"])
+    assert nn.accuracy([0.5, -0.5], [True, False]) == 1.0  # a bool label is a 0/1 label
