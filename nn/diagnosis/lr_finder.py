@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import math
 import os
-import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -24,7 +23,7 @@ from nn._numbers import check_int, check_real
 from nn.diagnosis._trial import trial
 from nn.modules.module import Module
 from nn.training.optim import Optimizer
-from nn.training.train import LossFn
+from nn.training.train import LossFn, epoch_batches
 
 SMOOTHING = 0.7  # weight of the past in the moving average of the loss (debiased, as in Adam)
 MIN_FALL = 0.01  # a loss that falls by less than 1% of where it started has not fallen
@@ -124,7 +123,7 @@ def lr_find(
     seed = check_int(seed, "lr_find: seed", 0)
     divergence = check_real(divergence, "lr_find: divergence", 1.0, low_open=True)
 
-    batches = _batches(len(X), batch_size, seed)
+    batches = (batch for epoch in epoch_batches(len(X), batch_size, seed) for batch in epoch)  # fit's, for ever
     growth = (end_lr / start_lr) ** (1.0 / (steps - 1))
     lrs: list[float] = []
     losses: list[float] = []
@@ -155,19 +154,6 @@ def lr_find(
                 break
     suggestion, reason = _steepest_descent(lrs, smoothed)
     return LRFinderResult(lrs, losses, smoothed, suggestion, diverged, steps, reason)
-
-
-def _batches(n: int, batch_size: int | None, seed: int):  # -> Iterator[list[int]]
-    """Batches of indices forever: all of them each time, or shuffled batches, epoch after epoch."""
-    order = list(range(n))
-    rng = random.Random(seed)
-    while True:
-        if batch_size is None:
-            yield order
-            continue
-        rng.shuffle(order)
-        for start in range(0, n, batch_size):
-            yield order[start : start + batch_size]
 
 
 def _loss(model: Module, X: Sequence, y: Sequence, loss_fn: LossFn, batch: list[int]) -> Value:

@@ -12,7 +12,7 @@ in a loop, plus the bookkeeping people need to watch a network learn:
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 from autograd import Value, no_grad
 from nn._numbers import check_bool, check_int, check_seed, is_real, show, to_float
@@ -33,7 +33,7 @@ from nn.training.live import LivePlot, ProgressBar
 from nn.training.optim import Optimizer
 from nn.training.schedulers import LRScheduler
 
-__all__ = ["Callback", "History", "LossFn", "TrainingRun", "accuracy", "evaluate", "fit"]
+__all__ = ["Callback", "History", "LossFn", "TrainingRun", "accuracy", "epoch_batches", "evaluate", "fit"]
 
 
 def _score(output: object, what: str = "output") -> float:
@@ -141,35 +141,23 @@ def fit(
                         progress, live, diagnostics, scheduler)
     steps = (CompiledFit if compile else _EagerFit)(model, loss_fn, optimizer, model.parameters())
     run = TrainingRun(model, X, y, loss_fn, optimizer, epochs, History(), validation)
-    rng, order, size = random.Random(seed), list(range(len(X))), batch_size or len(X)
     begun: list[Callback] = []
     try:
         for callback in events:
             callback.on_train_begin(run)
             begun.append(callback)
-        for run.epoch in range(epochs):
+        for run.epoch, batches in zip(range(epochs), epoch_batches(len(X), batch_size, seed)):
             model.train()
             _emit(events, "on_epoch_begin", run)
-            if batch_size is not None:
-                rng.shuffle(order)
-            total, outputs, targets = 0.0, [], []
-            for start in range(0, len(order), size):
-                run.batch = order[start : start + size]
-                batch_targets = [y[i] for i in run.batch]
-                run.loss, batch_outputs = steps.train_step([X[i] for i in run.batch], batch_targets)
+            epoch = _EpochLogs()
+            for run.batch in batches:
+                targets = [y[i] for i in run.batch]
+                run.loss, outputs = steps.train_step([X[i] for i in run.batch], targets)
                 _emit(events, "on_batch_end", run)
                 optimizer.step()
                 _emit(events, "on_step_end", run)
-                total += run.loss * len(run.batch)
-                outputs += batch_outputs
-                targets += batch_targets
-            logs = {"loss": total / len(order), "accuracy": accuracy(outputs, targets)}
-            if validation is not None:
-                logs["val_loss"], logs["val_accuracy"] = evaluate(model, validation[0], validation[1], loss_fn)
-            for key, value in logs.items():
-                getattr(run.history, key).append(value)
-            for callback in events:
-                callback.on_epoch_end(run, logs)
+                epoch.add(run.loss, outputs, targets)
+            _emit(events, "on_epoch_end", run, epoch.logs(run))
             if run.stop:
                 run.history.stopped_early = True
                 break
@@ -178,9 +166,42 @@ def fit(
     return run.history
 
 
-def _emit(callbacks: list[Callback], event: str, run: TrainingRun) -> None:
+def epoch_batches(n: int, batch_size: int | None, seed: int) -> Iterator[list[list[int]]]:
+    """The batches of sample indices of each epoch, epoch after epoch, for ever: with batch_size=None
+    all n in order as one batch; otherwise the n shuffled (one random.Random(seed) for all epochs)
+    and cut into batches of batch_size, the last one short when n is not a multiple of it."""
+    rng, order, size = random.Random(seed), list(range(n)), batch_size or n
+    while True:
+        if batch_size is not None:
+            rng.shuffle(order)
+        yield [order[start : start + size] for start in range(0, n, size)]
+
+
+class _EpochLogs:
+    """An epoch's numbers as its batches go by; then its logs, which go into the history too."""
+
+    def __init__(self) -> None:
+        self.total, self.count, self.outputs, self.targets = 0.0, 0, [], []
+
+    def add(self, loss: float, outputs: list, targets: list) -> None:
+        self.total += loss * len(targets)  # the mean loss of the batch, weighted by its size
+        self.count += len(targets)
+        self.outputs += outputs
+        self.targets += targets
+
+    def logs(self, run: TrainingRun) -> dict[str, float]:
+        """loss and accuracy over the epoch's training batches; val_loss and val_accuracy with validation."""
+        logs = {"loss": self.total / self.count, "accuracy": accuracy(self.outputs, self.targets)}
+        if run.validation is not None:
+            logs["val_loss"], logs["val_accuracy"] = evaluate(run.model, *run.validation, run.loss_fn)
+        for key, value in logs.items():
+            getattr(run.history, key).append(value)
+        return logs
+
+
+def _emit(callbacks: list[Callback], event: str, run: TrainingRun, *logs: dict[str, float]) -> None:
     for callback in callbacks:
-        getattr(callback, event)(run)
+        getattr(callback, event)(run, *logs)
 
 
 def _end(begun: list[Callback], run: TrainingRun) -> None:
