@@ -35,6 +35,7 @@ from nn import (
     RMSprop,
     StepLR,
 )
+from nn.training.plots import draw_decision_boundary
 
 pytestmark = pytest.mark.nn
 
@@ -129,6 +130,10 @@ INTS = {
     "lr_find batch_size": ("lr_find: batch_size", lambda w, v: lr_find(w, batch_size=v), 0),
     "LivePlot columns": ("LivePlot: columns", lambda w, v: LivePlot(columns=v), 0),
     "LivePlot dpi": ("LivePlot: dpi", lambda w, v: LivePlot(dpi=v), 5),
+    "draw_decision_boundary resolution": (
+        "resolution", lambda w, v: draw_decision_boundary(None, w.model, X, Y, resolution=v), 1),
+    "plot_decision_boundary resolution": (
+        "resolution", lambda w, v: nn.plot_decision_boundary(w.model, X, Y, "never-written.png", resolution=v), 10**6),
 }
 
 FLAGS = {
