@@ -61,7 +61,10 @@ class World:
 
     def state(self) -> tuple:
         params = [(p.data, p.grad) for p in self.model.parameters()]
-        return params, self.model.training, dict(vars(self.optimizer)).get("lr")
+        options = {k: v.copy() if isinstance(v, (list, dict)) else v for k, v in vars(self.optimizer).items()}
+        # (fit's model.train() writes `training` onto each module, with the value it had)
+        modules = [(m.training, {k: v for k, v in vars(m).items() if k != "training"}) for m in self.model.modules()]
+        return params, options, modules
 
 
 def fit(w: World, **kwargs: object) -> object:

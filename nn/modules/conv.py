@@ -28,7 +28,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from autograd import BLOCKED, OPS, Op, Scope, Value, current_scope
-from nn._numbers import check_bool, check_int, is_real, to_float
+from nn._numbers import check_bool, check_int, is_real, show, to_float
 from nn.modules.activations import activation as activation_row
 from nn.modules.layers import ACTIVATIONS, MAX_WIDTH, _rng
 from nn.modules.layout import Step, activation_step
@@ -41,7 +41,7 @@ def _pair(value: object, what: str, dims: int, low: int) -> tuple[int, ...]:
     """An int or a tuple of `dims` ints (kernel_size=3 or (3, 2)), each at least `low`."""
     if isinstance(value, (tuple, list)):
         if len(value) != dims:
-            raise ValueError(f"{what} must be an int or {dims} ints, got {value!r}")
+            raise ValueError(f"{what} must be an int or {dims} ints, got {show(value)}")
         return tuple(check_int(v, what, low) for v in value)
     return (check_int(value, what, low),) * dims
 
