@@ -13,8 +13,9 @@ value it got. The kinds of mistake, and what each raises:
   wanted; a number too large for a float (10**400: never the bare OverflowError of `float()`);
   a number outside its interval (a negative learning rate, p > 1, a width of 0, an int past
   sys.maxsize).
-- A file's contents are not an argument: `nn.load` raises ValueError for every mistake in a
-  file, naming the field (the caller passed a path of the right type; the file is what is bad).
+- ValueError for every mistake in a number inside data, naming its field or key: a model file
+  (`nn.load`), a state dict or a torch model's weights (`check_datum`). The caller passed a path
+  or a mapping of the right kind; the data in it is what is bad, as `float("abc")` is a ValueError.
 
 The value is shown short even when it is an int of 400 digits (`float(10**400)` would raise a
 bare "int too large to convert to float", and printing it whole would bury the message).
