@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from nn.callbacks import TrainingRun
 
 from nn import MLP, SGD, Callback, EarlyStopping, GradientClipping, fit, hinge_loss, make_moons, mse_loss
+from nn.callbacks import TrainingRun
 
 pytestmark = pytest.mark.nn
 

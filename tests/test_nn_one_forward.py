@@ -5,12 +5,12 @@ from __future__ import annotations
 import inspect
 
 import pytest
-from nn._replay import WARM_UP
 
 import autograd
 import nn
 from autograd import Value, no_grad
 from nn import MLP, RNN, Dropout, Layer, LayerNorm, Neuron, Residual, Sequential
+from nn._replay import WARM_UP
 
 pytestmark = pytest.mark.nn
 

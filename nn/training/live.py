@@ -19,23 +19,18 @@ from __future__ import annotations
 import base64
 import io
 import math
-import sys
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from autograd import Value, no_grad
+from autograd.draw import jupyter
 from nn.training.callbacks import Callback, TrainingRun
 from nn.training.diagnostics import DIAGNOSTICS_PANELS
 
 Panel = Callable[[Any, TrainingRun], None]  # draws one matplotlib Axes from the running fit
 
 
-def _in_notebook() -> bool:
-    """True in a running Jupyter kernel (JupyterLab, Notebook, VS Code), where outputs update in place."""
-    ipython = sys.modules.get("IPython")  # a kernel has imported it before any user code runs
-    shell = ipython.get_ipython() if ipython is not None else None
-    return getattr(shell, "kernel", None) is not None
 
 
 # ---- panels ---------------------------------------------------------------------------------------
@@ -155,7 +150,7 @@ class LivePlot(Callback):
 
     def on_train_begin(self, run: TrainingRun) -> None:
         self._run, self.epochs_drawn, self._handle, self._next_draw, self._redraws = run, [], None, 0.0, 0
-        self._active = _in_notebook()
+        self._active = jupyter.in_jupyter_kernel()
         if self._active:
             _matplotlib_figure()  # fail now, with the extra to install, not after the first epoch
 
@@ -257,8 +252,8 @@ class ProgressBar(Callback):
     def on_train_begin(self, run: TrainingRun) -> None:
         from tqdm import tqdm
 
-        make = _notebook_progress_bar if _in_notebook() else tqdm
-        extra = {} if _in_notebook() else {"dynamic_ncols": True}
+        make = _notebook_progress_bar if jupyter.in_jupyter_kernel() else tqdm
+        extra = {} if jupyter.in_jupyter_kernel() else {"dynamic_ncols": True}
         self.bar: Any = make(total=run.epochs, desc="training", unit="epoch", **extra)
 
     def on_epoch_end(self, run: TrainingRun, logs: dict[str, float]) -> None:
