@@ -131,7 +131,7 @@ class _Conv(Module):
         positions = self._positions(size, who, _describe(x))
         flat = _flatten(grid)
         data = [v.data for v in flat]
-        plan = _plan(size, self.in_channels, self.kernel_size, self.stride, self.padding)
+        plan = convolution_taps(size, self.in_channels, self.kernel_size, self.stride, self.padding)
         out_shape = [len({p[d] for p in positions}) for d in range(self.dims)]
         module_scope, outputs, act = current_scope(), [], self._act
         for o, row in enumerate(self.weight):
@@ -188,9 +188,16 @@ class _Conv(Module):
 
 
 @functools.lru_cache(maxsize=64)
-def _plan(size: tuple, channels: int, kernel: tuple, stride: tuple, padding: tuple) -> list[list[tuple[int, int]]]:
-    """For each output position (row-major): the (weight index, input index) pairs of the taps that
-    fall inside the input (both flat, in PyTorch's order); the taps on padding are left out."""
+def convolution_taps(size: tuple[int, ...], channels: int, kernel: tuple[int, ...], stride: tuple[int, ...],
+                     padding: tuple[int, ...]) -> list[list[tuple[int, int]]]:
+    """Which input each kernel weight meets, for an input of `channels` x `size` (size: (L,) or (H, W)).
+
+    For each output position (row-major), the (weight index, input index) pairs of the taps that
+    fall inside the input, both flat in PyTorch's order: the weight index into one output channel's
+    in_channels x kernel weights, the input index into the channels x size numbers. The taps on
+    padding are left out. Conv1d and Conv2d build their graphs from it, and ONNX export
+    (nn/exchange/_onnx_cnn.py) its Gather indices, so both read the same positions.
+    """
     taps = list(itertools.product(range(channels), *map(range, kernel)))
     strides = [math.prod(size[d + 1:]) for d in range(len(size))]
     counts = [(n + 2 * p - k) // s + 1 for n, k, s, p in zip(size, kernel, stride, padding)]
