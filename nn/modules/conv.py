@@ -56,13 +56,13 @@ def _shape_of(x: object) -> tuple[int, ...] | None:
 def _grid(x: object, dims: int, who: str, expected: str) -> list:
     """x as nested lists of Values, `dims` deep, every row as long as the first; otherwise a
     ValueError naming the module, the shape it takes and the shape it got."""
-    def walk(item: object, depth: int, length: list) -> object:
+    def walk(item: object, depth: int, length: list, at: str = "") -> object:
         if depth == dims:
             if isinstance(item, Value):
                 return item
             if is_real(item):
-                return Value(to_float(item, f"{who} input"))
-            raise TypeError(f"{who}: an input element must be a number or a Value, got {type(item).__name__}")
+                return Value(to_float(item, f"{who} input {at}"))
+            raise TypeError(f"{who}: input {at} must be a number or a Value, got {type(item).__name__}")
         if isinstance(item, (str, bytes)) or not isinstance(item, Sequence) or len(item) == 0:
             raise ValueError(f"{who} expects an input of shape {expected}, got {_describe(x)}")
         if length[depth] is None:
@@ -70,7 +70,7 @@ def _grid(x: object, dims: int, who: str, expected: str) -> list:
         elif len(item) != length[depth]:
             raise ValueError(f"{who} expects an input of shape {expected}, got ragged rows: "
                              f"{length[depth]} and {len(item)} elements at depth {depth} (input shape {_describe(x)})")
-        return [walk(element, depth + 1, length) for element in item]
+        return [walk(element, depth + 1, length, f"{at}[{i}]") for i, element in enumerate(item)]
 
     return walk(x, 0, [None] * dims)
 
@@ -350,7 +350,8 @@ class Flatten(Module):
     @one_path
     def forward(self, x: Any) -> list[Value]:
         """Every element of x, depth first, as Values."""
-        return [v if isinstance(v, Value) else Value(to_float(v, "Flatten input")) for v in _flatten(x)]
+        return [v if isinstance(v, Value) else Value(to_float(v, f"Flatten input {i}"))
+                for i, v in enumerate(_flatten(x))]
 
     def _config(self) -> dict[str, Any]:
         return {}
