@@ -15,7 +15,7 @@ import random
 import pytest
 
 import autograd
-from autograd import Value, gradcheck, no_grad
+from autograd import Value, draw_dot, gradcheck, no_grad
 from nn import SGD, BatchNorm1d, Layer, Neuron, Sequential, fit, mse_loss
 
 pytestmark = pytest.mark.nn
@@ -157,6 +157,20 @@ def test_every_output_of_a_batch_depends_on_every_sample():
     out = bn.forward_batch(xs)
     out[0][0].backward()
     assert all(x[0].grad != 0.0 for x in xs)
+
+
+def test_the_picture_of_any_one_output_of_a_batch_of_three_holds_every_sample_of_its_channel():
+    # the coupling drawn: one output's graph reaches all three samples (through the mean and the
+    # variance), so the batch's graph is one connected graph; channels stay apart
+    bn = BatchNorm1d(2)
+    xs = [[Value(float(s + 2 * j) ** 2, label=f"x{s}[{j}]") for j in range(2)] for s in range(3)]
+    out = bn.forward_batch(xs)
+    for s in range(3):
+        for j in range(2):
+            source = draw_dot(out[s][j]).source
+            assert [f'tooltip="x{r}[{j}]:' in source for r in range(3)] == [True] * 3
+            assert f'tooltip="x0[{1 - j}]:' not in source
+            assert f"weight[{j}]" in source and f"weight[{1 - j}]" not in source
 
 
 def test_sequential_and_fit_pass_the_whole_batch_to_batch_norm():

@@ -8,6 +8,7 @@ within 1e-9. State dicts go into the PyTorch module with strict=True and back.
 from __future__ import annotations
 
 import random
+import re
 
 import pytest
 
@@ -161,13 +162,69 @@ def test_a_kernel_larger_than_the_padded_input_is_a_value_error():
         MaxPool2d(2)([[[1.0]]])
 
 
+def picture(source: str) -> tuple[dict[str, str], dict[str, list[str]], list[tuple[str, str]]]:
+    """A DOT source read back: each node's tooltip, the frames (cluster labels) it is drawn in, and the edges."""
+    tooltips, frames, edges, stack = {}, {}, [], []
+    for line in source.splitlines():
+        line = line.strip()
+        if line.startswith("subgraph cluster_"):
+            stack.append(None)
+        elif line.startswith("graph [") and stack:
+            stack[-1] = re.search(r' label=("[^"]*"|\S+)', line).group(1).strip('"')
+        elif line == "}" and stack:
+            stack.pop()
+        elif match := re.match(r"(\w+) -> (\w+)( \[|$)", line):
+            edges.append((match.group(1), match.group(2)))
+        elif match := re.match(r"(\w+) \[label=", line):
+            frames[match.group(1)] = list(stack)
+            if tip := re.search(r'tooltip="([^"]*)"', line):
+                tooltips[match.group(1)] = tip.group(1)
+    return tooltips, frames, edges
+
+
+def weight_nodes(tooltips: dict[str, str], conv) -> dict[tuple[int, int], str]:
+    """The node of each kernel weight (output channel o, tap k), found by its label; each must be drawn once."""
+    nodes = {}
+    for o, row in enumerate(conv.weight):
+        for k in range(len(row)):
+            (node,) = [n for n, tip in tooltips.items() if tip.startswith(f"weight[{o}][{k}]:")]
+            nodes[o, k] = node
+    return nodes
+
+
+def uses(k: int, length: int, padding: int, positions: int) -> list[int]:
+    """The output positions where tap k of a stride-1 Conv1d reads the input rather than the padding."""
+    return [t for t in range(positions) if 0 <= t + k - padding < length]
+
+
+def test_a_conv1d_picture_shows_each_kernel_weight_once_with_one_edge_to_every_position_using_it():
+    conv = Conv1d(1, 2, 2, padding=1, seed=0)  # 3 inputs, 4 positions; each tap misses one position (padding)
+    out = autograd.sum(flat(conv([[1.0, 2.0, -1.0]])))
+    out.backward()
+    tooltips, frames, edges = picture(autograd.draw_dot(out).source)
+    for (o, k), node in weight_nodes(tooltips, conv).items():
+        targets = [to for frm, to in edges if frm == node]
+        expected = uses(k, 3, 1, 4)
+        assert len(targets) == len(set(targets)) == len(expected) == 3  # one edge per position using it
+        assert sorted(frames[t][-2:] for t in targets) == [
+            [f"channel {o}", f"position {t}"] for t in expected]
+        assert tooltips[node].endswith(f"grad={float(sum([1.0, 2.0, -1.0]))}")  # the sum over its positions
+
+
 def test_pictures_collapse_a_convolution_by_channel_or_by_position():
-    conv = Conv1d(1, 2, 2, seed=0)
-    out = autograd.sum(flat(conv([[1.0, 2.0, 3.0]])))
-    by_channel = autograd.draw_dot(out, collapse="channel").source
-    by_position = autograd.draw_dot(out, collapse="position").source
-    assert by_channel.count("channel 0") >= 1 and by_channel.count("channel 1") >= 1
-    assert "position 0" in by_position and "position 1" in by_position
+    conv = Conv1d(1, 2, 2, padding=1, seed=0)
+    out = autograd.sum(flat(conv([[1.0, 2.0, -1.0]])))
+    tooltips, _, edges = picture(autograd.draw_dot(out, collapse="channel").source)
+    boxes = {tip: n for n, tip in tooltips.items() if tip.startswith("Conv1d/")}
+    assert sorted(boxes) == ["Conv1d/channel 0", "Conv1d/channel 1"]
+    for (o, _k), node in weight_nodes(tooltips, conv).items():
+        assert [to for frm, to in edges if frm == node] == [boxes[f"Conv1d/channel {o}"]]  # one edge, its channel
+    tooltips, _, edges = picture(autograd.draw_dot(out, collapse="position").source)
+    boxes = {tip: n for n, tip in tooltips.items() if tip.startswith("Conv1d/")}
+    assert sorted(boxes) == [f"Conv1d/channel {o}/position {t}" for o in range(2) for t in range(4)]
+    for (o, k), node in weight_nodes(tooltips, conv).items():
+        assert sorted(to for frm, to in edges if frm == node) == sorted(
+            boxes[f"Conv1d/channel {o}/position {t}"] for t in uses(k, 3, 1, 4))
 
 
 # ---- second derivatives: PyTorch's create_graph=True, and finite differences ----------------------
