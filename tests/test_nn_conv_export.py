@@ -106,6 +106,21 @@ def test_fit_with_compile_trains_as_fit_without(torch):
     assert _same(compiled.state_dict(), eager.state_dict())
 
 
+def test_fit_with_compile_trains_a_conv1d_and_batch_norm_over_positions_as_fit_without():
+    rng = random.Random(7)
+    xs = [[[rng.uniform(-1, 1) for _ in range(5)] for _ in range(2)] for _ in range(10)]
+    ys = [rng.randrange(2) for _ in range(10)]
+    models = []
+    for flag in (False, True):
+        model = Sequential(Conv1d(2, 3, 2, seed=0), BatchNorm1d(3, momentum=None), Flatten(),
+                           Layer(12, 2, "linear", seed=1))
+        fit(model, xs, ys, cross_entropy, SGD(model.parameters(), lr=0.1), epochs=3, batch_size=4,
+            progress=False, compile=flag)  # batches of 4, 4 and 2: the short last one too
+        models.append(model)
+    assert models[1][1].num_batches_tracked.data == 9
+    assert _same(models[1].state_dict(), models[0].state_dict())
+
+
 def test_diagnostics_record_statistics_per_convolution_and_batch_norm():
     rng = random.Random(4)
     xs, ys = images(8, rng), [rng.randrange(3) for _ in range(8)]
