@@ -69,7 +69,7 @@ class BatchNorm1d(Module):
                              f"variance, got one sample of shape {_describe(x)} where it needs (N, {c}) "
                              f"with N > 1 or (N, {c}, L); call forward_batch(xs), or eval() first")
         if _is_positions(x):
-            channels = self._channels([x], "one sample of shape")[0]
+            channels = self._channels(x, batch=False)
             return [[self._eval_one(v, j) for v in channel] for j, channel in enumerate(channels)]
         return [self._eval_one(v, j) for j, v in enumerate(_as_values(x, c, repr(self)))]
 
@@ -95,7 +95,7 @@ class BatchNorm1d(Module):
                              f"with N > 1, or (N, {c}, L) with N * L > 1, got {_describe(xs)}")
         with scope(self.scope_name):
             if positions:  # (N, C, L)
-                rows = self._channels(xs, "a batch of shape")
+                rows = self._channels(xs, batch=True)
             else:  # (N, C): each number a channel of one position
                 who = f"{self!r} (takes (N, {c}) or (N, {c}, L), got a batch of shape {_describe(xs)}), sample"
                 rows = [[[v] for v in _as_values(x, c, f"{who} {s}")] for s, x in enumerate(xs)]
@@ -122,15 +122,17 @@ class BatchNorm1d(Module):
         self._after_batch(xs, outputs)
         return outputs
 
-    def _channels(self, xs: Sequence[Any], what: str) -> list[list[list[Value]]]:
-        """Samples of shape (C, L) as Values, every sample with num_features channels of one length L;
-        otherwise a ValueError naming the module, the shape it takes and the shape it got."""
+    def _channels(self, x: Sequence[Any], batch: bool) -> list:
+        """A batch of samples of shape (C, L) (batch=True) or one such sample as nested Values, every
+        channel of one length L and C = num_features; otherwise a ValueError naming the module, the
+        shape it takes and the shape it got."""
         c = self.num_features
-        expected = f"(N, {c}, L)" if what.startswith("a batch") else f"({c}, L)"
-        grid = _grid(xs, 3, repr(self), expected)
-        if len(grid[0]) != c:
-            got = _describe(xs) if what.startswith("a batch") else _describe(xs[0])
-            raise ValueError(f"{self!r} expects {what} {expected}, got {got} ({len(grid[0])} channels, not {c})")
+        expected = f"(N, {c}, L)" if batch else f"({c}, L)"
+        grid = _grid(x, 3 if batch else 2, repr(self), expected)
+        channels = len(grid[0]) if batch else len(grid)
+        if channels != c:
+            raise ValueError(f"{self!r} expects {'a batch' if batch else 'one sample'} of shape {expected}, "
+                             f"got {_describe(x)} ({channels} channels, not {c})")
         return grid
 
     def track(self, means: list[float], unbiased_vars: list[float]) -> None:
