@@ -8,6 +8,7 @@ within 1e-9. State dicts go into the PyTorch module with strict=True and back.
 from __future__ import annotations
 
 import random
+import re
 
 import pytest
 
@@ -161,10 +162,161 @@ def test_a_kernel_larger_than_the_padded_input_is_a_value_error():
         MaxPool2d(2)([[[1.0]]])
 
 
+def picture(source: str) -> tuple[dict[str, str], dict[str, list[str]], list[tuple[str, str]]]:
+    """A DOT source read back: each node's tooltip, the frames (cluster labels) it is drawn in, and the edges."""
+    tooltips, frames, edges, stack = {}, {}, [], []
+    for line in source.splitlines():
+        line = line.strip()
+        if line.startswith("subgraph cluster_"):
+            stack.append(None)
+        elif line.startswith("graph [") and stack:
+            stack[-1] = re.search(r' label=("[^"]*"|\S+)', line).group(1).strip('"')
+        elif line == "}" and stack:
+            stack.pop()
+        elif match := re.match(r"(\w+) -> (\w+)( \[|$)", line):
+            edges.append((match.group(1), match.group(2)))
+        elif match := re.match(r"(\w+) \[label=", line):
+            frames[match.group(1)] = list(stack)
+            if tip := re.search(r'tooltip="([^"]*)"', line):
+                tooltips[match.group(1)] = tip.group(1)
+    return tooltips, frames, edges
+
+
+def weight_nodes(tooltips: dict[str, str], conv) -> dict[tuple[int, int], str]:
+    """The node of each kernel weight (output channel o, tap k), found by its label; each must be drawn once."""
+    nodes = {}
+    for o, row in enumerate(conv.weight):
+        for k in range(len(row)):
+            (node,) = [n for n, tip in tooltips.items() if tip.startswith(f"weight[{o}][{k}]:")]
+            nodes[o, k] = node
+    return nodes
+
+
+def uses(k: int, length: int, padding: int, positions: int) -> list[int]:
+    """The output positions where tap k of a stride-1 Conv1d reads the input rather than the padding."""
+    return [t for t in range(positions) if 0 <= t + k - padding < length]
+
+
+def test_a_conv1d_picture_shows_each_kernel_weight_once_with_one_edge_to_every_position_using_it():
+    conv = Conv1d(1, 2, 2, padding=1, seed=0)  # 3 inputs, 4 positions; each tap misses one position (padding)
+    out = autograd.sum(flat(conv([[1.0, 2.0, -1.0]])))
+    out.backward()
+    tooltips, frames, edges = picture(autograd.draw_dot(out).source)
+    for (o, k), node in weight_nodes(tooltips, conv).items():
+        targets = [to for frm, to in edges if frm == node]
+        expected = uses(k, 3, 1, 4)
+        assert len(targets) == len(set(targets)) == len(expected) == 3  # one edge per position using it
+        assert sorted(frames[t][-2:] for t in targets) == [
+            [f"channel {o}", f"position {t}"] for t in expected]
+        assert tooltips[node].endswith(f"grad={float(sum([1.0, 2.0, -1.0]))}")  # the sum over its positions
+
+
 def test_pictures_collapse_a_convolution_by_channel_or_by_position():
-    conv = Conv1d(1, 2, 2, seed=0)
-    out = autograd.sum(flat(conv([[1.0, 2.0, 3.0]])))
-    by_channel = autograd.draw_dot(out, collapse="channel").source
-    by_position = autograd.draw_dot(out, collapse="position").source
-    assert by_channel.count("channel 0") >= 1 and by_channel.count("channel 1") >= 1
-    assert "position 0" in by_position and "position 1" in by_position
+    conv = Conv1d(1, 2, 2, padding=1, seed=0)
+    out = autograd.sum(flat(conv([[1.0, 2.0, -1.0]])))
+    tooltips, _, edges = picture(autograd.draw_dot(out, collapse="channel").source)
+    boxes = {tip: n for n, tip in tooltips.items() if tip.startswith("Conv1d/")}
+    assert sorted(boxes) == ["Conv1d/channel 0", "Conv1d/channel 1"]
+    for (o, _k), node in weight_nodes(tooltips, conv).items():
+        assert [to for frm, to in edges if frm == node] == [boxes[f"Conv1d/channel {o}"]]  # one edge, its channel
+    tooltips, _, edges = picture(autograd.draw_dot(out, collapse="position").source)
+    boxes = {tip: n for n, tip in tooltips.items() if tip.startswith("Conv1d/")}
+    assert sorted(boxes) == [f"Conv1d/channel {o}/position {t}" for o in range(2) for t in range(4)]
+    for (o, k), node in weight_nodes(tooltips, conv).items():
+        assert sorted(to for frm, to in edges if frm == node) == sorted(
+            boxes[f"Conv1d/channel {o}/position {t}"] for t in uses(k, 3, 1, 4))
+
+
+# ---- second derivatives: PyTorch's create_graph=True, and finite differences ----------------------
+
+
+def quadratic(values: list, coefficients: list[float]):
+    """sum c_i o_i + (1/4) sum o_i^2: a loss whose Hessian sees every pair of outputs (works on Values and tensors)."""
+    total = values[0] * coefficients[0] + values[0] * values[0] * 0.25
+    for v, c in zip(values[1:], coefficients[1:]):
+        total = total + v * c + v * v * 0.25
+    return total
+
+
+def hessian_against_torch(torch, module, net, x_numbers: list, seed: int = 0) -> list[list[float]]:
+    """The Hessian of a quadratic loss of module(x) over (every input, every parameter), by
+    autograd.grad with create_graph=True, equal within 1e-9 to PyTorch's from the same weights."""
+    shape = _shape(x_numbers)
+    x = _values(x_numbers)
+    leaves = flat(x) + module.parameters()
+    out = flat(module(x))
+    coefficients = [random.Random(seed).uniform(-1, 1) for _ in out]
+    firsts = autograd.grad(quadratic(out, coefficients), leaves, create_graph=True)
+    hessian = [[g.data for g in autograd.grad(first, leaves)] for first in firsts]
+
+    tx = torch.tensor(x_numbers).reshape(1, *shape).requires_grad_(True)
+    tleaves = [tx, *net.parameters()]
+    tout = list(net(tx).flatten().unbind())
+    tfirsts = torch.cat([g.flatten() for g in torch.autograd.grad(quadratic(tout, coefficients), tleaves,
+                                                                   create_graph=True)])
+    assert [g.data for g in firsts] == pytest.approx(tfirsts.tolist(), **TOL)
+    for i, (row, g) in enumerate(zip(hessian, tfirsts)):
+        trow = torch.autograd.grad(g, tleaves, retain_graph=True, allow_unused=True)
+        expected = [v for t, leaf in zip(trow, tleaves) for v in
+                    (torch.zeros_like(leaf) if t is None else t).flatten().tolist()]
+        assert row == pytest.approx(expected, **TOL), i
+    return hessian
+
+
+def _shape(x: object) -> tuple[int, ...]:
+    return (len(x), *_shape(x[0])) if isinstance(x, list) else ()
+
+
+def _values(x: object) -> object:
+    return [_values(item) for item in x] if isinstance(x, list) else Value(x)
+
+
+def numbers(shape: tuple[int, ...], seed: int) -> list:
+    rng = random.Random(seed)
+    return [[rng.uniform(-2, 2) for _ in range(shape[-1])] if len(shape) == 2 else numbers(shape[1:], rng.random())
+            for _ in range(shape[0])]
+
+
+@pytest.mark.parametrize("args", [
+    dict(in_channels=2, out_channels=2, kernel_size=3, stride=2, padding=1),
+    dict(in_channels=1, out_channels=2, kernel_size=2, activation="tanh"),
+])
+def test_conv1d_second_derivatives_equal_pytorch(torch, args):
+    module = Conv1d(**args, seed=3)
+    net = torch_conv(torch, module)
+    if module.activation == "tanh":
+        net = torch.nn.Sequential(net, torch.nn.Tanh())
+    hessian = hessian_against_torch(torch, module, net, numbers((args["in_channels"], 5), seed=4))
+    assert any(h != 0.0 for row in hessian for h in row)
+
+
+@pytest.mark.parametrize("args", [
+    dict(in_channels=2, out_channels=2, kernel_size=2, stride=(1, 2), padding=1),
+    dict(in_channels=1, out_channels=2, kernel_size=(2, 1), activation="tanh", bias=False),
+])
+def test_conv2d_second_derivatives_equal_pytorch(torch, args):
+    module = Conv2d(**args, seed=5)
+    net = torch_conv(torch, module)
+    if module.activation == "tanh":
+        net = torch.nn.Sequential(net, torch.nn.Tanh())
+    hessian_against_torch(torch, module, net, numbers((args["in_channels"], 3, 3), seed=6))
+
+
+def test_max_pool_second_derivatives_at_ties_equal_pytorch_the_first_maximum_taking_all(torch):
+    window_ties = [[[5.0, 5.0, 1.0, 2.0], [5.0, 0.0, 2.0, 2.0], [-1.0, -1.0, 3.0, 0.0], [-1.0, -1.0, 0.0, 3.0]]]
+    hessian = hessian_against_torch(torch, MaxPool2d(2), torch.nn.MaxPool2d(2), window_ties, seed=7)
+    chosen = [i for i, row in enumerate(hessian) if row[i] != 0.0]
+    assert chosen == [0, 3, 8, 10]  # (0,0), (0,3), (2,0), (2,2): the first of each window, row by row
+    assert all(hessian[i][i] == 0.5 for i in chosen)  # d2/do2 of o^2/4, where o is that input
+
+
+def test_conv_gradients_and_second_derivatives_match_finite_differences():
+    def loss(*leaves: Value) -> Value:
+        conv, it = Conv1d(1, 2, 2, stride=1, padding=1, activation="tanh", seed=0), iter(leaves)
+        conv.weight = [[next(it), next(it)] for _ in range(2)]
+        conv.bias = [next(it), next(it)]
+        out = flat(conv([[next(it) for _ in range(3)]]))
+        return quadratic(out, [0.3 * k - 0.5 for k in range(len(out))])
+
+    rng = random.Random(8)
+    assert autograd.gradcheck(loss, [rng.uniform(-1, 1) for _ in range(9)], order=2)

@@ -106,6 +106,21 @@ def test_fit_with_compile_trains_as_fit_without(torch):
     assert _same(compiled.state_dict(), eager.state_dict())
 
 
+def test_fit_with_compile_trains_a_conv1d_and_batch_norm_over_positions_as_fit_without():
+    rng = random.Random(7)
+    xs = [[[rng.uniform(-1, 1) for _ in range(5)] for _ in range(2)] for _ in range(10)]
+    ys = [rng.randrange(2) for _ in range(10)]
+    models = []
+    for flag in (False, True):
+        model = Sequential(Conv1d(2, 3, 2, seed=0), BatchNorm1d(3, momentum=None), Flatten(),
+                           Layer(12, 2, "linear", seed=1))
+        fit(model, xs, ys, cross_entropy, SGD(model.parameters(), lr=0.1), epochs=3, batch_size=4,
+            progress=False, compile=flag)  # batches of 4, 4 and 2: the short last one too
+        models.append(model)
+    assert models[1][1].num_batches_tracked.data == 9
+    assert _same(models[1].state_dict(), models[0].state_dict())
+
+
 def test_diagnostics_record_statistics_per_convolution_and_batch_norm():
     rng = random.Random(4)
     xs, ys = images(8, rng), [rng.randrange(3) for _ in range(8)]
@@ -118,6 +133,28 @@ def test_diagnostics_record_statistics_per_convolution_and_batch_norm():
     first = history.layer_stats[-1][0]
     assert first["grad_norm"] > 0 and 0.0 <= first["dead_fraction"] <= 1.0
     assert len(history.last_activations[0]) == 8 * 3 * 6 * 6  # every sample's channels at every position
+
+
+def test_diagnostics_give_every_statistic_for_a_conv1d_and_its_batch_norm_over_channels_and_positions():
+    from nn.training.diagnostics import STATS
+
+    rng = random.Random(6)
+    xs = [[[rng.uniform(-1, 1) for _ in range(6)] for _ in range(2)] for _ in range(8)]
+    ys = [rng.randrange(2) for _ in range(8)]
+    model = Sequential(Conv1d(2, 3, 3, padding=1, activation="relu", seed=0), BatchNorm1d(3), Flatten(),
+                       Layer(18, 2, "linear", seed=1))
+    history = fit(model, xs, ys, cross_entropy, SGD(model.parameters(), lr=0.1), epochs=2, batch_size=4,
+                  progress=False, diagnostics=True)
+    assert history.layer_names == ["layer 0 (Conv1d, relu, 3 channels)", "layer 1 (BatchNorm1d, linear, 3 features)",
+                                   "layer 2 (linear, 2 units)"]
+    for epoch in history.layer_stats:
+        for stats in epoch:
+            assert sorted(stats) == sorted(STATS) and stats["grad_norm"] > 0 and stats["update_ratio"] > 0
+    conv, norm, _ = history.layer_stats[-1]
+    assert 0.0 <= conv["dead_fraction"] < 1.0 and conv["activation_mean"] > 0  # relu: nothing below 0
+    # in training a batch norm's outputs have, channel by channel, the batch's mean 0 and std 1 (weight 1, bias 0 at
+    # first, moved a little by the steps)
+    assert abs(norm["activation_mean"]) < 0.05 and abs(norm["activation_std"] - 1.0) < 0.05
 
 
 def test_a_small_cnn_reads_the_digits_far_better_than_chance():

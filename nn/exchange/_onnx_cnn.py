@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from nn.modules.conv import _plan
+from nn.modules.conv import convolution_taps
 
 CNN_KINDS = ("conv1d", "conv2d", "max_pool2d", "avg_pool2d", "flatten", "batch_norm1d")
 
@@ -56,7 +56,7 @@ def cnn_step(graph: Any, kind: str, step: Any, x: str, here: str) -> str:
         return graph.node("Reshape", [mean, graph.ints(f"out_shape_{here}", [-1, *graph.shape])], f"avg_pool_{here}")
     # a convolution
     size = tuple(shape[1:])
-    plan = _plan(size, step.in_channels, step.kernel_size, step.stride, step.padding)
+    plan = convolution_taps(size, step.in_channels, step.kernel_size, step.stride, step.padding)
     taps, zero = step.in_channels * math.prod(step.kernel_size), math.prod(shape)
     index = [[zero] * taps for _ in plan]  # every tap on padding reads the appended zero
     for p, pairs in enumerate(plan):

@@ -86,7 +86,7 @@ def export_onnx(model: Module, path: str | os.PathLike, *, dtype: str = "float64
             graph.node("Identity", ["input"], "output")
         (nin, nout), sequence = model.widths(), []
         if sample is not None:
-            nin, nout = sample, graph.shape if nout is None else nout
+            nin, nout = sample, graph.shape  # (a BatchNorm1d on (C, L) gives (C, L), not its width C)
     graph.nodes[-1].output[0] = "output"  # the last node writes the graph's output directly
     if nin is None or nout is None:
         raise TypeError(f"export_onnx: the widths of the {type(model).__name__} are not known; "
@@ -149,6 +149,7 @@ class _Graph:
                 inputs = [flowing, self.tensor(f"{prefix}weight", step.weight, [step.nout, step.nin]),
                           self.tensor(f"{prefix}bias", step.bias, [step.nout])]
                 flowing = self.node("Gemm", inputs, f"linear_{here}", transB=1)
+                self.shape = None if self.shape is None else (step.nout,)
             elif kind == "activation":
                 self.nodes += _activation_nodes(self.helper, step, flowing, f"{step}_{here}", self.constants)
                 flowing = self.nodes[-1].output[0]

@@ -1,9 +1,11 @@
-"""`BatchNorm1d`: normalise each feature over the samples of a batch, as `torch.nn.BatchNorm1d(n)`.
+"""`BatchNorm1d`: normalise each channel over the samples of a batch, as `torch.nn.BatchNorm1d(n)`.
 
-For feature j over a batch of N samples x_1 .. x_N (in training mode):
+A sample is a list of `num_features` numbers (PyTorch's input (N, C)) or a list of
+`num_features` channels of L numbers each (PyTorch's (N, C, L), what a Conv1d gives). For channel
+j, over its n values in a batch (n = N, or N * L: every sample at every position), in training:
 
-    mean_j = (1/N) sum_s x_s[j]        var_j = (1/N) sum_s (x_s[j] - mean_j)^2     (biased)
-    y_s[j] = (x_s[j] - mean_j) / sqrt(var_j + eps) * weight[j] + bias[j]
+    mean_j = (1/n) sum x[j]        var_j = (1/n) sum (x[j] - mean_j)^2     (biased)
+    y[j] = (x[j] - mean_j) / sqrt(var_j + eps) * weight[j] + bias[j]
 
 Every output depends on every sample of the batch (through mean_j and var_j): the graph of one
 batch is one connected graph, and a sample's gradient depends on the others. So the module needs
@@ -11,7 +13,7 @@ the whole batch at once: it is called as `bn.forward_batch(xs)` (Sequential and 
 that way). It also keeps running statistics, updated at every training batch as PyTorch does:
 
     running_mean = (1 - momentum) running_mean + momentum mean
-    running_var  = (1 - momentum) running_var  + momentum var * N / (N - 1)     (unbiased)
+    running_var  = (1 - momentum) running_var  + momentum var * n / (n - 1)     (unbiased)
 
 (momentum=None: the plain average over all batches so far). In eval mode the batch plays no
 part: y = (x - running_mean) / sqrt(running_var + eps) * weight + bias, one sample at a time, so a
@@ -29,19 +31,22 @@ from typing import Any
 import autograd
 from autograd import Value, dot, scope
 from nn._numbers import check_int, check_real
+from nn.modules.conv import _describe, _grid
 from nn.modules.layers import MAX_WIDTH, _as_values
 from nn.modules.layout import Step
 from nn.modules.module import Module
 
 _BUFFERS = ("running_mean", "running_var", "num_batches_tracked")
-# Set by nn._compiled_fit while it records a training step: note(bn, means + unbiased variances)
-# takes the batch statistics as outputs of the program, and fit calls bn.track with their numbers.
-_NOTE_STATISTICS: ContextVar[Callable[[BatchNorm1d, list[Value]], None] | None] = ContextVar(
+# How fit(compile=True) (nn/training/_compiled_fit.py) records a training step: while it is set,
+# forward_batch calls note(bn, the batch's means + unbiased variances) instead of updating the
+# running statistics, so the compiled program gives them as outputs and fit calls bn.track with
+# their numbers at every step. None (the default): forward_batch updates the statistics itself.
+BATCH_STATISTICS_NOTE: ContextVar[Callable[[BatchNorm1d, list[Value]], None] | None] = ContextVar(
     "batch_statistics", default=None)
 
 
 class BatchNorm1d(Module):
-    """`torch.nn.BatchNorm1d(num_features, eps, momentum)` on samples of `num_features` numbers."""
+    """`torch.nn.BatchNorm1d(num_features, eps, momentum)` on samples of shape (C,) or (C, L), C = num_features."""
 
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1) -> None:
         self.num_features = check_int(num_features, "num_features", 1, MAX_WIDTH)
@@ -55,48 +60,80 @@ class BatchNorm1d(Module):
         self.num_batches_tracked = Value(0.0, label="num_batches_tracked")
         self.scope_name = "BatchNorm1d"
 
-    def forward(self, x: Sequence[Value | float]) -> list[Value]:
-        """One sample: in eval mode, normalised with the running statistics; in training mode a
-        ValueError (one sample has no spread, as PyTorch says: use forward_batch)."""
+    def forward(self, x: Sequence[Value | float] | Sequence[Sequence[Value | float]]) -> list:
+        """One sample, (C,) or (C, L): in eval mode, normalised with the running statistics; in
+        training mode a ValueError (one sample has no spread, as PyTorch says: use forward_batch)."""
+        c = self.num_features
         if self.training:
             raise ValueError(f"{self!r}: training needs a batch of more than one sample to take its mean and "
-                             f"variance, got one sample of shape ({self.num_features},) where it needs "
-                             f"(N, {self.num_features}) with N > 1; call forward_batch(xs), or eval() first")
-        xs = _as_values(x, self.num_features, repr(self))
-        return [dot([(v - m.data) * (r.data + self.eps) ** -0.5], [w], b)
-                for v, m, r, w, b in zip(xs, self.running_mean, self.running_var, self.weight, self.bias)]
+                             f"variance, got one sample of shape {_describe(x)} where it needs (N, {c}) "
+                             f"with N > 1 or (N, {c}, L); call forward_batch(xs), or eval() first")
+        if _is_positions(x):
+            channels = self._channels(x, batch=False)
+            return [[self._eval_one(v, j) for v in channel] for j, channel in enumerate(channels)]
+        return [self._eval_one(v, j) for j, v in enumerate(_as_values(x, c, repr(self)))]
 
-    def forward_batch(self, xs: Sequence[Sequence[Value | float]]) -> list[list[Value]]:
-        """The batch normalised feature by feature (see the module docstring); in eval mode sample by sample."""
+    def _eval_one(self, v: Value, j: int) -> Value:
+        return dot([(v - self.running_mean[j].data) * (self.running_var[j].data + self.eps) ** -0.5],
+                   [self.weight[j]], self.bias[j])
+
+    def forward_batch(self, xs: Sequence[Any]) -> list[list[Any]]:
+        """The batch normalised channel by channel (see the module docstring); in eval mode sample by sample."""
         if not self.training:
             return super().forward_batch(xs)
-        if isinstance(xs, (str, bytes)) or not isinstance(xs, Sequence) or len(xs) < 2:
-            got = f"({len(xs)}, {self.num_features})" if isinstance(xs, Sequence) else type(xs).__name__
-            raise ValueError(f"{self!r}: training needs a batch of more than one sample, as PyTorch does (one "
-                             f"sample's variance is 0 and its output always the bias); expected shape "
-                             f"(N, {self.num_features}) with N > 1, got {got}")
+        c = self.num_features
+        if isinstance(xs, (str, bytes)) or not isinstance(xs, Sequence) or not xs:
+            raise ValueError(f"{self!r} expects a batch of shape (N, {c}) or (N, {c}, L), got {_describe(xs)}")
+        positions = _is_positions(xs[0])
+        other = next((s for s, x in enumerate(xs) if _is_positions(x) != positions), None)
+        if other is not None:
+            raise ValueError(f"{self!r} expects a batch of shape (N, {c}) or (N, {c}, L), got sample 0 of shape "
+                             f"{_describe(xs[0])} and sample {other} of shape {_describe(xs[other])}")
+        if not positions and len(xs) < 2 or positions and len(xs) * len(xs[0][0]) < 2:
+            raise ValueError(f"{self!r}: training needs more than one value per channel, as PyTorch does (one "
+                             f"value's variance is 0 and its output always the bias); expected shape (N, {c}) "
+                             f"with N > 1, or (N, {c}, L) with N * L > 1, got {_describe(xs)}")
         with scope(self.scope_name):
-            rows = [_as_values(x, self.num_features, f"{self!r} (batch shape ({len(xs)}, {self.num_features}), "
-                               f"sample {s})") for s, x in enumerate(xs)]
-            n = len(rows)
-            columns, means, variances = [], [], []
-            for j in range(self.num_features):
-                column = [row[j] for row in rows]
+            if positions:  # (N, C, L)
+                rows = self._channels(xs, batch=True)
+            else:  # (N, C): each number a channel of one position
+                who = f"{self!r} (takes (N, {c}) or (N, {c}, L), got a batch of shape {_describe(xs)}), sample"
+                rows = [[[v] for v in _as_values(x, c, f"{who} {s}")] for s, x in enumerate(xs)]
+            n = len(rows) * len(rows[0][0])
+            outputs: list[list[Any]] = [[] for _ in rows]
+            means, variances = [], []
+            for j in range(c):
+                column = [v for row in rows for v in row[j]]
                 mean = autograd.sum(column) / n
                 centred = [v - mean for v in column]
                 squares = dot(centred, centred)
                 inv_std = (squares / n + self.eps) ** -0.5
-                columns.append([dot([c * inv_std], [self.weight[j]], self.bias[j]) for c in centred])
+                normalised = iter([dot([d * inv_std], [self.weight[j]], self.bias[j]) for d in centred])
+                for out, row in zip(outputs, rows):
+                    channel = [next(normalised) for _ in row[j]]
+                    out.append(channel if positions else channel[0])
                 means.append(mean)
                 variances.append(squares / (n - 1))
-            outputs = [list(row) for row in zip(*columns)]
-        note = _NOTE_STATISTICS.get()
+        note = BATCH_STATISTICS_NOTE.get()
         if note is None:
             self.track([m.data for m in means], [v.data for v in variances])
         else:  # fit(compile=True) is recording: the program gives the statistics, fit tracks them
             note(self, means + variances)
         self._after_batch(xs, outputs)
         return outputs
+
+    def _channels(self, x: Sequence[Any], batch: bool) -> list:
+        """A batch of samples of shape (C, L) (batch=True) or one such sample as nested Values, every
+        channel of one length L and C = num_features; otherwise a ValueError naming the module, the
+        shape it takes and the shape it got."""
+        c = self.num_features
+        expected = f"(N, {c}, L)" if batch else f"({c}, L)"
+        grid = _grid(x, 3 if batch else 2, repr(self), expected)
+        channels = len(grid[0]) if batch else len(grid)
+        if channels != c:
+            raise ValueError(f"{self!r} expects {'a batch' if batch else 'one sample'} of shape {expected}, "
+                             f"got {_describe(x)} ({channels} channels, not {c})")
+        return grid
 
     def track(self, means: list[float], unbiased_vars: list[float]) -> None:
         """One step of the running statistics from a batch's means and unbiased variances (PyTorch's
@@ -136,3 +173,9 @@ class BatchNorm1d(Module):
 
     def __repr__(self) -> str:
         return f"BatchNorm1d({self.num_features}, eps={self.eps!r}, momentum={self.momentum!r})"
+
+
+def _is_positions(sample: object) -> bool:
+    """True for a sample of shape (C, L) (its first channel is a list), False for one of shape (C,)."""
+    return (isinstance(sample, Sequence) and not isinstance(sample, (str, bytes)) and len(sample) > 0
+            and isinstance(sample[0], Sequence) and not isinstance(sample[0], (str, bytes)))

@@ -56,13 +56,13 @@ def _shape_of(x: object) -> tuple[int, ...] | None:
 def _grid(x: object, dims: int, who: str, expected: str) -> list:
     """x as nested lists of Values, `dims` deep, every row as long as the first; otherwise a
     ValueError naming the module, the shape it takes and the shape it got."""
-    def walk(item: object, depth: int, length: list) -> object:
+    def walk(item: object, depth: int, length: list, at: str = "") -> object:
         if depth == dims:
             if isinstance(item, Value):
                 return item
             if is_real(item):
-                return Value(to_float(item, f"{who} input"))
-            raise TypeError(f"{who}: an input element must be a number or a Value, got {type(item).__name__}")
+                return Value(to_float(item, f"{who} input {at}"))
+            raise TypeError(f"{who}: input {at} must be a number or a Value, got {type(item).__name__}")
         if isinstance(item, (str, bytes)) or not isinstance(item, Sequence) or len(item) == 0:
             raise ValueError(f"{who} expects an input of shape {expected}, got {_describe(x)}")
         if length[depth] is None:
@@ -70,7 +70,7 @@ def _grid(x: object, dims: int, who: str, expected: str) -> list:
         elif len(item) != length[depth]:
             raise ValueError(f"{who} expects an input of shape {expected}, got ragged rows: "
                              f"{length[depth]} and {len(item)} elements at depth {depth} (input shape {_describe(x)})")
-        return [walk(element, depth + 1, length) for element in item]
+        return [walk(element, depth + 1, length, f"{at}[{i}]") for i, element in enumerate(item)]
 
     return walk(x, 0, [None] * dims)
 
@@ -129,7 +129,7 @@ class _Conv(Module):
         positions = self._positions(size, who, _describe(x))
         flat = _flatten(grid)
         data = [v.data for v in flat]
-        plan = _plan(size, self.in_channels, self.kernel_size, self.stride, self.padding)
+        plan = convolution_taps(size, self.in_channels, self.kernel_size, self.stride, self.padding)
         out_shape = [len({p[d] for p in positions}) for d in range(self.dims)]
         module_scope, outputs, act = current_scope(), [], self._act
         for o, row in enumerate(self.weight):
@@ -186,9 +186,16 @@ class _Conv(Module):
 
 
 @functools.lru_cache(maxsize=64)
-def _plan(size: tuple, channels: int, kernel: tuple, stride: tuple, padding: tuple) -> list[list[tuple[int, int]]]:
-    """For each output position (row-major): the (weight index, input index) pairs of the taps that
-    fall inside the input (both flat, in PyTorch's order); the taps on padding are left out."""
+def convolution_taps(size: tuple[int, ...], channels: int, kernel: tuple[int, ...], stride: tuple[int, ...],
+                     padding: tuple[int, ...]) -> list[list[tuple[int, int]]]:
+    """Which input each kernel weight meets, for an input of `channels` x `size` (size: (L,) or (H, W)).
+
+    For each output position (row-major), the (weight index, input index) pairs of the taps that
+    fall inside the input, both flat in PyTorch's order: the weight index into one output channel's
+    in_channels x kernel weights, the input index into the channels x size numbers. The taps on
+    padding are left out. Conv1d and Conv2d build their graphs from it, and ONNX export
+    (nn/exchange/_onnx_cnn.py) its Gather indices, so both read the same positions.
+    """
     taps = list(itertools.product(range(channels), *map(range, kernel)))
     strides = [math.prod(size[d + 1:]) for d in range(len(size))]
     counts = [(n + 2 * p - k) // s + 1 for n, k, s, p in zip(size, kernel, stride, padding)]
@@ -341,7 +348,8 @@ class Flatten(Module):
     @one_path
     def forward(self, x: Any) -> list[Value]:
         """Every element of x, depth first, as Values."""
-        return [v if isinstance(v, Value) else Value(to_float(v, "Flatten input")) for v in _flatten(x)]
+        return [v if isinstance(v, Value) else Value(to_float(v, f"Flatten input {i}"))
+                for i, v in enumerate(_flatten(x))]
 
     def _config(self) -> dict[str, Any]:
         return {}

@@ -27,7 +27,7 @@ from contextlib import contextmanager, nullcontext
 import autograd
 from autograd import Value
 from nn._numbers import to_float
-from nn.modules.batchnorm import _NOTE_STATISTICS, BatchNorm1d
+from nn.modules.batchnorm import BATCH_STATISTICS_NOTE, BatchNorm1d
 from nn.modules.layers import _GIVEN_FACTORS, Dropout
 from nn.modules.module import Module
 from nn.training.optim import Optimizer
@@ -169,12 +169,12 @@ class CompiledFit:
                 norms.append(bn)
                 statistics.extend(values)
 
-            token = _NOTE_STATISTICS.set(note)
+            token = BATCH_STATISTICS_NOTE.set(note)
             try:
                 with _given(lambda dropout, n: [next(rest) for _ in range(n)]):  # the inputs after the targets
                     nested = model.forward_batch(xs)
             finally:
-                _NOTE_STATISTICS.reset(token)
+                BATCH_STATISTICS_NOTE.reset(token)
             output_shapes[:] = map(_shape, nested)
             outs = _values(nested, [])
             return (loss_fn(nested, ts), *outs, *statistics)
