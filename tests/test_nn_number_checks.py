@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import math
+from pathlib import Path
 
 import pytest
 
@@ -22,8 +23,10 @@ from nn import (
     RNN,
     SGD,
     Adam,
+    AvgPool2d,
     BatchNorm1d,
     Conv1d,
+    Conv2d,
     CosineAnnealingLR,
     Dropout,
     Layer,
@@ -41,6 +44,7 @@ pytestmark = pytest.mark.nn
 
 HUGE = 10**400  # float(HUGE) is a bare OverflowError in Python; here it is a ValueError naming the argument
 X, Y = [[0.5, -0.25], [0.1, 0.9], [-0.7, 0.3], [0.2, 0.2]], [1.0, -1.0, 1.0, -1.0]
+NOWHERE = Path("/nonexistent-chainrule-folder")  # a call that checked nothing would fail to write here
 
 # the kinds of mistake, and the one exception each raises wherever the number goes
 NOT_A_NUMBER = {"a str": "0.5", "None": None, "a complex": 1j, "a list": [0.5]}
@@ -88,6 +92,8 @@ REALS = {
     "Adam lr": ("lr", lambda w, v: Adam(w.model.parameters(), lr=v), -1.0),
     "Adam betas[0]": ("betas[0]", lambda w, v: Adam(w.model.parameters(), betas=(v, 0.999)), 1.0),
     "Adam eps": ("eps", lambda w, v: Adam(w.model.parameters(), eps=v), 0.0),
+    "Adam weight_decay": ("weight_decay", lambda w, v: Adam(w.model.parameters(), weight_decay=v), -0.1),
+    "RMSprop eps": ("eps", lambda w, v: RMSprop(w.model.parameters(), eps=v), 0.0),
     "RMSprop alpha": ("alpha", lambda w, v: RMSprop(w.model.parameters(), alpha=v), 1.5),
     "StepLR gamma": ("StepLR: gamma", lambda w, v: StepLR(w.optimizer, 2, gamma=v), 0.0),
     "CosineAnnealingLR eta_min": ("eta_min", lambda w, v: CosineAnnealingLR(w.optimizer, 5, eta_min=v), -1.0),
@@ -103,6 +109,8 @@ REALS = {
     "make_circles factor": ("factor", lambda w, v: nn.make_circles(factor=v), 1.0),
     "train_test_split test_fraction": ("test_fraction", lambda w, v: nn.train_test_split(X, Y, test_fraction=v), 1.0),
     "lr_find start_lr": ("lr_find: start_lr", lambda w, v: lr_find(w, start_lr=v), 0.0),
+    "lr_find end_lr": ("lr_find: end_lr", lambda w, v: lr_find(w, end_lr=v), -1.0),
+    "train_val_split val_fraction": ("val_fraction", lambda w, v: nn.train_val_split(X, Y, val_fraction=v), 0.0),
     "lr_find divergence": ("lr_find: divergence", lambda w, v: lr_find(w, divergence=v), 1.0),
     "LivePlot interval": ("LivePlot: interval", lambda w, v: LivePlot(interval=v), -1.0),
     "LivePlot panel_size": ("LivePlot: panel_size[1]", lambda w, v: LivePlot(panel_size=(4.0, v)), 0.0),
@@ -124,10 +132,19 @@ INTS = {
     "Conv1d stride": ("stride", lambda w, v: Conv1d(1, 1, 2, stride=v), 0),
     "Conv1d padding": ("padding", lambda w, v: Conv1d(1, 1, 2, padding=v), -1),
     "MaxPool2d kernel_size": ("kernel_size", lambda w, v: MaxPool2d((2, v)), 0),
+    "AvgPool2d stride": ("stride", lambda w, v: AvgPool2d(2, stride=(1, v)), 0),
+    "Conv2d out_channels": ("out_channels", lambda w, v: Conv2d(1, v, 3), 0),
+    "export_onnx sequence_length": (
+        "export_onnx: sequence_length", lambda w, v: nn.export_onnx(w.model, NOWHERE / "m.onnx", sequence_length=v), 0),
+    "export_onnx input_shape": (
+        "export_onnx: input_shape[1]", lambda w, v: nn.export_onnx(w.model, NOWHERE / "m.onnx", input_shape=(2, v)), 0),
     "StepLR step_size": ("StepLR: step_size", lambda w, v: StepLR(w.optimizer, v), 0),
     "CosineAnnealingLR T_max": ("T_max", lambda w, v: CosineAnnealingLR(w.optimizer, v), 0),
     "LinearLR total_iters": ("total_iters", lambda w, v: LinearLR(w.optimizer, total_iters=v), 0),
     "make_moons n": ("n", lambda w, v: nn.make_moons(n=v), 0),
+    "make_circles n": ("n", lambda w, v: nn.make_circles(n=v), 0),
+    "make_xor n": ("n", lambda w, v: nn.make_xor(n=v), -1),
+    "make_sine n": ("n", lambda w, v: nn.make_sine(n=v), 0),
     "make_spiral classes": ("classes", lambda w, v: nn.make_spiral(classes=v), 1),
     "lr_find steps": ("lr_find: steps", lambda w, v: lr_find(w, steps=v), 1),
     "lr_find batch_size": ("lr_find: batch_size", lambda w, v: lr_find(w, batch_size=v), 0),
@@ -136,7 +153,7 @@ INTS = {
     "draw_decision_boundary resolution": (
         "resolution", lambda w, v: draw_decision_boundary(None, w.model, X, Y, resolution=v), 1),
     "plot_decision_boundary resolution": (
-        "resolution", lambda w, v: nn.plot_decision_boundary(w.model, X, Y, "never-written.png", resolution=v), 10**6),
+        "resolution", lambda w, v: nn.plot_decision_boundary(w.model, X, Y, NOWHERE / "b.png", resolution=v), 10**6),
 }
 
 FLAGS = {
@@ -160,7 +177,8 @@ SEEDS = {
 
 
 # None is a meaningful value of these (the whole data set, no early stopping, no clipping, a plain mean)
-OPTIONAL = {"fit batch_size", "lr_find batch_size", "fit patience", "fit clip_norm", "BatchNorm1d momentum"}
+OPTIONAL = {"fit batch_size", "lr_find batch_size", "fit patience", "fit clip_norm", "BatchNorm1d momentum",
+            "export_onnx sequence_length"}
 
 
 def cases(table: dict, kinds: dict[type[Exception], dict]) -> list:
