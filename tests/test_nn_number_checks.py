@@ -196,7 +196,7 @@ def cases(table: dict, kinds: dict[type[Exception], dict]) -> list:
 def refused(name: str, call, value: object, error: type[Exception]) -> None:
     world = World()
     before = world.state()
-    with pytest.raises(Exception) as raised:  # noqa: PT011 - the exact type is asserted below, with the message
+    with pytest.raises(Exception) as raised:  # the exact type is asserted below, with the message
         call(world, value)
     assert type(raised.value) is error, f"{type(raised.value).__name__}: {raised.value}"
     assert name in str(raised.value)

@@ -244,7 +244,8 @@ def _check_arguments(X: Sequence, y: Sequence, epochs: int, batch_size: int | No
         if not isinstance(validation, (tuple, list)) or len(validation) != 2:
             raise TypeError("fit: validation must be a pair (X_val, y_val)")
         _check_data(validation[0], validation[1], "validation data")
-    if check_bool(diagnostics, "fit: diagnostics") & check_bool(compile, "fit: compile"):
+    check_bool(compile, "fit: compile")
+    if check_bool(diagnostics, "fit: diagnostics") and compile:
         raise ValueError("fit: diagnostics=True watches every layer's outputs as the graph is built; "
                          "a compiled step builds none: pass compile=False with it")
     return epochs, batch_size, check_seed(seed, "fit: seed")
