@@ -119,10 +119,11 @@ def check_bool(x: object, what: str) -> bool:
     return x
 
 
-def check_seed(x: object, what: str = "seed") -> int:
-    """x as the int that seeds a random.Random (any int, however large or negative); TypeError otherwise."""
+def check_seed(x: object, what: str = "seed", *, or_else: str = "") -> int:
+    """x as the int that seeds a random.Random (any int, however large or negative); TypeError
+    otherwise, its message listing what else the caller accepts (`or_else=", a random.Random or None"`)."""
     if not isinstance(x, numbers.Integral) or isinstance(x, bool):
-        raise TypeError(f"{what} must be an int, got {type(x).__name__}: {show(x)}")
+        raise TypeError(f"{what} must be an int{or_else}, got {type(x).__name__}: {show(x)}")
     return int(x)
 
 

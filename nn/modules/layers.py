@@ -49,7 +49,7 @@ def _rng(seed: int | random.Random | None) -> random.Random:
         return seed
     if seed is None:
         return random.Random()
-    return random.Random(check_seed(seed, "seed (an int, a random.Random or None)"))
+    return random.Random(check_seed(seed, or_else=", a random.Random or None"))
 
 
 def _elements(x: Input, n: int, who: str) -> list:
