@@ -15,7 +15,7 @@ import random
 from collections.abc import Callable, Iterator, Sequence
 
 from autograd import Value, no_grad
-from nn._numbers import check_bool, check_int, check_seed, is_real, show, to_float
+from nn._numbers import check_bool, check_int, check_seed, show, to_float
 from nn.modules.module import Module
 from nn.training._compiled_fit import CompiledFit
 from nn.training.callbacks import (
@@ -60,10 +60,16 @@ def accuracy(outputs: Sequence, targets: Sequence) -> float:
                 scores = [_score(s, f"accuracy: output {i}[{j}]") for j, s in enumerate(out)]
             correct += scores.index(max(scores)) == t
         else:
-            if not is_real(t) and not isinstance(t, (Value, bool)):  # a bool label is a 0/1 label here
-                raise TypeError(f"accuracy: target {i} must be a number, got {type(t).__name__}: {show(t)}")
-            correct += (_score(out, f"accuracy: output {i}") > 0.0) == (t > 0)
+            correct += (_score(out, f"accuracy: output {i}") > 0.0) == _positive(t, i)
     return correct / len(outputs)
+
+
+def _positive(target: object, i: int) -> bool:
+    """Whether a binary target is the positive class (> 0: labels +1/-1, 1/0 and True/False alike)."""
+    try:
+        return target > 0
+    except TypeError:  # a str, None, a list: name it
+        raise TypeError(f"accuracy: target {i} must be a number, got {type(target).__name__}: {show(target)}") from None
 
 
 def evaluate(model: Module, X: Sequence, y: Sequence, loss_fn: LossFn) -> tuple[float, float]:
