@@ -574,12 +574,12 @@ BAD_COMMANDS = {
     "a folder": ([".", "-o", "m.onnx"], "is a directory, not a regular file"),
     "unknown suffix": (["model.json", "-o", "m.txt"], "cannot tell the format of 'm.txt' from its suffix"),
     "no suffix": (["model.json", "-o", "model"], "cannot tell the format of 'model'"),
-    "no output": (["model.json"], "no output given"),
-    "no model": (["-o", "m.onnx"], "no model file given"),
-    "two models": (["model.json", "other.json", "-o", "m.onnx"], "unexpected argument 'other.json'"),
-    "-o without a value": (["model.json", "-o"], "-o needs a value"),
-    "unknown option": (["model.json", "-o", "m.onnx", "--fast"], "unknown option '--fast'"),
-    "bad dtype": (["model.json", "-o", "m.onnx", "--dtype", "int8"], "--dtype must be float64 or float32"),
+    "no output": (["model.json"], "the following arguments are required: -o/--output"),
+    "no model": (["-o", "m.onnx"], "the following arguments are required: MODEL.json"),
+    "two models": (["model.json", "other.json", "-o", "m.onnx"], "unrecognized arguments: other.json"),
+    "-o without a value": (["model.json", "-o"], "argument -o/--output: expected one argument"),
+    "unknown option": (["model.json", "-o", "m.onnx", "--fast"], "unrecognized arguments: --fast"),
+    "bad dtype": (["model.json", "-o", "m.onnx", "--dtype", "int8"], "argument --dtype: invalid choice: 'int8'"),
     "an empty model name": (["", "-o", "m.onnx"], "the model file name is empty"),  # not ".", the folder
     "too many layers": (["deep.json", "-o", "m.onnx"], "config.nouts has 50000 layers; a model file holds at most"),
 }
@@ -660,7 +660,7 @@ def test_a_missing_torch_is_exit_status_1_saying_what_to_install(capsys, workdir
 
 def test_help_describes_the_formats_and_the_exit_statuses(capsys):
     status, out, _ = run(capsys, "--help")
-    assert status == 0 and ".onnx" in out and ".pt" in out and "Exit status" in out
+    assert status == 0 and ".onnx" in out and ".pt" in out and "exit status" in out.lower()
     assert chainrule(["--help"]) == 0 and "export" in capsys.readouterr().out
 
 

@@ -9,6 +9,7 @@ JSON, not a valid model, more than nn.exchange.io.MAX_LAYERS layers, an output s
 .onnx nor .pt); 1 when the output cannot be written (a folder that does not exist, no
 permission, an output name taken by a folder, a FIFO or a device, PyTorch or onnx not
 installed). Errors are one line on stderr, never a traceback, and at most MAX_LINE characters.
+The options are read by argparse (autograd.cli_args, shared by every `chainrule` command).
 """
 
 from __future__ import annotations
@@ -18,44 +19,52 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from autograd.cli_args import Parser, UsageError, fail, parse
 from autograd.files import require_regular_file
 
 if TYPE_CHECKING:
     from nn.modules.module import Module
 
-USAGE = """usage: chainrule export MODEL.json -o OUT [--dtype float64|float32]
+_DESCRIPTION = """Convert a model saved with nn.save (a Neuron, Layer or MLP) for PyTorch or ONNX.
 
-Convert a model saved with nn.save (a Neuron, Layer or MLP) for PyTorch or ONNX.
-
-  MODEL.json            the model file
-  -o, --output OUT      the file to write; its suffix says the format:
-                          .onnx       an ONNX model: "input" (batch, nin) -> "output" (batch, nout)
-                          .pt, .pth   the state_dict of nn.to_torch(model), written with torch.save; read it with
-                                      nn.to_torch(model).load_state_dict(torch.load(OUT, weights_only=True))
-  --dtype DTYPE         float64 (default: the same numbers as chainrule) or float32
-  -h, --help            show this help
-
-Exit status: 0 done, 2 a mistake in the command or a bad model file, 1 the output could not be written
-(or is a folder, a FIFO or a device)."""
+The suffix of OUT says the format:
+  .onnx       an ONNX model: "input" (batch, nin) -> "output" (batch, nout)
+  .pt, .pth   the state_dict of nn.to_torch(model), written with torch.save; read it with
+              nn.to_torch(model).load_state_dict(torch.load(OUT, weights_only=True))"""
+_EXIT_STATUS = """exit status:
+  0    done
+  1    the output could not be written (or is a folder, a FIFO or a device), or PyTorch or onnx
+       is not installed
+  2    a mistake in the command or a bad model file
+  130  interrupted (Ctrl-C)
+  141  the output's reader went away (e.g. piped into `head`)"""
 MAX_LINE = 500  # characters of an error line: a message quoting a huge input is cut in the middle
+PROG = "chainrule export"
 
 _FORMATS = {".onnx": "an ONNX model", ".pt": "a PyTorch state_dict", ".pth": "a PyTorch state_dict"}
 
 
-class _UsageError(Exception):
-    """A mistake in the command line or the model file: reported in one line, exit status 2."""
+def _parser() -> Parser:
+    p = Parser(PROG, description=_DESCRIPTION, epilog=_EXIT_STATUS)
+    p.add_argument("model", metavar="MODEL.json", help="the model file, written by nn.save")
+    p.add_argument("-o", "--output", metavar="OUT", required=True,
+                   help="the file to write: .onnx, .pt or .pth (see above)")
+    p.add_argument("--dtype", choices=("float64", "float32"), default="float64", metavar="DTYPE",
+                   help="float64 (the same numbers as chainrule) or float32")
+    return p
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run `chainrule export` with argv (the arguments after `export`); returns the exit status."""
-    args = sys.argv[2:] if argv is None else list(argv)
-    if any(a in ("-h", "--help") for a in args):
-        print(USAGE)
-        return 0
-    try:
-        model_path, out, dtype = _parse_args(args)
-    except _UsageError as error:
-        return _fail(str(error), 2)
+    options = parse(_parser(), sys.argv[2:] if argv is None else list(argv), max_line=MAX_LINE)
+    if isinstance(options, int):
+        return options
+    model_path, out, dtype = Path(options.model), Path(options.output), options.dtype
+    if not options.model:  # Path("") would be ".", the current folder
+        return _fail("the model file name is empty; e.g. chainrule export model.json -o model.onnx", 2)
+    if out.suffix.lower() not in _FORMATS:
+        return _fail(f"cannot tell the format of {options.output!r} from its suffix; use .onnx (ONNX) or .pt "
+                     "(PyTorch)", 2)
     try:  # the output's name is looked at before the model is read: its error is about the output
         require_regular_file(out, "cannot write the output")
     except ValueError as error:
@@ -64,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
         return _fail(f"cannot write {str(out)!r}: {error.strerror or error}", 1)
     try:
         model = _load(model_path)
-    except _UsageError as error:
+    except UsageError as error:
         return _fail(str(error), 2)
     try:
         if out.suffix.lower() == ".onnx":
@@ -86,12 +95,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _fail(message: str, status: int) -> int:
-    line = f"chainrule export: error: {' '.join(message.split())}"  # one line, always
-    if len(line) > MAX_LINE:
-        head = (MAX_LINE - 5) // 2
-        line = f"{line[:head]} ... {line[-(MAX_LINE - 5 - head):]}"
-    print(line, file=sys.stderr)
-    return status
+    return fail(PROG, message, status, MAX_LINE)
 
 
 def _is_a_file_or_nothing(path: Path) -> bool:
@@ -102,54 +106,17 @@ def _is_a_file_or_nothing(path: Path) -> bool:
     return True
 
 
-def _parse_args(args: list[str]) -> tuple[Path, Path, str]:
-    model, out, dtype = None, None, "float64"
-    i, only_positional = 0, False
-    while i < len(args):
-        arg = args[i]
-        i += 1
-        key, eq, inline = arg.partition("=")  # "--output=m.onnx" or "--output m.onnx"
-        if not only_positional and arg == "--":
-            only_positional = True
-        elif not only_positional and key in ("-o", "--output", "--dtype") and (not eq or key.startswith("--")):
-            if not eq:
-                if i == len(args):
-                    raise _UsageError(f"{arg} needs a value (see chainrule export --help)")
-                inline, i = args[i], i + 1
-            if key == "--dtype":
-                dtype = inline
-            else:
-                out = inline
-        elif not only_positional and arg.startswith("-") and arg != "-":
-            raise _UsageError(f"unknown option {arg!r} (see chainrule export --help)")
-        elif model is None:
-            model = arg
-        else:
-            raise _UsageError(f"unexpected argument {arg!r}: give one model file and -o OUT")
-    if model is None:
-        raise _UsageError("no model file given; e.g. chainrule export model.json -o model.onnx")
-    if not model:  # Path("") would be ".", the current folder
-        raise _UsageError("the model file name is empty; e.g. chainrule export model.json -o model.onnx")
-    if out is None:
-        raise _UsageError("no output given; add -o OUT with OUT ending in .onnx or .pt")
-    if Path(out).suffix.lower() not in _FORMATS:
-        raise _UsageError(f"cannot tell the format of {out!r} from its suffix; use .onnx (ONNX) or .pt (PyTorch)")
-    if dtype not in ("float64", "float32"):
-        raise _UsageError(f"--dtype must be float64 or float32, got {dtype!r}")
-    return Path(model), Path(out), dtype
-
-
 def _load(path: Path) -> Module:
     from nn.exchange.io import load
 
     try:
         return load(path)
     except FileNotFoundError:
-        raise _UsageError(f"cannot read {str(path)!r}: no such file") from None
+        raise UsageError(f"cannot read {str(path)!r}: no such file") from None
     except OSError as error:
-        raise _UsageError(f"cannot read {str(path)!r}: {error.strerror or error}") from None
+        raise UsageError(f"cannot read {str(path)!r}: {error.strerror or error}") from None
     except ValueError as error:  # not JSON, or not a valid model: load's message says which
-        raise _UsageError(str(error)) from None
+        raise UsageError(str(error)) from None
 
 
 def _write_state_dict(model: Module, out: Path, dtype: str) -> None:
