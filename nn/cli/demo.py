@@ -19,6 +19,7 @@ import tempfile
 from pathlib import Path
 
 from autograd import Value
+from autograd.cli_args import Parser, between, parse, whole
 from autograd.files import require_regular_file
 from nn.datasets.data import make_moons, train_val_split
 from nn.modules.layers import MLP
@@ -40,57 +41,18 @@ _EXIT_STATUS = """exit status:
 PICTURES = ("decision_boundary.png", "training_curves.png", "neuron_graph.svg", "neuron_graph.png")
 
 
-class _UsageError(Exception):
-    """A mistake in the options: one line, exit status 2."""
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str):  # argparse would print the usage too: we keep to one line
-        raise _UsageError(f"{message} (see chainrule demo --help)")
-
-
-class _Formatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
-    """Every option's default in --help, and the exit statuses laid out as written."""
-
-
-def _whole(least: int):
-    def number(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-        if value < least:
-            raise argparse.ArgumentTypeError(f"must be at least {least}, got {value}")
-        return value
-    return number
-
-
-def _between(low: float, high: float, low_allowed: bool):
-    def number(text: str) -> float:
-        try:
-            value = float(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-        if not (low <= value if low_allowed else low < value) or not value < high:
-            raise argparse.ArgumentTypeError(f"must be {'at least' if low_allowed else 'above'} {low:g} and below "
-                                             f"{high:g}, got {text}")
-        return value
-    return number
-
-
-def _parser() -> argparse.ArgumentParser:
-    p = _Parser(
-        prog="chainrule demo",
+def _parser() -> Parser:
+    p = Parser(
+        "chainrule demo",
         description="Train an MLP on two moons; save a decision boundary, training curves and a neuron's graph.",
         epilog=_EXIT_STATUS,
-        formatter_class=_Formatter,
     )
-    p.add_argument("--epochs", type=_whole(1), default=100, help="full-batch training epochs")
-    p.add_argument("--points", type=_whole(4), default=100,
+    p.add_argument("--epochs", type=whole(1), default=100, help="full-batch training epochs")
+    p.add_argument("--points", type=whole(4), default=100,
                    help="training points; a quarter more are drawn for validation")
-    p.add_argument("--noise", type=_between(0.0, 10.0, True), default=0.1,
+    p.add_argument("--noise", type=between(0.0, 10.0, True), default=0.1,
                    help="standard deviation of the moons' noise")
-    p.add_argument("--lr", type=_between(0.0, 10.0, False), default=0.05, help="Adam learning rate")
+    p.add_argument("--lr", type=between(0.0, 10.0, False), default=0.05, help="Adam learning rate")
     p.add_argument("--seed", type=int, default=0, help="seed for the data and the initial weights")
     p.add_argument("--out", default="chainrule-output", help="output folder, made if missing")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -108,13 +70,9 @@ def main(argv: list[str] | None = None) -> int:
     `chainrule` command turns them into a line and a status) and leave no folder made here
     for nothing and no half-written picture.
     """
-    try:
-        args = _parser().parse_args(argv)
-    except SystemExit as e:  # --help: argparse has printed it
-        return int(e.code or 0)
-    except _UsageError as e:
-        print(f"chainrule demo: error: {e}", file=sys.stderr)
-        return 2
+    args = parse(_parser(), argv)
+    if isinstance(args, int):  # --help printed, or a mistake reported
+        return args
     out = Path(args.out)
     made: list[Path] = []
     try:
