@@ -207,7 +207,7 @@ def test_a_syntax_error_gets_one_line_and_exit_status_2(solved, tmp_path, capsys
     folder = changed(solved, tmp_path / "ws", "    def tanh(self):", "    def tanh(self:")
     assert chainrule(["learn", "check", str(folder)]) == 2
     err = capsys.readouterr().err.strip()
-    assert err.startswith("chainrule learn: mygrad/engine.py, line ") and "syntax error" in err
+    assert err.startswith("chainrule learn: error: mygrad/engine.py, line ") and "syntax error" in err
     assert len(err.splitlines()) == 1 and "Traceback" not in err
 
 
