@@ -46,8 +46,8 @@ name, and draw the computation graph with every gradient on it.
   NAME=VALUE          one number per name in the expression, e.g. x=2 w=-3 b=6.88; names are
                       read as Python reads them (Unicode-normalised, NFKC)
 
-Every argument that is not an option is the expression or a NAME=VALUE pair; after -- none is an
-option (an expression that begins with -o or -h, such as -offset, needs it: -- -offset)."""
+Every argument that is not an option is the expression or a NAME=VALUE pair (one beginning with a
+single minus, such as -offset*2, is never an option); after -- none is an option."""
 _EXIT_STATUS = """exit status:
   0    done
   1    the picture could not be made or written (Graphviz missing, over --timeout, unwritable
@@ -93,16 +93,30 @@ def _parser() -> cli_args.Parser:
     return p
 
 
+def _is_minus_expression(word: str) -> bool:
+    """'-x*2', '-offset': a single minus and more than one character after it, never an option here."""
+    return len(word) > 2 and word[0] == "-" and word[1] != "-"
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run `chainrule graph` with argv (the arguments after `graph`); returns the exit status."""
     args = sys.argv[2:] if argv is None else list(argv)
     # argparse reads the options; the arguments it leaves are the expression and NAME=VALUE pairs. Split at
     # "--" here: argparse would keep it among those arguments (or not, depending on the Python version).
     head, tail = (args[:args.index("--")], args[args.index("--") + 1:]) if "--" in args else (args, [])
-    parsed = cli_args.parse(_parser(), head, known=True)
+    # A word such as "-offset*2" is an expression: argparse would read it as "-o ffset*2".
+    parsed = cli_args.parse(_parser(), [w for w in head if not _is_minus_expression(w)], known=True)
     if isinstance(parsed, int):  # --help printed, or a mistake in an option reported
         return parsed
-    options, words = parsed
+    options, left = parsed
+    words, pending = [], iter(left)
+    nxt = next(pending, None)
+    for word in head:  # the words argparse left, and the minus expressions, in the order typed
+        if _is_minus_expression(word):
+            words.append(word)
+        elif word == nxt:
+            words.append(word)
+            nxt = next(pending, None)
     try:
         text, assignments = _expression_and_assignments(words, tail)
         values = _values(assignments)

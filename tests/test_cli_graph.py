@@ -111,6 +111,14 @@ def test_an_expression_may_start_with_a_minus(capsys):
     assert status == 0 and printed_gradients(out) == {"x": -2.0}
 
 
+@pytest.mark.parametrize("expression", ["-offset*2", "-height+1"])
+def test_an_expression_starting_with_an_options_letter_is_still_the_expression(capsys, tmp_path, expression):
+    """-o and -h are options, yet '-offset*2' is the expression, not '-o ffset*2'."""
+    name = expression[1:].split("*")[0].split("+")[0]
+    status, out, _ = run(capsys, expression, f"{name}=1", "-o", str(tmp_path / "g.dot"))
+    assert status == 0 and set(printed_gradients(out)) == {name} and (tmp_path / "g.dot").is_file()
+
+
 def test_help_lists_the_options_and_exits_zero(capsys):
     status, out, _ = run(capsys, "--help")
     assert status == 0 and "NAME=VALUE" in out and "--max-nodes" in out
