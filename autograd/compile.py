@@ -52,7 +52,7 @@ import re
 import struct
 import sys
 import types
-from collections import ChainMap
+from collections import ChainMap, defaultdict
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from functools import partial
 
@@ -693,11 +693,12 @@ def _find_run(nodes: list[Value], wanted: set[int]) -> _Run | None:
     node feeds a node met once (the mean over the samples) marks the top of a block, and its
     places at equal distances give the blocks, which `_blocks` then checks node by node.
     """
-    shape: dict[int, int] = {}
+    shape: dict[int, int] = defaultdict(int)  # a data leaf: 0
+    shape.update((i, i) for i in wanted)  # a parameter: itself
     for v in reversed(nodes):  # inputs before the nodes they feed
         c = v.constant
         shape[id(v)] = hash((id(v.op), 0 if c is None else len(c) if type(c) is tuple else 1,
-                             *[shape.get(id(u), id(u) if id(u) in wanted else 0) for u in v.inputs]))
+                             *map(shape.__getitem__, map(id, v.inputs))))
     places: dict[int, list[int]] = {}
     for i, v in enumerate(nodes):
         places.setdefault(shape[id(v)], []).append(i)
@@ -705,9 +706,8 @@ def _find_run(nodes: list[Value], wanted: set[int]) -> _Run | None:
     for v in nodes:
         if len(places[shape[id(v)]]) == 1:
             for u in v.inputs:
-                s = shape.get(id(u))
-                if s is not None and len(places[s]) > 1:
-                    tops[s] = places[s]
+                if u.inputs and len(places[shape[id(u)]]) > 1:
+                    tops[shape[id(u)]] = places[shape[id(u)]]
     position = {id(v): i for i, v in enumerate(nodes)}
     best: _Run | None = None
     for at in sorted(tops.values(), key=len, reverse=True)[:_TRIES]:  # (each check walks its run once)
@@ -727,43 +727,45 @@ def _blocks(nodes: list[Value], position: dict[int, int], start: int, length: in
     an op node at the same place in its own block, the same differentiated leaf, a data leaf in
     the same slot. So each block computes what block 0 computes on its own data, adds its
     terms to the parameters' gradients in block 0's order, and reads nothing of another block.
+    (Compared a block at a time, as lists: a batch's step has some 100,000 edges.)
     """
     blocks = [nodes[start + j * length : start + (j + 1) * length] for j in range(count)]
-    template, top = blocks[0], start + length
+
+    def places(block: list[Value], base: int) -> list[tuple]:
+        """Per node: its op, and where each input is: so far after it (an op node) or -1 (a leaf)."""
+        return [(id(v.op), *[position[id(u)] - i if u.inputs else -1 for u in v.inputs])
+                for i, v in enumerate(block, base)]
+
+    template = blocks[0]
+    shape = places(template, start)
+    if any(not 0 <= k + d < length for k, (_, *ds) in enumerate(shape) for d in ds if d != -1):
+        return None  # block 0 reads an op node outside itself
+    t_leaves = [u for v in template for u in v.inputs if not u.inputs]
+    t_ids = list(map(id, t_leaves))
+    is_wanted = [i in wanted for i in t_ids]
+    t_wanted = [i for i, w in zip(t_ids, is_wanted) if w]
     leaf_maps: list[dict[int, Value]] = []
     varying: dict[int, set[int]] = {}
     for j, block in enumerate(blocks):
-        shift = j * length
-        leaves: dict[int, Value] = {}
+        if places(block, start + j * length) != shape:
+            return None
+        leaves = [u for v in block for u in v.inputs if not u.inputs]
+        ids = list(map(id, leaves))
+        if [i in wanted for i in ids] != is_wanted or [i for i, w in zip(ids, is_wanted) if w] != t_wanted:
+            return None  # a parameter where block 0 has data, or another parameter
+        leaf_map = dict(zip(t_ids, leaves))
+        if list(map(leaf_map.__getitem__, t_ids)) != leaves:
+            return None  # one data leaf of block 0 is two in this block
+        leaf_maps.append(leaf_map)
         for k, (t, v) in enumerate(zip(template, block)):
-            if v.op is not t.op or len(v.inputs) != len(t.inputs):
-                return None
             if v.constant is not t.constant and _constant_bits(v) != _constant_bits(t):
                 a, b = _constants(t), _constants(v)
                 if len(a) != len(b):
                     return None
                 varying.setdefault(k, set()).update(
                     i for i, (x, y) in enumerate(zip(a, b)) if struct.pack("<d", x) != struct.pack("<d", y))
-            for a, b in zip(t.inputs, v.inputs):
-                if a.inputs:
-                    p = position[id(a)]
-                    if not start <= p < top or position.get(id(b)) != p + shift:
-                        return None
-                elif b.inputs:
-                    return None
-                elif id(a) in wanted or id(b) in wanted:
-                    if a is not b:
-                        return None
-                elif leaves.setdefault(id(a), b) is not b:
-                    return None
-        leaf_maps.append(leaves)
-    slots, seen = [], set()
-    for t in template:
-        for a in t.inputs:
-            if not a.inputs and id(a) not in wanted and id(a) not in seen:
-                seen.add(id(a))
-                if any(m[id(a)] is not a for m in leaf_maps):
-                    slots.append(a)
+    slots = [u for u in dict.fromkeys(u for u, w in zip(t_leaves, is_wanted) if not w)
+             if any(m[id(u)] is not u for m in leaf_maps)]
     end = start + count * length
     first = [set() for _ in blocks]  # per block, the places read by nodes before the run
     for u in nodes[:start]:
