@@ -1,4 +1,4 @@
-"""`compile`: trace a function once, replay it as straight-line Python over floats.
+"""`compile`: trace a function once, replay it as Python over floats, line by line.
 
     >>> from autograd import compile
     >>> fast = compile(lambda x, w, b: (x * w + b).tanh(), 0.5, -1.0, 0.25)
@@ -1057,7 +1057,7 @@ def _first_difference(t_order: list[Value], e_order: list[Value], input_ids: set
 
 
 def compile(f: Callable, *example_inputs: Value | float, wrt: Sequence[int] | None = None) -> Compiled:  # noqa: A001 - autograd.compile
-    """Trace `f(*inputs)` once and return it compiled to straight-line Python over floats.
+    """Trace `f(*inputs)` once and return it compiled to Python over floats (a batch's samples as a loop).
 
     An example input is a number (a new leaf Value holding it is traced) or a leaf Value (traced
     as itself: `f` may close over a model's parameters and still have them as inputs). `f`
