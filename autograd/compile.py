@@ -526,12 +526,14 @@ class _Program:
         lines.append((f"{loop}  # the program of one sample, run for each of the batch's {len(run.blocks)}", None, ()))
         lines += [(f"    {line}", target, uses) for line, target, uses in body]
         exported = [body_text[id(template[k])] for k in exports]
-        add = f"_outs.append({exported[0]})" if len(exported) == 1 else f"_outs += {_as_tuple(exported)}"
-        lines.append((f"    {add}", None, ()))
+        if exported:
+            add = f"_outs.append({exported[0]})" if len(exported) == 1 else f"_outs += {_as_tuple(exported)}"
+            lines.append((f"    {add}", None, ()))
         if saving and self.saved:
             lines.append((f"    _saved.append({_as_tuple(self.saved, False)})", None, ()))
-        outs = [text[id(block[k])] for block in run.blocks for k in exports]
-        lines.append((f"{', '.join(outs)}, = _outs", None, ()))
+        if exported:
+            outs = [text[id(block[k])] for block in run.blocks for k in exports]
+            lines.append((f"{', '.join(outs)}, = _outs", None, ()))
         return lines + later
 
     def _chain_terms(self, node: Value, text: Mapping[int, str], grad_name: dict[int, str], needs: set[int],
