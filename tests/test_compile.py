@@ -21,7 +21,7 @@ import pytest
 from _reference import TORCH_ABS, TORCH_REL
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
-from test_properties import POINTS, TREES, _moderate, _Ops, _TorchOps, evaluate
+from test_properties import N_INPUTS, POINTS, TREES, _moderate, _Ops, _TorchOps, evaluate
 
 import autograd
 from autograd import OPS, Op, Value
@@ -411,6 +411,30 @@ def test_the_samples_own_inputs_and_targets_are_the_loops_data_and_a_new_batch_r
         out.backward()
         assert same((value, grads), (out.data, [p.grad for p in params]))
         assert list(map(bits, terms)) == [bits(t.data) for t in eager_terms]
+
+
+@settings(deadline=None, max_examples=60)
+@given(tree=TREES, point=POINTS, data=st.lists(ANY_NUMBER, min_size=8 * (N_INPUTS - 1), max_size=8 * (N_INPUTS - 1)))
+def test_random_expressions_over_a_batch_give_eagers_bits_rolled_or_not(tree, point, data):
+    # input 0 is the parameter (differentiated), the others each sample's own numbers
+    n, width = 8, N_INPUTS - 1
+
+    def f(w, *xs):
+        return autograd.sum([evaluate(tree, [w, *xs[width * i : width * (i + 1)]], _Ops()) for i in range(n)]) / n
+
+    def eager_w(numbers):  # the value and d value / d w
+        result = eager_or_error(f, numbers)
+        return result if isinstance(result, type) else (result[0], result[1][:1])
+
+    numbers = [point[0], *data]
+    expected = eager_w(numbers)
+    assume(not isinstance(expected, type))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(sys.modules["autograd.compile"], "_ROLL_AT", 8)  # a loop even for a tree of one node
+        fast = autograd.compile(f, *numbers, wrt=[0])
+    assert same(fast.value_and_grad(*numbers), expected)
+    other = [point[1], *data[::-1]]
+    assert same(compiled_or_error(fast, other), eager_w(other))
 
 
 def test_samples_that_are_not_one_graph_are_written_as_straight_lines():
