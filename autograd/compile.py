@@ -22,14 +22,15 @@ Nothing a user typed becomes code: names come from labels cut down to [A-Za-z0-9
 and op names appear, escaped, in comments only.
 
 A batch is written once per sample, not once per node. The graph of a training step holds the
-same graph once per sample, on the same parameters and on the sample's own numbers (inputs,
-target, dropout factors, a label kept as a constant). Where backward's order visits such copies
-one after the other, the program holds the lines of the first copy once, as the body of a loop
-over the samples, forward (keeping what the backward pass reads) and backward, visiting the
-samples in backward()'s order: each adds its terms to the parameters' gradients when and as
-eager adds them, so the sums are the same bits. Anything else (the mean over the samples, a
-penalty on the weights) stays straight lines around the loops. The check is structural, node by
-node; a graph that is no such repeat is written as straight lines.
+same graph once per sample, on the same parameters and on the sample's own numbers (constants,
+or inputs left out of `wrt`: a sample's inputs, target, dropout factors; a label kept as an op's
+constant, as in `s * -1.0`). Where backward's order visits such copies one after the other,
+the program holds the lines of the first copy once, as the body of a loop over the samples,
+forward (keeping what the backward pass reads) and backward, visiting the samples in
+backward()'s order: each adds its terms to the parameters' gradients when and as eager adds
+them, so the sums are the same bits. Anything else (the mean over the samples, a penalty on the
+weights) stays straight lines around the loops. The check is structural, node by node; a graph
+that is no such repeat is written as straight lines.
 
 When to trace again. A trace records one path through the Python code of `f`: the numbers flow
 through the program, the Python decisions do not. Trace again when `f` would build another
