@@ -31,16 +31,26 @@ from nn.training.optim import Optimizer
 Shape = tuple | None  # None for a number, else one Shape per element of a list
 
 
-def _flatten(item: object, into: list[float]) -> Shape:
-    """The nesting of a sample's input, target or output (None for a number or a Value); its
-    numbers are added to `into`, depth first (a Value gives its .data)."""
+def _shape(item: object) -> Shape:
+    """The nesting of a sample's input, target or output: None for a number (or Value)."""
     if isinstance(item, (list, tuple)):
-        if set(map(type, item)) <= {float}:  # the common case, a sample's inputs: checked and copied at C speed
-            into += item
+        if set(map(type, item)) <= {float}:  # the common case, a sample's inputs: checked at C speed
             return (None,) * len(item)
-        return tuple(_flatten(element, into) for element in item)
-    into.append(item.data if isinstance(item, Value) else float(item))
+        return tuple(_shape(element) for element in item)
     return None
+
+
+def _numbers(item: object, into: list[float]) -> list[float]:
+    """Every number of item, depth first (a Value gives its .data)."""
+    if isinstance(item, (list, tuple)):
+        if all(type(element) is float for element in item):  # the common case, a sample's inputs, at once
+            into += item
+        else:
+            for element in item:
+                _numbers(element, into)
+    else:
+        into.append(item.data if isinstance(item, Value) else float(item))
+    return into
 
 
 def _rebuild(shape: Shape, leaves: Iterator) -> object:
@@ -78,8 +88,8 @@ class CompiledFit:
     def train_step(self, xs: Sequence, targets: Sequence) -> tuple[float, list]:
         """One step's forward and backward: sets every parameter's .grad as zero_grad() and
         loss.backward() do; returns the loss and the outputs (as numbers)."""
-        inputs: list[float] = []  # the batch's inputs, then its targets
-        key = (tuple(_flatten(x, inputs) for x in xs), tuple(_flatten(t, inputs) for t in targets))
+        key = (tuple(map(_shape, xs)), tuple(map(_shape, targets)))
+        inputs = _numbers(targets, _numbers(xs, []))
         program = self._programs.get(key)
         if program is None:
             # A batch smaller than one already met (an epoch's last, short batch) comes once an epoch:
@@ -139,7 +149,7 @@ class CompiledFit:
             ts = [_rebuild(shape, rest) for shape in t_shapes]
             with _given(lambda dropout, n: [next(rest) for _ in range(n)]):  # the inputs after the targets
                 nested = [model(x) for x in xs]
-            output_shapes[:] = [_flatten(output, []) for output in nested]
+            output_shapes[:] = map(_shape, nested)
             outs = _values(nested, [])
             return (loss_fn(nested, ts), *outs)
 
