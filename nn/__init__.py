@@ -25,7 +25,9 @@ from nn.diagnosis.sanity import SanityReport, sanity_check
 from nn.exchange.io import load, save
 from nn.exchange.onnx_export import export_onnx
 from nn.exchange.torch_bridge import from_torch, to_torch
+from nn.modules.batchnorm import BatchNorm1d
 from nn.modules.containers import Residual, Sequential
+from nn.modules.conv import AvgPool2d, Conv1d, Conv2d, Flatten, MaxPool2d
 from nn.modules.layers import ACTIVATIONS, MLP, Dropout, Layer, Neuron
 from nn.modules.module import Module
 from nn.modules.normalization import LayerNorm
@@ -80,15 +82,21 @@ __all__ = [
     "RNN",
     "SGD",
     "Adam",
+    "AvgPool2d",
+    "BatchNorm1d",
     "Callback",
+    "Conv1d",
+    "Conv2d",
     "ChainedScheduler",
     "CosineAnnealingLR",
     "Dropout",
     "EarlyStopping",
+    "Flatten",
     "GradientClipping",
     "History",
     "LRScheduler",
     "Layer",
+    "MaxPool2d",
     "LRFinderResult",
     "LayerNorm",
     "LinearLR",

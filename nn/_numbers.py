@@ -1,9 +1,24 @@
-"""Numbers in nn's arguments: what counts as one, how an error shows it, and its float.
+"""Numbers in nn's arguments: the one family of checks, one exception type per kind of mistake.
 
-Every argument check in nn goes through here, so every error says the same two things: the
-argument's name and the value it got. The value is shown short even when it is an int of 400
-digits (`float(10**400)` would raise a bare "int too large to convert to float", and printing
-it whole would bury the message).
+Every check of a user's number in nn goes through here, so the same mistake raises the same
+exception everywhere, and every message says the same two things: the argument's name and the
+value it got. The kinds of mistake, and what each raises:
+
+- TypeError, the wrong kind of thing (Python's rule, as `range(2.0)` and `range("2")` raise):
+  not a real number where a number is wanted (a str, None, a complex, a list); a bool where a
+  number or an int is wanted (True is an int in Python, and `lr=True` is always a mistake); a
+  number that is not an int where an int is wanted (2.5, 2.0, a Fraction; NumPy ints are ints);
+  anything but True or False where a flag is wanted.
+- ValueError, the right kind with a wrong value: NaN or an infinity where a finite number is
+  wanted; a number too large for a float (10**400: never the bare OverflowError of `float()`);
+  a number outside its interval (a negative learning rate, p > 1, a width of 0, an int past
+  sys.maxsize).
+- ValueError for every mistake in a number inside data, naming its field or key: a model file
+  (`nn.load`), a state dict or a torch model's weights (`check_datum`). The caller passed a path
+  or a mapping of the right kind; the data in it is what is bad, as `float("abc")` is a ValueError.
+
+The value is shown short even when it is an int of 400 digits (`float(10**400)` would raise a
+bare "int too large to convert to float", and printing it whole would bury the message).
 """
 
 from __future__ import annotations
@@ -82,14 +97,45 @@ def check_real(
 
 
 def check_int(x: object, what: str, low: int = 1, high: int = MAX_SIZE) -> int:
-    """x as an int in [low, high]; anything else (a bool, a float like 3.0, a huge int) is a ValueError.
+    """x as a Python int in [low, high]: TypeError if x is not an int (a bool, 3.0, "3"), ValueError
+    if it is outside the interval. NumPy's ints count as ints (labels and sizes often are one).
 
     high defaults to the largest size Python can index, so an absurd int fails here, naming the
-    argument, instead of deep inside the code that would use it.
+    argument, instead of deep inside the code that would use it. Use the returned value: it is a
+    Python int even when x is a NumPy one (json.dumps in nn.save refuses those).
     """
-    # only Python ints: a numpy int would pass here and then break json.dumps in nn.save
-    if not isinstance(x, int) or isinstance(x, bool) or not low <= x <= high:
-        too_large = isinstance(x, int) and x > high
-        bounds = f"in [{low}, {high}]" if too_large or high != MAX_SIZE else f">= {low}"
+    if not isinstance(x, numbers.Integral) or isinstance(x, bool):
+        raise TypeError(f"{what} must be an int, got {type(x).__name__}: {show(x)}")
+    if not low <= x <= high:
+        bounds = f"in [{low}, {high}]" if x > high or high != MAX_SIZE else f">= {low}"
         raise ValueError(f"{what} must be an int {bounds}, got {show(x)}")
     return int(x)
+
+
+def check_bool(x: object, what: str) -> bool:
+    """x itself if it is True or False; TypeError naming `what` for anything else (1, "yes", None)."""
+    if not isinstance(x, bool):
+        raise TypeError(f"{what} must be True or False, got {type(x).__name__}: {show(x)}")
+    return x
+
+
+def check_seed(x: object, what: str = "seed", *, or_else: str = "") -> int:
+    """x as the int that seeds a random.Random (any int, however large or negative); TypeError
+    otherwise, its message listing what else the caller accepts (`or_else=", a random.Random or None"`)."""
+    if not isinstance(x, numbers.Integral) or isinstance(x, bool):
+        raise TypeError(f"{what} must be an int{or_else}, got {type(x).__name__}: {show(x)}")
+    return int(x)
+
+
+def check_datum(x: object, what: str) -> float:
+    """A number inside data (a state dict, a tensor's numbers) as a finite float: the data is what
+    is bad, not the type of the argument holding it, so every mistake is a ValueError naming `what`."""
+    if not is_real(x):
+        raise ValueError(f"{what} must be a finite real number, got {type(x).__name__} {show(x)}")
+    try:
+        number = float(x)
+    except OverflowError:
+        number = math.inf
+    if not math.isfinite(number):
+        raise ValueError(f"{what} must be a finite real number, got {show(x)}")
+    return number

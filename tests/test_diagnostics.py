@@ -367,7 +367,7 @@ def test_the_live_view_shows_the_diagnostics_panels_when_fit_records_them():
 
 def test_fit_live_with_diagnostics_draws_them_in_the_notebook(monkeypatch):
     shown, drawn = [], []
-    monkeypatch.setattr(nn.live, "_in_notebook", lambda: True)
+    monkeypatch.setattr("autograd.draw.jupyter.in_jupyter_kernel", lambda: True)
     monkeypatch.setattr(nn.live, "_publish", lambda data, metadata, handle: shown.append(data) or "handle")
     original = nn.live.LivePlot.render
 

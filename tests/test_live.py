@@ -1,6 +1,6 @@
 """What fit shows in Jupyter: the live view of training (nn.LivePlot) and the progress line.
 
-Most tests stand in for the notebook: `_in_notebook` answers yes and `_publish` records what
+Most tests stand in for the notebook: `autograd.draw.jupyter.in_jupyter_kernel` answers yes and `_publish` records what
 would be shown, as IPython's display handles do (a first output, then updates in its place).
 The test at the end runs a real kernel (nbclient) on a notebook that trains with live=True.
 """
@@ -64,7 +64,7 @@ class Screen:
 @pytest.fixture
 def notebook(monkeypatch) -> Screen:
     screen = Screen()
-    monkeypatch.setattr(nn.live, "_in_notebook", lambda: True)
+    monkeypatch.setattr("autograd.draw.jupyter.in_jupyter_kernel", lambda: True)
     monkeypatch.setattr(nn.live, "_publish", screen.publish)
     monkeypatch.setattr(nn.live, "_WAIT_PER_DRAW", 0)  # with interval=0: every epoch is drawn
     return screen

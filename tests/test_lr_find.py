@@ -176,7 +176,7 @@ def test_an_error_inside_the_test_still_puts_everything_back():
     ({"end_lr": -1}, ValueError, "lr_find: end_lr must be a finite number > 0, got -1"),
     ({"start_lr": 1.0, "end_lr": 0.1}, ValueError, "end_lr must be larger than start_lr"),
     ({"steps": 1}, ValueError, "lr_find: steps must be an int >= 2, got 1"),
-    ({"steps": 10.0}, ValueError, "lr_find: steps must be an int >= 2, got 10.0"),
+    ({"steps": 10.0}, TypeError, "lr_find: steps must be an int, got float: 10.0"),
     ({"batch_size": 0}, ValueError, "lr_find: batch_size must be an int >= 1, got 0"),
     ({"divergence": 1.0}, ValueError, "lr_find: divergence must be a finite number > 1, got 1.0"),
     ({"start_lr": "small"}, TypeError, "lr_find: start_lr must be a number, got str"),

@@ -91,16 +91,28 @@ def test_check_real_accepts_the_closed_ends_of_its_interval():
         (HUGE, f"n must be an int in [1, {MAX_SIZE}], got an int of about 1e+400"),
         (MAX_SIZE + 1, f"n must be an int in [1, {MAX_SIZE}], got {MAX_SIZE + 1}"),
         (0, "n must be an int >= 1, got 0"),
-        (True, "n must be an int >= 1, got True"),
-        (2.0, "n must be an int >= 1, got 2.0"),
-        ("2", "n must be an int >= 1, got '2'"),
     ],
 )
-def test_check_int_refuses_what_is_not_an_int_in_range_naming_it(value, words):
+def test_check_int_refuses_an_int_out_of_range_naming_it(value, words):
     with pytest.raises(ValueError) as raised:
         check_int(value, "n")
     assert str(raised.value) == words
     assert check_int(MAX_SIZE, "n") == MAX_SIZE
+
+
+@pytest.mark.parametrize(
+    ("value", "words"),
+    [
+        (True, "n must be an int, got bool: True"),
+        (2.0, "n must be an int, got float: 2.0"),
+        ("2", "n must be an int, got str: '2'"),
+        (Fraction(4, 2), "n must be an int, got Fraction: Fraction(2, 1)"),
+    ],
+)
+def test_check_int_refuses_what_is_not_an_int_with_a_type_error_naming_it(value, words):
+    with pytest.raises(TypeError) as raised:
+        check_int(value, "n")
+    assert str(raised.value) == words
 
 
 # ---- modules ------------------------------------------------------------------------------------

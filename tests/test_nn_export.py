@@ -257,7 +257,7 @@ UNSUPPORTED = [
     (["L2x3", "ReLU", "L3x1", "Sigmoid"], r"layer 3 \(Sigmoid\) follows the last Linear"),
     (["L2x3", "ReLU", "L3x1", "Dropout:0.1"], r"layer 3 \(Dropout\) follows the last Linear"),
     (["L2x3", "GELU", "L3x1"], r"layer 1 \(GELU\) has no chainrule counterpart"),
-    (["L2x3", "ReLU", "Flatten", "L3x1"], r"layer 2 \(Flatten\) has no chainrule counterpart"),
+    (["L2x3", "ReLU", "Identity", "L3x1"], r"layer 2 \(Identity\) has no chainrule counterpart"),
     (["ReLU", "L2x3"], r"layer 0 \(ReLU\) cannot come here"),
     (["L2x3", "ReLU", "ReLU", "L3x1"], r"layer 2 \(ReLU\) cannot come here"),
     (["L2x3", "Dropout:0.1", "ReLU", "L3x1"], r"layer 2 \(ReLU\) cannot come here"),

@@ -128,7 +128,7 @@ def test_layernorm_has_weight_then_bias_as_parameters_and_in_its_state_dict():
     ("make", "error", "words"),
     [
         (lambda: LayerNorm(0), ValueError, "n must be an int >= 1, got 0"),
-        (lambda: LayerNorm(2.0), ValueError, "n must be an int"),
+        (lambda: LayerNorm(2.0), TypeError, "n must be an int, got float: 2.0"),
         (lambda: LayerNorm(3, eps=0.0), ValueError, r"eps must be a finite number > 0, got 0.0"),
         (lambda: LayerNorm(3, eps=float("nan")), ValueError, "eps"),
         (lambda: LayerNorm(3)([1.0, 2.0]), ValueError, "LayerNorm expects 3 inputs, got 2"),

@@ -188,7 +188,7 @@ def test_draw_dot_collapses_the_unrolled_graph_into_one_box_per_time_step(collap
     ("make", "error", "words"),
     [
         (lambda: RNN(0, 3), ValueError, "nin"),
-        (lambda: RNN(2, True), ValueError, "nhidden"),
+        (lambda: RNN(2, True), TypeError, "nhidden"),
         (lambda: RNN(2, 3, activation="softmax"), ValueError, "activation"),
         (lambda: RNN(2, 3, seed=1.5), TypeError, "seed"),
     ],

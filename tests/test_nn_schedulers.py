@@ -231,7 +231,7 @@ def test_fit_refuses_a_scheduler_of_another_optimizer_and_anything_else():
     ("make", "error", "words"),
     [
         (lambda o: StepLR(o, step_size=0), ValueError, "StepLR: step_size must be an int >= 1, got 0"),
-        (lambda o: StepLR(o, step_size=2.0), ValueError, "step_size"),
+        (lambda o: StepLR(o, step_size=2.0), TypeError, "StepLR: step_size must be an int, got float: 2.0"),
         (lambda o: StepLR(o, 2, gamma=0.0), ValueError, r"StepLR: gamma must be a finite number > 0, got 0.0"),
         (lambda o: StepLR(o, 2, gamma=float("inf")), ValueError, "gamma"),
         (lambda o: CosineAnnealingLR(o, T_max=0), ValueError, "T_max must be an int >= 1"),

@@ -257,7 +257,7 @@ def test_a_state_that_is_not_a_mapping_is_a_type_error(state):
 @pytest.mark.parametrize("strict", [1, "yes", None])
 def test_strict_must_be_a_bool(strict):
     neuron = Neuron(1, seed=0)
-    with pytest.raises(TypeError, match="strict must be a bool"):
+    with pytest.raises(TypeError, match="strict must be True or False"):
         neuron.load_state_dict(neuron.state_dict(), strict=strict)
 
 

@@ -50,6 +50,8 @@ COURSE = [
     "13_handwritten_digits",
     "14_exercises_write_your_own_op",
     "15_backprop_as_code",
+    "16_convolution_and_weight_sharing",
+    "17_batch_normalisation",
 ]
 MAX_BYTES = 2_000_000
 IMAGE_TYPES = ("image/png", "image/svg+xml")

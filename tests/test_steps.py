@@ -235,7 +235,7 @@ def test_save_gif_refuses_nonsense():
 
 
 def test_the_notebook_slider_starts_at_step_zero_and_moves(monkeypatch):
-    monkeypatch.setattr("autograd.draw.steps._in_jupyter_kernel", lambda: True)  # as in a notebook's kernel
+    monkeypatch.setattr("autograd.draw.jupyter.in_jupyter_kernel", lambda: True)  # as in a notebook's kernel
     root, _ = build(neuron, GRAPHS[0][1])
     frames = backward_steps(root)
     widget = steps_slider(frames)

@@ -8,7 +8,8 @@ Each style reads that Layout and the same options object:
 - `steps.py`: backward_steps, one such picture per step of backward(), with a step overlay;
 - `explorer.py` + `explorer.js`: explore, the interactive page and Jupyter widget.
 
-`style.py` holds how numbers, texts and gradient colours look in all of them.
+`style.py` holds how numbers, texts and gradient colours look in all of them; `jupyter.py` says
+whether they are shown in a Jupyter kernel (nn's live view asks it too).
 """
 
 from autograd.draw.explorer import EXPLORE_MAX_NODES, Explorer, explore

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import io
 import os
-import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +21,7 @@ from typing import Any
 import graphviz
 
 from autograd.backprop import topological_order
+from autograd.draw import jupyter
 from autograd.draw.graph import _draw, _Overlay
 from autograd.draw.layout import MAX_NODES, Layout, PictureOptions
 from autograd.draw.picture import GraphTooLargeError
@@ -185,7 +185,7 @@ def steps_slider(frames: Sequence[graphviz.Digraph]) -> Any:
     """
     if not frames:
         raise ValueError("steps_slider: there are no frames to show")
-    if not _in_jupyter_kernel():
+    if not jupyter.in_jupyter_kernel():
         raise RuntimeError(
             "steps_slider needs Jupyter: the slider is an ipywidgets widget, which works only in a running "
             "notebook kernel (JupyterLab, Jupyter Notebook, VS Code). Outside Jupyter, save the frames instead: "
@@ -212,8 +212,3 @@ def steps_slider(frames: Sequence[graphviz.Digraph]) -> Any:
     return ipywidgets.VBox([slider, out])
 
 
-def _in_jupyter_kernel() -> bool:
-    """True in a running Jupyter kernel, the only place where widgets work (not in IPython in a terminal)."""
-    ipython = sys.modules.get("IPython")  # a kernel has imported it before any user code runs
-    shell = ipython.get_ipython() if ipython is not None else None
-    return getattr(shell, "kernel", None) is not None

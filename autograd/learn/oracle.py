@@ -14,6 +14,7 @@ import math
 from collections.abc import Callable
 
 from autograd.learn import picture
+from autograd.learn.graph import graph_order, inputs_of
 from autograd.value import Value as Reference
 
 
@@ -42,27 +43,6 @@ def expect(ok: bool, what: str, expected: object, got: object, cause: str) -> No
     """Fail with `what: expected ..., got ...` and the usual cause unless ok."""
     if not ok:
         fail(f"{what}: expected {expected!r}, got {got!r}.\nUsual cause: {cause}")
-
-
-# ---- your graph, read through _prev ------------------------------------------------------------
-
-
-def inputs_of(node: object) -> tuple:
-    return tuple(getattr(node, "_prev", ()) or ())
-
-
-def graph_order(root: object) -> list:
-    """Every node behind root, each after its inputs (the oracle's own walk, by identity)."""
-    order, seen, stack = [], set(), [(root, False)]
-    while stack:
-        node, ready = stack.pop()
-        if ready:
-            order.append(node)
-        elif id(node) not in seen:
-            seen.add(id(node))
-            stack.append((node, True))
-            stack.extend((child, False) for child in reversed(inputs_of(node)))
-    return order
 
 
 def mirror(root: object) -> dict[int, Reference] | None:

@@ -14,6 +14,7 @@ from pathlib import Path
 import graphviz
 
 from autograd.files import write_file
+from autograd.learn.graph import graph_order
 
 MAX_NODES = 300  # a bigger graph is not drawn: it would not be readable
 RED, RED_FILL = "#c62828", "#ffcdd2"
@@ -48,8 +49,6 @@ class _TooLarge(Exception):
 
 def draw(root: object, same: dict | None, red: object, names: dict[int, str]) -> graphviz.Digraph:
     """Your graph (left) and, when chainrule could rebuild it, chainrule's (right)."""
-    from autograd.learn.oracle import graph_order
-
     order = graph_order(root)
     if len(order) > MAX_NODES:
         raise _TooLarge

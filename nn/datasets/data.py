@@ -12,7 +12,7 @@ import math
 import random
 from collections.abc import Sequence
 
-from nn._numbers import check_int, check_real, show
+from nn._numbers import check_int, check_real, check_seed, show
 
 Point = tuple[float, float]
 
@@ -26,9 +26,7 @@ def _check_noise(noise: object) -> float:
 
 
 def _rng(seed: object) -> random.Random:
-    if type(seed) is not int:  # any int, however large, seeds a Random
-        raise TypeError(f"seed must be an int, got {type(seed).__name__}: {show(seed)}")
-    return random.Random(seed)
+    return random.Random(check_seed(seed))
 
 
 def _linspace(start: float, stop: float, k: int, endpoint: bool = True) -> list[float]:
@@ -103,7 +101,8 @@ def make_spiral(
     at least one per arm (so classes <= n).
     """
     n, noise, rng = _check_n(n), _check_noise(noise), _rng(seed)
-    if check_int(classes, "classes", 2) > n:
+    classes = check_int(classes, "classes", 2)
+    if classes > n:
         raise ValueError(f"classes must be at most n = {n}, so that every class gets a point; got {show(classes)}")
     points, labels = [], []
     for k in range(classes):

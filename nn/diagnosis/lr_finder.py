@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import math
 import os
-import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -24,7 +23,7 @@ from nn._numbers import check_int, check_real
 from nn.diagnosis._trial import trial
 from nn.modules.module import Module
 from nn.training.optim import Optimizer
-from nn.training.train import LossFn
+from nn.training.train import LossFn, epoch_batches
 
 SMOOTHING = 0.7  # weight of the past in the moving average of the loss (debiased, as in Adam)
 MIN_FALL = 0.01  # a loss that falls by less than 1% of where it started has not fallen
@@ -120,12 +119,11 @@ def lr_find(
     if not end_lr > start_lr:
         raise ValueError(f"lr_find: end_lr must be larger than start_lr, got start_lr={start_lr!r}, end_lr={end_lr!r}")
     steps = check_int(steps, "lr_find: steps", 2)
-    if batch_size is not None:
-        check_int(batch_size, "lr_find: batch_size", 1)
-    check_int(seed, "lr_find: seed", 0)
+    batch_size = None if batch_size is None else check_int(batch_size, "lr_find: batch_size", 1)
+    seed = check_int(seed, "lr_find: seed", 0)
     divergence = check_real(divergence, "lr_find: divergence", 1.0, low_open=True)
 
-    batches = _batches(len(X), batch_size, seed)
+    batches = (batch for epoch in epoch_batches(len(X), batch_size, seed) for batch in epoch)  # fit's, for ever
     growth = (end_lr / start_lr) ** (1.0 / (steps - 1))
     lrs: list[float] = []
     losses: list[float] = []
@@ -158,21 +156,8 @@ def lr_find(
     return LRFinderResult(lrs, losses, smoothed, suggestion, diverged, steps, reason)
 
 
-def _batches(n: int, batch_size: int | None, seed: int):  # -> Iterator[list[int]]
-    """Batches of indices forever: all of them each time, or shuffled batches, epoch after epoch."""
-    order = list(range(n))
-    rng = random.Random(seed)
-    while True:
-        if batch_size is None:
-            yield order
-            continue
-        rng.shuffle(order)
-        for start in range(0, n, batch_size):
-            yield order[start : start + batch_size]
-
-
 def _loss(model: Module, X: Sequence, y: Sequence, loss_fn: LossFn, batch: list[int]) -> Value:
-    loss = loss_fn([model(X[i]) for i in batch], [y[i] for i in batch])
+    loss = loss_fn(model.forward_batch([X[i] for i in batch]), [y[i] for i in batch])
     if not isinstance(loss, Value):
         raise TypeError(f"lr_find: loss_fn must return a Value, got {type(loss).__name__}")
     return loss

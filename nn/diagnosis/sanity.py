@@ -31,6 +31,7 @@ from dataclasses import dataclass
 
 import autograd
 from autograd import Value, no_grad
+from nn._numbers import check_bool
 from nn.diagnosis._trial import trial
 from nn.modules.module import Module
 from nn.training.losses import binary_cross_entropy_with_logits, cross_entropy, hinge_loss, mse_loss
@@ -95,8 +96,7 @@ def sanity_check(
         raise ValueError(f"sanity_check: X has {len(X)} inputs but y has {len(y)} targets")
     if len(X) == 0:
         raise ValueError("sanity_check: X is empty")
-    if not isinstance(verbose, bool):
-        raise TypeError(f"sanity_check: verbose must be True or False, got {type(verbose).__name__}")
+    check_bool(verbose, "sanity_check: verbose")
     if not model.parameters():
         raise ValueError(f"sanity_check: the model ({type(model).__name__}) has no parameters to check")
 
@@ -213,7 +213,7 @@ def _overfit_tiny_batch(model: Module, X: Sequence, y: Sequence, loss_fn: LossFn
     optimizer = Adam(model.parameters(), lr=OVERFIT_LR)
     first = loss = None
     for step in range(OVERFIT_STEPS + 1):
-        current = loss_fn([model(x) for x in xs], ts)
+        current = loss_fn(model.forward_batch(xs), ts)
         loss = _value(current)
         first = loss if first is None else first
         if not math.isfinite(loss):

@@ -23,17 +23,20 @@ from typing import Any
 
 from autograd.files import kind_of, write_file
 from nn._numbers import check_real, show
+from nn.modules.batchnorm import BatchNorm1d
 from nn.modules.containers import Residual, Sequential
+from nn.modules.conv import AvgPool2d, Conv1d, Conv2d, Flatten, MaxPool2d
 from nn.modules.layers import ACTIVATIONS, MLP, Dropout, Layer, Neuron
 from nn.modules.module import Module
 from nn.modules.normalization import LayerNorm
 from nn.modules.rnn import RNN
 
 FORMAT = "chainrule.nn"
+CNN_MODULES = (Conv1d, Conv2d, MaxPool2d, AvgPool2d, Flatten, BatchNorm1d)
 VERSION = 1  # a Neuron, Layer or MLP, neuron by neuron (below)
 VERSION_PARTS = 2  # any other module: {"model": its description, "state": its state dict}
 _KINDS: dict[str, type[Module]] = {cls.__name__: cls for cls in (Neuron, Layer, MLP, Dropout, LayerNorm, RNN,
-                                                                 Sequential, Residual)}  # what a file may name
+                                                                 Sequential, Residual, *CNN_MODULES)}  # a file's types
 # A file holds at most this many bytes: a 2-million-parameter model takes about 45 MB.
 MAX_BYTES = 64 * 1024 * 1024
 # And at most this many parameters (about 300 MB of Values), far above what a scalar engine
@@ -71,7 +74,8 @@ def _to_dict(model: Module) -> dict[str, Any]:
 def _description(module: Module, depth: int) -> dict[str, Any]:
     if type(module) not in _KINDS.values():
         raise TypeError(f"save: can save the modules nn defines (Neuron, Layer, MLP, Dropout, LayerNorm, RNN, "
-                        f"Sequential, Residual), got {type(module).__name__}")
+                        f"Sequential, Residual, Conv1d, Conv2d, the pools, Flatten, BatchNorm1d), "
+                        f"got {type(module).__name__}")
     if depth > MAX_LAYERS:
         raise ValueError(f"save: the model is nested more than {MAX_LAYERS} deep")
     return {"type": type(module).__name__, "config": module._config(),
@@ -310,6 +314,8 @@ def _count(description: object, where: str, depth: int) -> int:
         return kind._parameter_count(fields["config"], counts)
     except KeyError as missing:
         raise ValueError(f"{where}.config lacks {missing}") from None
+    except TypeError as error:  # a number of the wrong type in the config: the file is bad
+        raise ValueError(f"{where}: {error}") from None
 
 
 def _make(description: dict, where: str) -> Module:

@@ -24,9 +24,12 @@ from __future__ import annotations
 
 import os
 import struct
+from collections.abc import Sequence
 from typing import Any
 
 from autograd.files import write_file
+from nn._numbers import check_int, show
+from nn.exchange._onnx_cnn import CNN_KINDS, cnn_step
 from nn.modules.activations import TABLE
 from nn.modules.layers import MLP
 from nn.modules.layout import standard_layers
@@ -48,15 +51,18 @@ def _import_onnx() -> Any:
 
 
 def export_onnx(model: Module, path: str | os.PathLike, *, dtype: str = "float64",
-                sequence_length: int | None = None) -> None:
+                sequence_length: int | None = None, input_shape: Sequence[int] | None = None) -> None:
     """Write `model` to `path` as an ONNX model, atomically like `nn.save`.
 
     Every built-in module exports (a Neuron, Layer, MLP, Dropout, LayerNorm, Residual, a
-    Sequential of them, an RNN). The graph takes "input" of shape (batch, nin) and gives "output"
-    of shape (batch, nout) for any batch size (see the module docstring). An RNN's graph is its
-    steps written out for sequences of `sequence_length` steps: "input" (batch, steps, nin),
-    "output" (batch, steps, nhidden), every hidden state. `onnx.checker.check_model` accepts it
-    before it is written; a failure to write leaves any old file at `path` as it was.
+    Sequential of them, an RNN, the convolutions, pools, Flatten and BatchNorm1d). The graph takes
+    "input" of shape (batch, nin) and gives "output" of shape (batch, nout) for any batch size (see
+    the module docstring). An RNN's graph is its steps written out for sequences of
+    `sequence_length` steps: "input" (batch, steps, nin), "output" (batch, steps, nhidden), every
+    hidden state. A model starting with a convolution or a pool (nn/modules/conv.py) needs one sample's
+    shape, `input_shape=(channels, height, width)` (or (channels, length) for Conv1d): its input is
+    then (batch, *input_shape) (see nn/exchange/_onnx_cnn.py). `onnx.checker.check_model` accepts it before
+    it is written; a failure to write leaves any old file at `path` as it was.
     """
     onnx = _import_onnx()
     if dtype not in _DTYPES:
@@ -67,6 +73,10 @@ def export_onnx(model: Module, path: str | os.PathLike, *, dtype: str = "float64
         raise TypeError(f"export_onnx: {error}") from None
     helper, elem_type = onnx.helper, getattr(onnx.TensorProto, _DTYPES[dtype][0])
     graph = _Graph(helper, elem_type, dtype, type(model) is MLP)
+    sample = None if input_shape is None else _sizes(input_shape, "export_onnx: input_shape")
+    if sequence_length is not None:
+        sequence_length = check_int(sequence_length, "export_onnx: sequence_length", 1)
+    graph.shape = sample
     if [kind for kind, _ in steps] == ["rnn"]:
         nin, nout, sequence = graph.rnn(steps[0][1], onnx.TensorProto.INT64, sequence_length)
     else:
@@ -75,6 +85,8 @@ def export_onnx(model: Module, path: str | os.PathLike, *, dtype: str = "float64
         if graph.steps(steps, "input", "") == "input":  # nothing but Dropout: the identity
             graph.node("Identity", ["input"], "output")
         (nin, nout), sequence = model.widths(), []
+        if sample is not None:
+            nin, nout = sample, graph.shape  # (a BatchNorm1d on (C, L) gives (C, L), not its width C)
     graph.nodes[-1].output[0] = "output"  # the last node writes the graph's output directly
     if nin is None or nout is None:
         raise TypeError(f"export_onnx: the widths of the {type(model).__name__} are not known; "
@@ -84,8 +96,8 @@ def export_onnx(model: Module, path: str | os.PathLike, *, dtype: str = "float64
     onnx_graph = helper.make_graph(
         graph.nodes,
         f"chainrule {type(model).__name__}",
-        [helper.make_tensor_value_info("input", elem_type, ["batch", *sequence, nin])],
-        [helper.make_tensor_value_info("output", elem_type, ["batch", *sequence, nout])],
+        [helper.make_tensor_value_info("input", elem_type, ["batch", *sequence, *_dims(nin)])],
+        [helper.make_tensor_value_info("output", elem_type, ["batch", *sequence, *_dims(nout)])],
         initializer=weights,
     )
     proto = helper.make_model(onnx_graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="chainrule",
@@ -93,6 +105,10 @@ def export_onnx(model: Module, path: str | os.PathLike, *, dtype: str = "float64
     proto.ir_version = IR_VERSION
     onnx.checker.check_model(proto, full_check=True)  # our own graph: a failure here is a bug in this file
     write_file(path, proto.SerializeToString(), "export_onnx")
+
+
+def _dims(width: int | tuple) -> tuple:
+    return width if isinstance(width, tuple) else (width,)
 
 
 class _Graph:
@@ -104,6 +120,7 @@ class _Graph:
         self.weights: list = []
         self.constants: dict[float, str] = {}  # each scalar constant of the graph, once
         self.linears = 0
+        self.shape: tuple[int, ...] | None = None  # one sample's shape where a step needs it (nn/exchange/_onnx_cnn.py)
 
     def node(self, op: str, inputs: list[str], name: str, **attributes: Any) -> str:
         self.nodes.append(self.helper.make_node(op, inputs, [name], name=f"{op}_{name}", **attributes))
@@ -113,6 +130,12 @@ class _Graph:
         flat = [v.data for row in values for v in row] if values and isinstance(values[0], list) else \
             [v.data for v in values]
         self.weights.append(self.helper.make_tensor(name, self.elem_type, shape, _pack(flat, self.dtype), raw=True))
+        return name
+
+    def ints(self, name: str, values: list, shape: list[int] | None = None) -> str:
+        """An int64 tensor (indices, shapes), flat values or rows of them."""
+        flat = [v for row in values for v in row] if shape is not None and len(shape) == 2 else list(values)
+        self.weights.append(self.helper.make_tensor(name, 7, shape or [len(flat)], flat))  # 7: INT64
         return name
 
     def steps(self, steps: list, flowing: str, path: str) -> str:
@@ -126,9 +149,12 @@ class _Graph:
                 inputs = [flowing, self.tensor(f"{prefix}weight", step.weight, [step.nout, step.nin]),
                           self.tensor(f"{prefix}bias", step.bias, [step.nout])]
                 flowing = self.node("Gemm", inputs, f"linear_{here}", transB=1)
+                self.shape = None if self.shape is None else (step.nout,)
             elif kind == "activation":
                 self.nodes += _activation_nodes(self.helper, step, flowing, f"{step}_{here}", self.constants)
                 flowing = self.nodes[-1].output[0]
+            elif kind in CNN_KINDS:
+                flowing = cnn_step(self, kind, step, flowing, here)
             elif kind == "layer_norm":
                 flowing = self.layer_norm(step, flowing, here)
             elif kind == "residual":
@@ -141,7 +167,7 @@ class _Graph:
     def rnn(self, rnn: Any, int64: int, length: int | None) -> tuple[int, int, list[int]]:
         """An RNN's steps written out: h_t = act(W_ih x_t + b [+ W_hh h_(t-1)]) for t < length, stacked
         along axis 1. Returns (nin, nhidden, [length])."""
-        if type(length) is not int or length < 1:
+        if length is None:
             raise TypeError(f"export_onnx: an RNN needs sequence_length, a positive int (its input is "
                             f"(batch, steps, nin)), got {length!r}")
         nhidden, nin = len(rnn.weight_ih), len(rnn.weight_ih[0])
@@ -199,6 +225,13 @@ def _activation_nodes(helper: Any, name: str, x: str, out: str, constants: dict[
         names.append(out if k == len(row.onnx) - 1 else f"{out}_{k}")
         nodes.append(helper.make_node(op, [tensor(item) for item in inputs], [names[-1]], name=f"{op}_{names[-1]}"))
     return nodes
+
+
+def _sizes(sizes: object, what: str) -> tuple[int, ...]:
+    """A shape given as a list or tuple of positive ints, each checked by check_int."""
+    if isinstance(sizes, (str, bytes)) or not isinstance(sizes, Sequence):
+        raise TypeError(f"{what} must be a list of positive ints, got {type(sizes).__name__}: {show(sizes)}")
+    return tuple(check_int(n, f"{what}[{i}]", 1) for i, n in enumerate(sizes))
 
 
 def _pack(numbers: list[float], dtype: str) -> bytes:

@@ -57,7 +57,9 @@ def to_torch(model: Module, dtype: torch.dtype | None = None) -> torch.nn.Sequen
     dropout; a LayerNorm `torch.nn.LayerNorm(n, eps)`; a Residual block a `Residual` module
     computing x + block(x); an RNN a `RNNStates` module holding `torch.nn.RNN(batch_first=True)`
     and giving every hidden state, as chainrule's RNN does (its one bias is `bias_ih_l0`;
-    `bias_hh_l0` is 0). The weights are copied (float64 unless `dtype` says otherwise, e.g.
+    `bias_hh_l0` is 0); a Conv1d, Conv2d, MaxPool2d, AvgPool2d, Flatten or BatchNorm1d its
+    `torch.nn` namesake (a convolution's activation the module after it; the running statistics
+    copied). The weights are copied (float64 unless `dtype` says otherwise, e.g.
     `torch.float32`), so training either network leaves the other as it was. The network is in
     training or eval mode as `model` is. PyTorch's global random state is not touched.
     """
@@ -93,11 +95,38 @@ def _torch_modules(torch: Any, steps: list, dtype: Any) -> list:
             norm = torch.nn.LayerNorm(len(step.weight), eps=step.eps, dtype=dtype)
             _copy(torch, [(norm.weight, step.weight), (norm.bias, step.bias)], dtype)
             modules.append(norm)
+        elif kind in _CNN_KINDS:
+            modules.append(_torch_cnn_module(torch, kind, step, dtype))
         elif kind == "residual":
             modules.append(_torch_classes(torch)[0](torch.nn.Sequential(*_torch_modules(torch, step, dtype))))
         else:  # "rnn"
             modules.append(_torch_rnn(torch, step, dtype))
     return modules
+
+
+_CNN_KINDS = ("conv1d", "conv2d", "max_pool2d", "avg_pool2d", "flatten", "batch_norm1d")
+
+
+def _torch_cnn_module(torch: Any, kind: str, step: Any, dtype: Any) -> Any:
+    """The PyTorch module of a convolution, pool or batch norm step, its state copied through its state dict."""
+    if kind in ("max_pool2d", "avg_pool2d"):
+        kernel, stride = step
+        return (torch.nn.MaxPool2d if kind == "max_pool2d" else torch.nn.AvgPool2d)(kernel, stride)
+    if kind == "flatten":
+        return torch.nn.Flatten()
+    with torch.random.fork_rng(devices=[]):  # its random initialisation leaves the global state as it was
+        if kind == "batch_norm1d":
+            module = torch.nn.BatchNorm1d(step.num_features, eps=step.eps, momentum=step.momentum, dtype=dtype)
+        else:
+            cls = torch.nn.Conv1d if kind == "conv1d" else torch.nn.Conv2d
+            module = cls(step.in_channels, step.out_channels, step.kernel_size, step.stride, step.padding,
+                         bias=step.has_bias, dtype=dtype)
+    state = module.state_dict()
+    _copy(torch, [(state[k], _floats(v) if isinstance(v, list) else [v]) for k, v in step.state_dict().items()
+                  if state[k].is_floating_point()], dtype)
+    if kind == "batch_norm1d":
+        module.num_batches_tracked.fill_(int(step.num_batches_tracked.data))
+    return module
 
 
 def _torch_rnn(torch: Any, step: Recurrent, dtype: Any) -> Any:
@@ -173,6 +202,10 @@ def from_torch(module: torch.nn.Module) -> MLP:
     and one dropout p, and every Linear has a bias. Anything else raises an error naming the
     layer (its index and class). The weights are copied exactly (a float32 weight becomes the
     same number as a float); the MLP is in training or eval mode as `module` is.
+
+    A Sequential holding a Conv1d or Conv2d (dilation 1, groups 1, zero padding; an activation right
+    after it becomes its `activation`), a MaxPool2d or AvgPool2d (no padding, no ceil_mode), a
+    Flatten() or a BatchNorm1d gives a chainrule Sequential of the same modules, state included.
     """
     torch = _import_torch("from_torch")
     if _beyond_mlp(torch, module):
@@ -202,7 +235,7 @@ def from_torch(module: torch.nn.Module) -> MLP:
 def _beyond_mlp(torch: Any, module: Any) -> bool:
     """Whether module is no MLP: it holds a LayerNorm, a residual block or an RNN (which to_torch makes), or
     is one Linear with an activation after it."""
-    kinds = (torch.nn.LayerNorm, *_torch_classes(torch))
+    kinds = (torch.nn.LayerNorm, *_torch_classes(torch), *_cnn_classes(torch))
     if isinstance(module, kinds):
         return True
     if not isinstance(module, torch.nn.Sequential):
@@ -243,6 +276,9 @@ def _from_parts(torch: Any, layers: list) -> Module:
                 raise ValueError(f"{where} must normalise one dimension, with weight and bias")
             part, state = LayerNorm(layer.normalized_shape[0], eps=layer.eps), {"weight": layer.weight,
                                                                                   "bias": layer.bias}
+        elif type(layer) in _cnn_classes(torch):
+            part, j = _cnn_part(torch, layers, j, activations, where)
+            state = dict(layer.state_dict())
         elif type(layer) is residual:
             part, state = Residual(_from_parts(torch, list(layer.block))), {}
         elif type(layer) is states:
@@ -259,6 +295,48 @@ def _from_parts(torch: Any, layers: list) -> Module:
         parts.append(part.train(layer.training))
         j += 1
     return parts[0] if len(parts) == 1 else Sequential(*parts).train(parts[0].training)
+
+
+def _cnn_classes(torch: Any) -> tuple[type, ...]:
+    return (torch.nn.Conv1d, torch.nn.Conv2d, torch.nn.MaxPool2d, torch.nn.AvgPool2d, torch.nn.Flatten,
+            torch.nn.BatchNorm1d)
+
+
+def _cnn_part(torch: Any, layers: list, j: int, activations: dict, where: str) -> tuple[Module, int]:
+    """The chainrule module of layers[j], one of _cnn_classes (a convolution takes the activation after
+    it); refuses options chainrule's module does not have. Returns it and the index of its last layer."""
+    from nn.modules.batchnorm import BatchNorm1d
+    from nn.modules.conv import AvgPool2d, Conv1d, Conv2d, Flatten, MaxPool2d
+
+    layer = layers[j]
+    if isinstance(layer, (torch.nn.Conv1d, torch.nn.Conv2d)):
+        if layer.dilation != (1,) * len(layer.dilation) or layer.groups != 1 or layer.padding_mode != "zeros" \
+                or isinstance(layer.padding, str):
+            raise ValueError(f"{where}: only dilation 1, groups 1 and numeric zero padding have a chainrule "
+                             "counterpart")
+        name = "linear"
+        if j + 1 < len(layers) and type(layers[j + 1]) in activations:
+            _check_options(torch, layers[j + 1], f"from_torch: layer {j + 1} ({type(layers[j + 1]).__name__})")
+            name, j = activations[type(layers[j + 1])], j + 1
+        cls = Conv1d if isinstance(layer, torch.nn.Conv1d) else Conv2d
+        return cls(layer.in_channels, layer.out_channels, layer.kernel_size, layer.stride, layer.padding,
+                   bias=layer.bias is not None, seed=0, activation=name), j
+    if isinstance(layer, (torch.nn.MaxPool2d, torch.nn.AvgPool2d)):
+        plain = layer.padding in (0, (0, 0)) and not layer.ceil_mode
+        if isinstance(layer, torch.nn.MaxPool2d):
+            plain = plain and layer.dilation in (1, (1, 1)) and not layer.return_indices
+        else:
+            plain = plain and layer.divisor_override is None
+        if not plain:
+            raise ValueError(f"{where}: only kernel_size and stride (no padding, ceil_mode, dilation) are supported")
+        return (MaxPool2d if isinstance(layer, torch.nn.MaxPool2d) else AvgPool2d)(layer.kernel_size, layer.stride), j
+    if isinstance(layer, torch.nn.Flatten):
+        if (layer.start_dim, layer.end_dim) != (1, -1):
+            raise ValueError(f"{where}: only Flatten() (start_dim=1, end_dim=-1) flattens one sample")
+        return Flatten(), j
+    if not layer.affine or not layer.track_running_stats:
+        raise ValueError(f"{where}: only affine=True, track_running_stats=True has a chainrule counterpart")
+    return BatchNorm1d(layer.num_features, eps=layer.eps, momentum=layer.momentum), j
 
 
 @functools.cache

@@ -15,7 +15,7 @@ import reprlib
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from autograd import Value
+from autograd import Value, scope
 from nn._numbers import is_real
 from nn.modules.layers import _as_values
 from nn.modules.layout import Step, standard_layers
@@ -44,6 +44,7 @@ class Sequential(Module):
         for i, m in enumerate(modules):
             _check_module(m, f"Sequential: module {i}")
         nin = width = None  # the width flowing between the modules, where known
+        first = True
         for i, m in enumerate(modules):
             if m.keeps_width:  # Dropout: the width after it is the width before
                 continue
@@ -51,8 +52,8 @@ class Sequential(Module):
             if width is not None and m_in is not None and m_in != width:
                 raise ValueError(f"Sequential: module {i}, {m!r}, takes {m_in} inputs, "
                                  f"but the module before it gives {width} outputs")
-            if nin is None and width is None:
-                nin = m_in  # the first module that says its width says the Sequential's
+            if first:  # the first module (but Dropout) says the Sequential's input width, or that it is unknown
+                nin, first = m_in, False
             width = m_out
         self.nin, self.nout = nin, width
         self.layers = list(modules)
@@ -68,6 +69,17 @@ class Sequential(Module):
         for module in self.layers:
             x = module(x)
         return x
+
+    def forward_batch(self, xs: Sequence[object]) -> list[object]:
+        """The batch through each module's forward_batch in turn (a BatchNorm1d inside gets the whole batch)."""
+        if not any(type(m).forward_batch is not Module.forward_batch for m in self.modules()):
+            return [self(x) for x in xs]  # nothing needs the batch: per sample, replayed under no_grad
+        outputs = list(xs)
+        with scope(self.scope_name):
+            for module in self.layers:
+                outputs = module.forward_batch(outputs)
+        self._after_batch(xs, outputs)
+        return outputs
 
     def __len__(self) -> int:
         return len(self.layers)
@@ -139,6 +151,20 @@ class Residual(Module):
                              f"took {len(xs)} inputs and gave {len(outs)} outputs")
         total = [a + b for a, b in zip(xs, outs)]
         return total[0] if isinstance(out, Value) else total
+
+    def forward_batch(self, xs: Sequence[object]) -> list[object]:
+        """x + module(x) for each sample, the module given the whole batch when it needs it (a BatchNorm1d)."""
+        if not any(type(m).forward_batch is not Module.forward_batch for m in self.module.modules()):
+            return [self(x) for x in xs]
+        with scope(self.scope_name):
+            inputs = [_as_values(x, len(x), "Residual") for x in xs]
+            outs = self.module.forward_batch(inputs)
+            if any(len(o) != len(x) for o, x in zip(outs, inputs)):
+                raise ValueError(f"Residual: x + module(x) needs as many outputs as inputs, but {self.module!r} "
+                                 f"changed the width")
+            total = [[a + b for a, b in zip(x, o)] for x, o in zip(inputs, outs)]
+        self._after_batch(xs, total)
+        return total
 
     def widths(self) -> tuple[int | None, int | None]:
         return self.width, self.width

@@ -14,7 +14,7 @@ from operator import attrgetter, mul
 from typing import Any
 
 from autograd import OPS, Op, Scope, Value, current_scope
-from nn._numbers import check_int, check_real, is_real, to_float
+from nn._numbers import check_int, check_real, check_seed, is_real, to_float
 from nn.modules.activations import TABLE, activation
 from nn.modules.layout import Linear, Step, activation_step
 from nn.modules.module import Module, one_path
@@ -49,9 +49,7 @@ def _rng(seed: int | random.Random | None) -> random.Random:
         return seed
     if seed is None:
         return random.Random()
-    if type(seed) is not int:
-        raise TypeError(f"seed must be an int, a random.Random or None, got {type(seed).__name__}")
-    return random.Random(seed)
+    return random.Random(check_seed(seed, or_else=", a random.Random or None"))
 
 
 def _elements(x: Input, n: int, who: str) -> list:
@@ -270,11 +268,10 @@ class MLP(Module):
         dropout: float = 0.0,
         seed: int | random.Random | None = None,
     ) -> None:
-        _check_size(nin, "nin")
+        nin = _check_size(nin, "nin")
         if isinstance(nouts, (str, bytes)) or not isinstance(nouts, Sequence) or len(nouts) == 0:
             raise ValueError(f"nouts must be a non-empty list of layer sizes, got {nouts!r}")
-        for i, n in enumerate(nouts):
-            _check_size(n, f"nouts[{i}]")
+        nouts = [_check_size(n, f"nouts[{i}]") for i, n in enumerate(nouts)]  # Python ints, also from NumPy's
         self.activation = _check_activation(activation)
         dropout = _check_probability(dropout)
         rng = _rng(seed)

@@ -17,6 +17,10 @@ Each built-in module says what it is made of with `standard_layers()`, a list of
     ("layer_norm", Norm)      (x - mean) / sqrt(var + eps) * weight + bias
     ("residual", [steps])     x + steps(x)
     ("rnn", Recurrent)        an Elman RNN over a sequence, giving every hidden state
+    ("conv1d" | "conv2d", m)  a Conv1d / Conv2d module of nn/modules/conv.py (its activation a step after it)
+    ("max_pool2d" | "avg_pool2d", (kernel, stride))
+    ("flatten", None)         one sample's elements in one list
+    ("batch_norm1d", m)       a BatchNorm1d module of nn/modules/batchnorm.py, its running statistics included
 
 `to_torch`, `from_torch` and `export_onnx` translate these steps, and know no module class.
 """

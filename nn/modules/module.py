@@ -10,10 +10,11 @@ Module needs no registration code.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 from autograd import Value, is_grad_enabled, scope
+from nn._numbers import check_bool
 from nn.modules._replay import EAGER, replay, structure_changed
 from nn.modules.state import IncompatibleKeys, StateValue, load_state_dict, state_dict
 
@@ -88,6 +89,24 @@ class Module:
                 if changed is not None:  # as in PyTorch, a hook that returns something replaces the output
                     output = changed
         return output
+
+    def forward_batch(self, xs: Sequence[Any]) -> list[Any]:
+        """The outputs of a whole batch of samples: `[module(x) for x in xs]`.
+
+        A module that needs the batch at once (BatchNorm1d, whose outputs depend on every sample)
+        overrides it; Sequential passes the batch on module by module, and fit and evaluate call
+        it, so such a module works anywhere in a model. An override calls `_after_batch` at its end.
+        """
+        return [self(x) for x in xs]
+
+    def _after_batch(self, xs: Sequence[Any], outputs: list[Any]) -> None:
+        """The forward hooks of an overriding forward_batch, called sample by sample as `module(x)` calls them."""
+        hooks = self.__dict__.get("_forward_hooks")
+        for i, x in enumerate(xs if hooks else ()):
+            for hook in list(hooks.values()):
+                changed = hook(self, (x,), outputs[i])
+                if changed is not None:
+                    outputs[i] = changed
 
     def register_forward_hook(self, hook: Callable[[Module, tuple, Any], Any]) -> RemovableHandle:
         """Call `hook(module, inputs, output)` after every call of this module; returns a handle to `.remove()` it.
@@ -232,8 +251,7 @@ class Module:
 
     def train(self, mode: bool = True) -> Module:
         """Switch this module and all inside it to training mode (Dropout active); returns self."""
-        if not isinstance(mode, bool):
-            raise TypeError(f"train(mode) needs a bool, got {type(mode).__name__}")
+        check_bool(mode, "train(mode)")
         for m in self.modules():
             m.training = mode
         return self

@@ -14,13 +14,12 @@ tensor a list of rows), so it needs no PyTorch, prints readably, and goes into J
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from autograd import Value
-from nn._numbers import is_real
+from nn._numbers import check_bool, check_datum
 from nn.modules.layout import Linear, standard_layers
 
 if TYPE_CHECKING:
@@ -51,6 +50,15 @@ class _Entry:
     shape: tuple[int, ...]
 
 
+@dataclass(frozen=True)
+class Tensor:
+    """A state member of more than two dimensions (a convolution's kernel), as `_state_members`
+    gives it: its Values flat in row-major order, and its shape."""
+
+    values: list[Value]
+    shape: tuple[int, ...]
+
+
 def _linear_entries(lin: Linear, prefix: str) -> list[_Entry]:
     flat = [v for row in lin.weight for v in row]
     return [_Entry(f"{prefix}weight", flat, (lin.nout, lin.nin)), _Entry(f"{prefix}bias", list(lin.bias), (lin.nout,))]
@@ -66,7 +74,9 @@ def _entries(module: Module, prefix: str = "", holders: tuple[Module, ...] = ())
     entries: list[_Entry] = []
     holders = (*holders, module)
     for name, member in module._state_members():
-        if hasattr(member, "_state_members"):  # a module (this file is below nn.modules.module: no import of it)
+        if isinstance(member, Tensor):
+            entries.append(_Entry(prefix + name, list(member.values), tuple(member.shape)))
+        elif hasattr(member, "_state_members"):  # a module (this file is below nn.modules.module: no import of it)
             if any(member is h for h in holders):
                 raise ValueError(f"state_dict: {prefix}{name} of the {type(holders[0]).__name__} holds the "
                                  f"{type(member).__name__} it is part of (a cycle): its parameters would have "
@@ -104,18 +114,22 @@ def state_dict(module: Module) -> dict[str, StateValue]:
         data = [v.data for v in entry.values]
         if entry.shape == ():
             state[entry.name] = data[0]
-        elif len(entry.shape) == 1:
-            state[entry.name] = data
         else:
-            cols = entry.shape[1]
-            state[entry.name] = [data[r * cols:(r + 1) * cols] for r in range(entry.shape[0])]
+            state[entry.name] = _nest(data, entry.shape)
     return state
+
+
+def _nest(data: list[float], shape: tuple[int, ...]) -> list:
+    """Flat row-major numbers as nested lists of the shape."""
+    if len(shape) == 1:
+        return data
+    step = len(data) // shape[0]
+    return [_nest(data[r * step:(r + 1) * step], shape[1:]) for r in range(shape[0])]
 
 
 def load_state_dict(module: Module, state: Mapping[str, Any], strict: bool = True) -> IncompatibleKeys:
     """Module.load_state_dict: check every key, shape and number, then set them all (or none)."""
-    if not isinstance(strict, bool):
-        raise TypeError(f"load_state_dict: strict must be a bool, got {type(strict).__name__}")
+    check_bool(strict, "load_state_dict: strict")
     if not isinstance(state, Mapping):
         raise TypeError(f"load_state_dict: state must be a dict of name -> numbers (as state_dict() gives), "
                         f"got {type(state).__name__}")
@@ -175,10 +189,12 @@ def _read(value: object, shape: tuple[int, ...], key: str, who: str) -> list[flo
         what = "a ragged nested list" if got is None or got == shape else f"shape {_shape_text(got)}"
         raise ValueError(f"{who}: {key!r} must have shape {_shape_text(shape)}, got {what}")
     if len(shape) == 0:
-        return [_number(value, f"{who}: {key!r}")]
+        return [check_datum(value, f"{who}: {key!r}")]
     if len(shape) == 1:
-        return [_number(x, f"{who}: {key!r}[{i}]") for i, x in enumerate(value)]
-    return [_number(x, f"{who}: {key!r}[{r}][{c}]") for r, row in enumerate(value) for c, x in enumerate(row)]
+        return [check_datum(x, f"{who}: {key!r}[{i}]") for i, x in enumerate(value)]
+    if len(shape) == 2:
+        return [check_datum(x, f"{who}: {key!r}[{r}][{c}]") for r, row in enumerate(value) for c, x in enumerate(row)]
+    return [x for r, part in enumerate(value) for x in _read(part, shape[1:], f"{key}[{r}]", who)]
 
 
 def _as_shape(shape: object) -> tuple[int, ...] | None:
@@ -199,10 +215,10 @@ def _fits(value: object, shape: tuple[int, ...]) -> bool:
 
 def _outline(value: object) -> tuple[int, ...] | None:
     """The shape of nested lists read along their first items (what an error shows): a few
-    steps, whatever the size; None when deeper than 3."""
+    steps, whatever the size; None when deeper than 4."""
     dims: list[int] = []
     while isinstance(value, (list, tuple)):
-        if len(dims) == 3:
+        if len(dims) == 4:
             return None
         dims.append(len(value))
         value = value[0] if value else None
@@ -221,16 +237,3 @@ def _shape_text(shape: tuple[int, ...]) -> str:
 
 def _count(n: int, word: str) -> str:
     return f"{n} {word}{'s' if n != 1 else ''}"
-
-
-def _number(x: object, where: str) -> float:
-    # is_real refuses bool (True is an int in Python, and always a mistake here)
-    if not is_real(x):
-        raise ValueError(f"{where} must be a finite real number, got {type(x).__name__} {x!r:.40}")
-    try:
-        number = float(x)
-    except OverflowError:
-        number = math.inf
-    if not math.isfinite(number):
-        raise ValueError(f"{where} must be a finite real number, got {x!r:.40}")
-    return number

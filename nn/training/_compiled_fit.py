@@ -6,7 +6,9 @@ Everything that changes from step to step is an input of the program, in this or
 
     the parameters | the batch's inputs | its targets | dropout's factors
 
-so the program carries no number of the batch it was recorded on. Dropout's factors are drawn by
+so the program carries no number of the batch it was recorded on. Its outputs are the loss, the
+model's outputs, then each BatchNorm1d's batch means and variances, from which fit updates the
+running statistics as the eager step does. Dropout's factors are drawn by
 each Dropout layer from its own generator in the order the eager step draws them (the layers and
 counts recorded once per shape), so the same seed gives the same masks with or without compile.
 The parameters get `.grad` as `loss.backward()` would give it (after `zero_grad`, the gradient
@@ -24,6 +26,8 @@ from contextlib import contextmanager, nullcontext
 
 import autograd
 from autograd import Value
+from nn._numbers import to_float
+from nn.modules.batchnorm import BATCH_STATISTICS_NOTE, BatchNorm1d
 from nn.modules.layers import _GIVEN_FACTORS, Dropout
 from nn.modules.module import Module
 from nn.training.optim import Optimizer
@@ -40,16 +44,16 @@ def _shape(item: object) -> Shape:
     return None
 
 
-def _numbers(item: object, into: list[float]) -> list[float]:
-    """Every number of item, depth first (a Value gives its .data)."""
+def _numbers(item: object, into: list[float], what: str) -> list[float]:
+    """Every number of item, depth first (a Value gives its .data); `what` names item in an error."""
     if isinstance(item, (list, tuple)):
         if all(type(element) is float for element in item):  # the common case, a sample's inputs, at once
             into += item
         else:
             for element in item:
-                _numbers(element, into)
+                _numbers(element, into, what)
     else:
-        into.append(item.data if isinstance(item, Value) else float(item))
+        into.append(item.data if isinstance(item, Value) else to_float(item, what))
     return into
 
 
@@ -61,8 +65,17 @@ def _rebuild(shape: Shape, leaves: Iterator) -> object:
 class _Program:
     """One compiled step for one batch shape, and the dropout draws it takes as inputs."""
 
-    def __init__(self, fast: autograd.Compiled, plan: list[tuple[Dropout, int]], outputs: list[Shape]) -> None:
-        self.fast, self.plan, self.outputs = fast, plan, outputs
+    def __init__(self, fast: autograd.Compiled, plan: list[tuple[Dropout, int]], outputs: list[Shape],
+                 norms: list[BatchNorm1d]) -> None:
+        self.fast, self.plan, self.outputs, self.norms = fast, plan, outputs, norms
+
+    def track(self, statistics: Sequence[float]) -> None:
+        """Each BatchNorm1d's running statistics from the batch's, which the program gives after the outputs."""
+        at = len(statistics) - sum(2 * bn.num_features for bn in self.norms)
+        for bn in self.norms:
+            n = bn.num_features
+            bn.track(list(statistics[at:at + n]), list(statistics[at + n:at + 2 * n]))
+            at += 2 * n
 
     def factors(self) -> list[float]:
         """This step's dropout factors, drawn as the eager step draws them: layer by layer, in call order."""
@@ -89,7 +102,7 @@ class CompiledFit:
         """One step's forward and backward: sets every parameter's .grad as zero_grad() and
         loss.backward() do; returns the loss and the outputs (as numbers)."""
         key = (tuple(map(_shape, xs)), tuple(map(_shape, targets)))
-        inputs = _numbers(targets, _numbers(xs, []))
+        inputs = _numbers(targets, _numbers(xs, [], "fit: an input of the batch"), "fit: a target of the batch")
         program = self._programs.get(key)
         if program is None:
             # A batch smaller than one already met (an epoch's last, short batch) comes once an epoch:
@@ -102,6 +115,7 @@ class CompiledFit:
         self.optimizer.zero_grad()
         for p, g in zip(self.params, grads):
             p.grad += g  # as backward adds its sum to the 0.0 that zero_grad left
+        program.track(values)
         return values[0], program.outputs_of(values[1:])
 
     def _parameters(self) -> list[float]:
@@ -127,7 +141,7 @@ class CompiledFit:
         """The step fit takes without compile (`draw` given: dropout's factors taken from it), with
         `record()` between the forward and the backward pass."""
         with _given(draw) if draw is not None else nullcontext():
-            outputs = [self.model(x) for x in xs]
+            outputs = self.model.forward_batch(xs)
         loss = self.loss_fn(outputs, targets)
         if not isinstance(loss, Value):
             raise TypeError(f"fit: loss_fn must return a Value, got {type(loss).__name__}")
@@ -142,19 +156,31 @@ class CompiledFit:
         x_shapes, t_shapes = key
         model, loss_fn, n_params = self.model, self.loss_fn, len(self.params)
         output_shapes: list[Shape] = []
+        norms: list[BatchNorm1d] = []
 
         def step(*leaves: Value) -> tuple[Value, ...]:
             rest = iter(leaves[n_params:])
             xs = [_rebuild(shape, rest) for shape in x_shapes]
             ts = [_rebuild(shape, rest) for shape in t_shapes]
-            with _given(lambda dropout, n: [next(rest) for _ in range(n)]):  # the inputs after the targets
-                nested = [model(x) for x in xs]
+            statistics: list[Value] = []
+            norms.clear()
+
+            def note(bn: BatchNorm1d, values: list[Value]) -> None:
+                norms.append(bn)
+                statistics.extend(values)
+
+            token = BATCH_STATISTICS_NOTE.set(note)
+            try:
+                with _given(lambda dropout, n: [next(rest) for _ in range(n)]):  # the inputs after the targets
+                    nested = model.forward_batch(xs)
+            finally:
+                BATCH_STATISTICS_NOTE.reset(token)
             output_shapes[:] = map(_shape, nested)
             outs = _values(nested, [])
-            return (loss_fn(nested, ts), *outs)
+            return (loss_fn(nested, ts), *outs, *statistics)
 
         fast = autograd.compile(step, *self.params, *inputs, *factors, wrt=list(range(n_params)))
-        return _Program(fast, list(plan), output_shapes)
+        return _Program(fast, list(plan), output_shapes, norms)
 
 
 @contextmanager

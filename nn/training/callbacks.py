@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from autograd import Value
-from nn._numbers import check_int, check_real
+from nn._numbers import check_bool, check_int, check_real
 from nn.modules.module import Module
 from nn.training.optim import Optimizer, clip_grad_norm
 from nn.training.schedulers import LRScheduler
@@ -141,7 +141,7 @@ class EarlyStopping(Callback):
     def __init__(self, patience: int | None = None, min_delta: float = 0.0, restore_best: bool = True) -> None:
         self.patience = None if patience is None else check_int(patience, "fit: patience", 1)
         self.min_delta = check_real(min_delta, "fit: min_delta", 0.0)
-        self.restore_best = restore_best
+        self.restore_best = check_bool(restore_best, "fit: restore_best")
 
     def on_train_begin(self, run: TrainingRun) -> None:
         self.params = run.model.parameters()

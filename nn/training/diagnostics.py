@@ -22,7 +22,8 @@ numbers practitioners watch, in `history.layer_stats[epoch][layer]` (a dict):
 - `activation_mean`, `activation_std`: of the layer's outputs (after its activation) over all
   (unit, sample) pairs of the epoch.
 
-The layers are the `nn.Layer` modules of the model, in the order `model.modules()` lists them
+The layers are the `nn.Layer`, `Conv1d`, `Conv2d` and `BatchNorm1d` modules of the model (a
+convolution's units are its output channels at each position), in the order `model.modules()` lists them
 (for an MLP: `model.layers`; for a Module of your own: the order its attributes were set). A layer
 called more than once per sample (shared weights) counts every call as a sample. An epoch in which
 a layer was never called records NaN for its unit statistics.
@@ -42,6 +43,8 @@ from typing import Any
 
 from autograd import Value, is_grad_enabled
 from nn.modules.activations import TABLE
+from nn.modules.batchnorm import BatchNorm1d
+from nn.modules.conv import Conv1d, Conv2d
 from nn.modules.layers import Layer
 from nn.modules.module import Module, RemovableHandle
 from nn.training.callbacks import Callback, History, TrainingRun
@@ -57,7 +60,7 @@ def diagnosed_layers(model: Module) -> list[Layer]:
     """The layers `fit(..., diagnostics=True)` records, in order; a ValueError when the model has none."""
     if not isinstance(model, Module):
         raise TypeError(f"diagnostics need an nn.Module, got {type(model).__name__}")
-    layers = [m for m in model.modules() if isinstance(m, Layer)]
+    layers = [m for m in model.modules() if isinstance(m, (Layer, Conv1d, Conv2d, BatchNorm1d))]
     if not layers:
         raise ValueError(
             f"diagnostics record statistics per nn.Layer, and the model ({type(model).__name__}) has none; "
@@ -68,7 +71,14 @@ def diagnosed_layers(model: Module) -> list[Layer]:
 
 def layer_name(index: int, layer: Layer) -> str:
     """How pictures name a layer: 'layer 0 (relu, 16 units)'."""
+    if not isinstance(layer, Layer):  # a convolution or a batch normalisation
+        what = f"{layer.out_channels} channels" if hasattr(layer, "out_channels") else f"{layer.num_features} features"
+        return f"layer {index} ({type(layer).__name__}, {_activation_of(layer)}, {what})"
     return f"layer {index} ({layer.activation}, {layer.nout} unit{'s' if layer.nout != 1 else ''})"
+
+
+def _activation_of(layer: Module) -> str:
+    return getattr(layer, "activation", "linear")  # BatchNorm1d has none
 
 
 class _Recording:
@@ -88,7 +98,12 @@ class _Recording:
 
     def __call__(self, layer: Module, inputs: tuple, outputs: list[Value]) -> None:
         if self.rows is not None and is_grad_enabled():
-            self.rows.append(list(map(_DATA, outputs)))
+            self.rows.append(list(map(_DATA, _flat(outputs))))
+
+
+def _flat(outputs: list) -> list[Value]:
+    """A layer's outputs, or a convolution's channels of positions, as one list."""
+    return [v for item in outputs for v in _flat(item)] if isinstance(outputs, list) else [outputs]
 
 
 class LayerStatsRecorder:
@@ -154,8 +169,8 @@ class LayerStatsRecorder:
             stats.append({
                 "grad_norm": self._grad_norms[i] / steps,
                 "update_ratio": self._ratios[i] / steps,
-                "dead_fraction": _dead_fraction(layer.activation, rows),
-                "saturated_fraction": _saturated_fraction(layer.activation, flat),
+                "dead_fraction": _dead_fraction(_activation_of(layer), rows),
+                "saturated_fraction": _saturated_fraction(_activation_of(layer), flat),
                 "activation_mean": _mean(flat),
                 "activation_std": _std(flat),
             })

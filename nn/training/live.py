@@ -19,23 +19,19 @@ from __future__ import annotations
 import base64
 import io
 import math
-import sys
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from autograd import Value, no_grad
+from autograd.draw import jupyter
+from nn._numbers import check_int, check_real, show
 from nn.training.callbacks import Callback, TrainingRun
 from nn.training.diagnostics import DIAGNOSTICS_PANELS
 
 Panel = Callable[[Any, TrainingRun], None]  # draws one matplotlib Axes from the running fit
 
 
-def _in_notebook() -> bool:
-    """True in a running Jupyter kernel (JupyterLab, Notebook, VS Code), where outputs update in place."""
-    ipython = sys.modules.get("IPython")  # a kernel has imported it before any user code runs
-    shell = ipython.get_ipython() if ipython is not None else None
-    return getattr(shell, "kernel", None) is not None
 
 
 # ---- panels ---------------------------------------------------------------------------------------
@@ -130,20 +126,14 @@ class LivePlot(Callback):
             panels = list(panels)
             if not panels or not all(callable(p) for p in panels):
                 raise TypeError("LivePlot: panels must be a non-empty list of functions panel(ax, run), or None")
-        if not (isinstance(interval, (int, float)) and 0.0 <= interval < math.inf):
-            raise ValueError(f"LivePlot: interval must be a number of seconds >= 0, got {interval!r}")
-        if type(columns) is not int or columns < 1:
-            raise ValueError(f"LivePlot: columns must be a positive int, got {columns!r}")
-        if not (isinstance(panel_size, tuple) and len(panel_size) == 2
-                and all(isinstance(v, (int, float)) and 0 < v < math.inf for v in panel_size)):
-            raise ValueError(f"LivePlot: panel_size must be (width, height) in inches, got {panel_size!r}")
-        if type(dpi) is not int or dpi < 10:
-            raise ValueError(f"LivePlot: dpi must be an int of 10 or more, got {dpi!r}")
+        self.interval = check_real(interval, "LivePlot: interval (seconds)", 0.0)
+        self.columns = check_int(columns, "LivePlot: columns", 1)
+        if not (isinstance(panel_size, tuple) and len(panel_size) == 2):
+            raise TypeError(f"LivePlot: panel_size must be a pair (width, height) in inches, got {show(panel_size)}")
+        self.panel_size = tuple(check_real(v, f"LivePlot: panel_size[{i}]", 0.0, low_open=True)
+                                for i, v in enumerate(panel_size))
         self.panels = panels
-        self.interval = float(interval)
-        self.columns = columns
-        self.panel_size = panel_size
-        self.dpi = dpi
+        self.dpi = check_int(dpi, "LivePlot: dpi", 10)
         self.epochs_drawn: list[int] = []
         self._run: TrainingRun | None = None
         self._active = False
@@ -155,7 +145,7 @@ class LivePlot(Callback):
 
     def on_train_begin(self, run: TrainingRun) -> None:
         self._run, self.epochs_drawn, self._handle, self._next_draw, self._redraws = run, [], None, 0.0, 0
-        self._active = _in_notebook()
+        self._active = jupyter.in_jupyter_kernel()
         if self._active:
             _matplotlib_figure()  # fail now, with the extra to install, not after the first epoch
 
@@ -180,8 +170,7 @@ class LivePlot(Callback):
 
     def render(self, run: TrainingRun, density: int = 2) -> bytes:
         """The PNG of run's state as the live view draws it (`density` pixels per pixel shown)."""
-        if type(density) is not int or density < 1:
-            raise ValueError(f"LivePlot.render: density must be a positive int, got {density!r}")
+        density = check_int(density, "LivePlot.render: density", 1)
         panels = list(self.panels) if self.panels is not None else default_panels(run)
         columns = min(self.columns, len(panels))
         rows = math.ceil(len(panels) / columns)
@@ -257,8 +246,8 @@ class ProgressBar(Callback):
     def on_train_begin(self, run: TrainingRun) -> None:
         from tqdm import tqdm
 
-        make = _notebook_progress_bar if _in_notebook() else tqdm
-        extra = {} if _in_notebook() else {"dynamic_ncols": True}
+        make = _notebook_progress_bar if jupyter.in_jupyter_kernel() else tqdm
+        extra = {} if jupyter.in_jupyter_kernel() else {"dynamic_ncols": True}
         self.bar: Any = make(total=run.epochs, desc="training", unit="epoch", **extra)
 
     def on_epoch_end(self, run: TrainingRun, logs: dict[str, float]) -> None:

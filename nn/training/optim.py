@@ -20,7 +20,7 @@ import math
 from collections.abc import Iterable
 
 from autograd import Value
-from nn._numbers import check_real, show
+from nn._numbers import check_bool, check_real, show
 
 
 def _non_negative(x: object, what: str) -> float:
@@ -214,8 +214,7 @@ def clip_grad_norm(params: Iterable[Value], max_norm: float, error_if_nonfinite:
     """
     params = _param_list(params)
     max_norm = _non_negative(max_norm, "max_norm")
-    if not isinstance(error_if_nonfinite, bool):
-        raise TypeError(f"error_if_nonfinite must be a bool, got {type(error_if_nonfinite).__name__}")
+    check_bool(error_if_nonfinite, "clip_grad_norm: error_if_nonfinite")
     grads = [p.grad for p in params]
     norm = math.hypot(*grads)  # hypot cannot overflow on the squares
     if norm == math.inf and any(math.isnan(g) for g in grads):

@@ -16,10 +16,14 @@ from typing import Any
 
 from autograd import Value, no_grad
 from autograd.files import require_regular_file, write_file
+from nn._numbers import check_int
 from nn.modules.module import Module
 from nn.training.callbacks import History
 
 _NEG, _POS = "#d62728", "#1f77b4"  # class colours: red for -1/0, blue for +1
+
+
+MAX_RESOLUTION = 1000  # grid points per side of a decision boundary: a million forward passes at most
 
 
 def _figure(**kwargs: Any) -> Any:
@@ -67,6 +71,7 @@ def plot_decision_boundary(
     sign, the boundary score = 0 as a line, training points as dots and validation points as
     triangles, coloured by label (score > 0 means the positive class)."""
     require_regular_file(path, "plot_decision_boundary")  # before thousands of forward passes
+    resolution = check_int(resolution, "plot_decision_boundary: resolution", 2, MAX_RESOLUTION)
     fig = _figure(figsize=(6.4, 5.2), dpi=110)
     ax = fig.add_subplot()
     mesh = draw_decision_boundary(ax, model, X, y, X_val, y_val, resolution)
@@ -101,6 +106,7 @@ def draw_decision_boundary(
 ) -> Any:
     """Draw a 2-input, 1-output classifier's score over the plane on `ax`, its boundary score = 0,
     and the points (training: dots, validation: triangles); returns the shading, for a colorbar."""
+    resolution = check_int(resolution, "draw_decision_boundary: resolution", 2, MAX_RESOLUTION)
     xs = [p[0] for p in [*X, *X_val]]
     ys = [p[1] for p in [*X, *X_val]]
     pad = 0.5

@@ -3,7 +3,7 @@
 One step of gradient descent is always the same four lines, and `fit` is just those lines
 in a loop, plus the bookkeeping people need to watch a network learn:
 
-    outputs = [model(x) for x in batch]          # forward: builds the graph
+    outputs = model.forward_batch(batch)        # forward: builds the graph (model(x) for each x)
     loss = loss_fn(outputs, targets)             # one Value at the top of the graph
     optimizer.zero_grad(); loss.backward()       # backward: every parameter gets d(loss)/d(p)
     optimizer.step()                             # move every parameter a little downhill
@@ -12,10 +12,10 @@ in a loop, plus the bookkeeping people need to watch a network learn:
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 from autograd import Value, no_grad
-from nn._numbers import check_int, to_float
+from nn._numbers import check_bool, check_int, check_seed, show, to_float
 from nn.modules.module import Module
 from nn.training._compiled_fit import CompiledFit
 from nn.training.callbacks import (
@@ -33,7 +33,7 @@ from nn.training.live import LivePlot, ProgressBar
 from nn.training.optim import Optimizer
 from nn.training.schedulers import LRScheduler
 
-__all__ = ["Callback", "History", "LossFn", "TrainingRun", "accuracy", "evaluate", "fit"]
+__all__ = ["Callback", "History", "LossFn", "TrainingRun", "accuracy", "epoch_batches", "evaluate", "fit"]
 
 
 def _score(output: object, what: str = "output") -> float:
@@ -60,8 +60,16 @@ def accuracy(outputs: Sequence, targets: Sequence) -> float:
                 scores = [_score(s, f"accuracy: output {i}[{j}]") for j, s in enumerate(out)]
             correct += scores.index(max(scores)) == t
         else:
-            correct += (_score(out, f"accuracy: output {i}") > 0.0) == (t > 0)
+            correct += (_score(out, f"accuracy: output {i}") > 0.0) == _positive(t, i)
     return correct / len(outputs)
+
+
+def _positive(target: object, i: int) -> bool:
+    """Whether a binary target is the positive class (> 0: labels +1/-1, 1/0 and True/False alike)."""
+    try:
+        return target > 0
+    except TypeError:  # a str, None, a list: name it
+        raise TypeError(f"accuracy: target {i} must be a number, got {type(target).__name__}: {show(target)}") from None
 
 
 def evaluate(model: Module, X: Sequence, y: Sequence, loss_fn: LossFn) -> tuple[float, float]:
@@ -70,7 +78,7 @@ def evaluate(model: Module, X: Sequence, y: Sequence, loss_fn: LossFn) -> tuple[
     model.eval()
     try:
         with no_grad():
-            outputs = [model(x) for x in X]
+            outputs = model.forward_batch(list(X))
             return loss_fn(outputs, list(y)).data, accuracy(outputs, y)
     finally:
         model.train(was_training)
@@ -134,40 +142,28 @@ def fit(
     number; the first replay checks it and raises autograd.TraceMismatchError); the targets reach
     `loss_fn` as Values (inputs of the program).
     """
-    _check_arguments(X, y, epochs, batch_size, validation, diagnostics, compile)
+    epochs, batch_size, seed = _check_arguments(X, y, epochs, batch_size, seed, validation, diagnostics, compile)
     events = _callbacks(model, optimizer, validation, patience, min_delta, restore_best, callbacks, clip_norm,
                         progress, live, diagnostics, scheduler)
     steps = (CompiledFit if compile else _EagerFit)(model, loss_fn, optimizer, model.parameters())
     run = TrainingRun(model, X, y, loss_fn, optimizer, epochs, History(), validation)
-    rng, order, size = random.Random(seed), list(range(len(X))), batch_size or len(X)
     begun: list[Callback] = []
     try:
         for callback in events:
             callback.on_train_begin(run)
             begun.append(callback)
-        for run.epoch in range(epochs):
+        for run.epoch, batches in zip(range(epochs), epoch_batches(len(X), batch_size, seed)):
             model.train()
             _emit(events, "on_epoch_begin", run)
-            if batch_size is not None:
-                rng.shuffle(order)
-            total, outputs, targets = 0.0, [], []
-            for start in range(0, len(order), size):
-                run.batch = order[start : start + size]
-                batch_targets = [y[i] for i in run.batch]
-                run.loss, batch_outputs = steps.train_step([X[i] for i in run.batch], batch_targets)
+            epoch = _EpochLogs()
+            for run.batch in batches:
+                targets = [y[i] for i in run.batch]
+                run.loss, outputs = steps.train_step([X[i] for i in run.batch], targets)
                 _emit(events, "on_batch_end", run)
                 optimizer.step()
                 _emit(events, "on_step_end", run)
-                total += run.loss * len(run.batch)
-                outputs += batch_outputs
-                targets += batch_targets
-            logs = {"loss": total / len(order), "accuracy": accuracy(outputs, targets)}
-            if validation is not None:
-                logs["val_loss"], logs["val_accuracy"] = evaluate(model, validation[0], validation[1], loss_fn)
-            for key, value in logs.items():
-                getattr(run.history, key).append(value)
-            for callback in events:
-                callback.on_epoch_end(run, logs)
+                epoch.add(run.loss, outputs, targets)
+            _emit(events, "on_epoch_end", run, epoch.logs(run))
             if run.stop:
                 run.history.stopped_early = True
                 break
@@ -176,9 +172,42 @@ def fit(
     return run.history
 
 
-def _emit(callbacks: list[Callback], event: str, run: TrainingRun) -> None:
+def epoch_batches(n: int, batch_size: int | None, seed: int) -> Iterator[list[list[int]]]:
+    """The batches of sample indices of each epoch, epoch after epoch, for ever: with batch_size=None
+    all n in order as one batch; otherwise the n shuffled (one random.Random(seed) for all epochs)
+    and cut into batches of batch_size, the last one short when n is not a multiple of it."""
+    rng, order, size = random.Random(seed), list(range(n)), batch_size or n
+    while True:
+        if batch_size is not None:
+            rng.shuffle(order)
+        yield [order[start : start + size] for start in range(0, n, size)]
+
+
+class _EpochLogs:
+    """An epoch's numbers as its batches go by; then its logs, which go into the history too."""
+
+    def __init__(self) -> None:
+        self.total, self.count, self.outputs, self.targets = 0.0, 0, [], []
+
+    def add(self, loss: float, outputs: list, targets: list) -> None:
+        self.total += loss * len(targets)  # the mean loss of the batch, weighted by its size
+        self.count += len(targets)
+        self.outputs += outputs
+        self.targets += targets
+
+    def logs(self, run: TrainingRun) -> dict[str, float]:
+        """loss and accuracy over the epoch's training batches; val_loss and val_accuracy with validation."""
+        logs = {"loss": self.total / self.count, "accuracy": accuracy(self.outputs, self.targets)}
+        if run.validation is not None:
+            logs["val_loss"], logs["val_accuracy"] = evaluate(run.model, *run.validation, run.loss_fn)
+        for key, value in logs.items():
+            getattr(run.history, key).append(value)
+        return logs
+
+
+def _emit(callbacks: list[Callback], event: str, run: TrainingRun, *logs: dict[str, float]) -> None:
     for callback in callbacks:
-        getattr(callback, event)(run)
+        getattr(callback, event)(run, *logs)
 
 
 def _end(begun: list[Callback], run: TrainingRun) -> None:
@@ -201,7 +230,7 @@ class _EagerFit:
         self.model, self.loss_fn, self.optimizer = model, loss_fn, optimizer
 
     def train_step(self, xs: Sequence, targets: Sequence) -> tuple[float, list]:
-        outputs = [self.model(x) for x in xs]
+        outputs = self.model.forward_batch(xs)
         loss = self.loss_fn(outputs, targets)
         if not isinstance(loss, Value):
             raise TypeError(f"fit: loss_fn must return a Value, got {type(loss).__name__}")
@@ -210,22 +239,22 @@ class _EagerFit:
         return loss.data, [_detach(o) for o in outputs]
 
 
-def _check_arguments(X: Sequence, y: Sequence, epochs: int, batch_size: int | None,
-                     validation: tuple[Sequence, Sequence] | None, diagnostics: bool, compile: bool) -> None:  # noqa: A002
+def _check_arguments(X: Sequence, y: Sequence, epochs: int, batch_size: int | None, seed: int,
+                     validation: tuple[Sequence, Sequence] | None, diagnostics: bool,
+                     compile: bool) -> tuple[int, int | None, int]:  # noqa: A002
+    """fit's numbers checked (epochs, batch_size and seed as Python ints) and its data and flags."""
     _check_data(X, y, "training data")
-    check_int(epochs, "fit: epochs", 0)  # up to sys.maxsize: 10**400 is refused, naming epochs
-    if batch_size is not None:
-        check_int(batch_size, "fit: batch_size", 1)
+    epochs = check_int(epochs, "fit: epochs", 0)  # up to sys.maxsize: 10**400 is refused, naming epochs
+    batch_size = None if batch_size is None else check_int(batch_size, "fit: batch_size", 1)
     if validation is not None:
         if not isinstance(validation, (tuple, list)) or len(validation) != 2:
             raise TypeError("fit: validation must be a pair (X_val, y_val)")
         _check_data(validation[0], validation[1], "validation data")
-    for name, flag in (("diagnostics", diagnostics), ("compile", compile)):
-        if not isinstance(flag, bool):
-            raise TypeError(f"fit: {name} must be True or False, got {type(flag).__name__}")
-    if compile and diagnostics:
+    check_bool(compile, "fit: compile")
+    if check_bool(diagnostics, "fit: diagnostics") and compile:
         raise ValueError("fit: diagnostics=True watches every layer's outputs as the graph is built; "
                          "a compiled step builds none: pass compile=False with it")
+    return epochs, batch_size, check_seed(seed, "fit: seed")
 
 
 def _callbacks(model: Module, optimizer: Optimizer, validation: object, patience: int | None, min_delta: float,
@@ -250,7 +279,7 @@ def _callbacks(model: Module, optimizer: Optimizer, validation: object, patience
     made += _live_view(live, callbacks)
     if scheduler is not None:
         made.append(SchedulerStep(scheduler, optimizer))
-    if progress:
+    if check_bool(progress, "fit: progress"):
         made.append(ProgressBar())
     return made
 
