@@ -1,4 +1,4 @@
-"""`compile`: trace a function once, replay it as straight-line Python over floats.
+"""`compile`: trace a function once, replay it as Python over floats, line by line.
 
     >>> from autograd import compile
     >>> fast = compile(lambda x, w, b: (x * w + b).tanh(), 0.5, -1.0, 0.25)
@@ -21,6 +21,17 @@ written out: the program calls the rule itself, bound in its namespace under the
 Nothing a user typed becomes code: names come from labels cut down to [A-Za-z0-9_], and labels
 and op names appear, escaped, in comments only.
 
+A batch is written once per sample, not once per node. The graph of a training step holds the
+same graph once per sample, on the same parameters and on the sample's own numbers (constants,
+or inputs left out of `wrt`: a sample's inputs, target, dropout factors; a label kept as an op's
+constant, as in `s * -1.0`). Where backward's order visits such copies one after the other,
+the program holds the lines of the first copy once, as the body of a loop over the samples,
+forward (keeping what the backward pass reads) and backward, visiting the samples in
+backward()'s order: each adds its terms to the parameters' gradients when and as eager adds
+them, so the sums are the same bits. Anything else (the mean over the samples, a penalty on the
+weights) stays straight lines around the loops. The check is structural, node by node; a graph
+that is no such repeat is written as straight lines.
+
 When to trace again. A trace records one path through the Python code of `f`: the numbers flow
 through the program, the Python decisions do not. Trace again when `f` would build another
 graph: a Python `if` (or a loop count) that reads a Value's number, a different number of
@@ -42,19 +53,22 @@ import re
 import struct
 import sys
 import types
-from collections.abc import Callable, Iterator, Sequence
+from collections import ChainMap, defaultdict
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from functools import partial
 
 from autograd.backprop import grad as _eager_grad
 from autograd.backprop import topological_order
 from autograd.modes import _get_mode, _Mode, _mode
-from autograd.op import Op
+from autograd.op import BLOCKED, Op
 from autograd.value import Value, to_float
 
 __all__ = ["Compiled", "TraceMismatchError", "compile"]
 
 _CHUNK = 100_000  # lines per generated function (fewer: values pass between functions; more: compiling slows)
 _WIDEST = 256  # inputs of one node written out as one expression (CPython 3.11-3.13 take 1,000; 5,000 overflow)
+_ROLL_AT = 200  # nodes in repeated blocks (a batch's samples) before they are written as a loop
+_TRIES = 8  # candidate runs checked node by node, the largest first
 _PATHS = 16  # branches explored per rule before it is called instead of written out
 
 
@@ -312,7 +326,8 @@ class _Program:
     """The generated text of one traced graph, and the namespace it runs in."""
 
     def __init__(self, outputs: list[Value], inputs: list[Value], input_names: list[str], wrt: list[int]) -> None:
-        self.namespace: dict[str, object] = {"__builtins__": {}, "abs": builtins.abs, "float": builtins.float}
+        self.namespace: dict[str, object] = {"__builtins__": {}, "abs": builtins.abs, "float": builtins.float,
+                                             "zip": builtins.zip, "range": builtins.range}
         self.names = _Names(list(self.namespace))
         self.constants: dict[bytes, str] = {}
         self.tracer = _Tracer(self._literal)
@@ -321,8 +336,12 @@ class _Program:
         root = outputs[0]
         self.order = topological_order(root)  # backward() walks it backwards: so does the program
         self.forward_nodes = forward = _reading_order(outputs)
+        self.after: set[int] = set()
+        self.run = run = self._roll()
+        place = run.place if run is not None else {}
         # whether the program may be cut into parts: then every line notes the names it reads
-        self.parts = sum(1 + 2 * len(node.inputs) for node in forward) + 2 * len(inputs) + 2 > _CHUNK
+        self.parts = sum(1 + 2 * len(node.inputs) for node in forward
+                         if place.get(id(node), (0,))[0] == 0) + 2 * len(inputs) + 2 > _CHUNK
         input_ids = {id(v): i for i, v in enumerate(inputs)}
         self.input_ids = input_ids
         self.text: dict[int, str] = {}  # node id -> its name, or its literal for a constant leaf
@@ -332,8 +351,19 @@ class _Program:
             name = self.names.claim(wanted)
             self.text[id(v)] = name
             self.params.append(name)
+        self.body_text: dict[int, str] = {}  # in the loop's body: block 0's data leaves by the loop's names
+        self.constant_names: dict[int, dict[int, str]] = {}  # ... and its varying constants
+        if run is not None:
+            for leaf in run.slots:
+                self.body_text[id(leaf)] = self.names.claim(leaf.label if leaf.label and id(leaf) not in input_ids
+                                                            else "x")
+            for k, indices in run.varying.items():
+                self.constant_names[id(run.blocks[0][k])] = {i: self.names.claim("k") for i in indices}
         for node in forward:
             if id(node) in self.text:
+                continue
+            j, k = place.get(id(node), (0, 0))
+            if j and k not in run.exports:  # computed in the loop only, never named outside it
                 continue
             if not node.inputs:
                 text, prec = self._literal(node.data)
@@ -343,6 +373,30 @@ class _Program:
                 raise TypeError(f"compile: a node made by hand (op {node.op!r}, no Op) cannot be compiled")
             self.text[id(node)] = self.names.claim(node.label) if node.label else self.names.temporary()
             self.variable.add(id(node))
+            if run is not None and id(node) in place and k in run.exports:  # block 0's, read after the loop:
+                self.body_text[id(node)] = self.text[id(node)]  # in the loop its name, outside another
+                self.text[id(node)] = self.names.temporary()
+
+    def _roll(self) -> _Run | None:
+        """The repeated blocks (a batch's samples) to write once, as a loop; None: all straight lines."""
+        nodes = [v for v in reversed(self.order) if v.inputs]
+        if len(nodes) < _ROLL_AT:
+            return None
+        run = _find_run(nodes, {id(self.inputs[i]) for i in self.wrt})
+        if run is None or len(run.blocks) * len(run.blocks[0]) < _ROLL_AT:
+            return None
+        place, on_path = run.place, set(map(id, nodes))
+        if sum(1 + 2 * len(v.inputs) for v in self.forward_nodes if place.get(id(v), (0,))[0] == 0) > _CHUNK // 2:
+            return None  # (a loop cannot be cut into parts: such a program stays straight lines)
+        for node in self.forward_nodes:  # a node of another output reading a block: the loop exports it
+            if node.inputs and id(node) not in on_path:
+                run.exports.update(place[id(u)][1] for u in node.inputs if id(u) in place)
+        run.exports.update(place[id(v)][1] for v in self.outputs if id(v) in place)
+        for node in self.forward_nodes:  # what reads the loop's results is written after the loop
+            if node.inputs and id(node) not in place and any(id(u) in place or id(u) in self.after
+                                                             for u in node.inputs):
+                self.after.add(id(node))
+        return run
 
     def _literal(self, value: float) -> tuple[str, int]:
         if math.isfinite(value):
@@ -363,21 +417,27 @@ class _Program:
 
     # ---- one op's lines, from its rules --------------------------------------------------------
 
-    def _rules(self, node: Value) -> tuple:
-        """(forward template, derivative templates or a fallback), cached per op, arity and constants."""
+    def _rules(self, node: Value, varying: tuple[int, ...] = ()) -> tuple:
+        """(forward template, derivative templates or a fallback), cached per op, arity and constants.
+
+        Inputs are in places 0..n-1 of a template, the node's own number in place n, its gradient
+        in n + 1; a constant in `varying` (one that differs from sample to sample in a loop) in
+        place n + 2 + its index, the others written in as numbers.
+        """
         op, n = node.op, len(node.inputs)
         # the op by identity (an Op is a str: two ops of one name are equal); a constant by its bits
         # where == does not tell floats apart (0.0 == -0.0, NaN != NaN)
         c = node.constant
         plain = c is None or type(c) is float and c == c and c != 0.0
-        key = (id(op), n, c) if plain else (id(op), n, _constant_bits(node))
+        key = (id(op), n, c, varying) if plain else (id(op), n, _constant_bits(node), varying)
         found = self.templates.get(key)
         if found is not None:
             return found
         constants = _constants(node)
         slots = [_Sym(_slot(i), _ATOM, "float", self.tracer) for i in range(n + 1)]
-        args = [*slots[:n], *constants]
-        literals = [self._literal(k)[0] for k in constants]
+        args = [*slots[:n], *(_Sym(_slot(n + 2 + i), _ATOM, "float", self.tracer) if i in varying else k
+                              for i, k in enumerate(constants))]
+        literals = [_slot(n + 2 + i) if i in varying else self._literal(k)[0] for i, k in enumerate(constants)]
         name = _OPERATOR_NAMES.get(str(op), str(op))
         bound: dict[bool, _Sym] = {}  # the forward rule (True) and the derivative rule, once called
 
@@ -409,37 +469,105 @@ class _Program:
                 # (a dot's are the other half of its inputs): a deep expression overflows Python's compiler
                 if n > _WIDEST and (result is _RAISES or any(_as_text(r, self.tracer).prec != _ATOM for r in result)):
                     raise _Untraceable
-            derivative = tuple(
-                _tree(paths, 0, lambda r, i=i: _Sym(f"{derivative_call().text}[{i}]", _ATOM, "float", self.tracer)
-                      if r is _RAISES else _as_text(r[i], self.tracer), self.tracer)
-                for i in range(n))
-            derivative = tuple((d.text, d.prec) for d in derivative)
+            g = _slot(n + 1)
+
+            def term(local: object) -> _Sym:
+                """local * g, with g in place n + 1. Bit for bit (NaN and -0.0 too), 1.0 * g is g, and
+                BLOCKED * g is 0.0 (a relu's x <= 0): the factor is left out."""
+                if local is BLOCKED:
+                    return self.tracer.constant(0.0)
+                s = _as_text(local, self.tracer)
+                return _Sym(g if s.text == "1.0" else f"{_wrap(s, _MUL)} * {g}", _ATOM if s.text == "1.0" else _MUL,
+                            "float", self.tracer)
+
+            terms = (_tree(paths, 0, lambda r, i=i: _Sym(f"{derivative_call().text}[{i}] * {g}", _MUL, "float",
+                                                         self.tracer) if r is _RAISES else term(r[i]), self.tracer)
+                     for i in range(n))
+            # each term's text, and the places it reads (besides g)
+            derivative = [(t.text, tuple(sorted({int(i) for i in _SLOTS.findall(t.text)} - {n + 1}))) for t in terms]
         except _Untraceable:
             derivative = derivative_call().text
-        if not isinstance(derivative, str):  # each term: local * g with g in place n + 1, and the places it reads
-            terms = []
-            for text, prec in derivative:
-                # 1.0 * g is g, bit for bit (NaN and -0.0 too): the factor is left out
-                term = _slot(n + 1) if text == "1.0" else f"{f'({text})' if prec < _MUL else text} * {_slot(n + 1)}"
-                terms.append((term, tuple(sorted({int(i) for i in _SLOTS.findall(text)}))))
-            derivative = terms
         found = self.templates[key] = (forward, derivative, _escaped(str(op)))
         return found
 
-    def forward_lines(self) -> list[tuple[str, str | None, tuple]]:
-        lines = []
-        text, variable = self.text, self.variable
-        for node in self.forward_nodes:
-            if not node.inputs:
+    def _forward_line(self, node: Value, text: Mapping[int, str]) -> tuple[str, str | None, tuple]:
+        constants = self.constant_names.get(id(node), {})
+        forward, _, comment = self._rules(node, tuple(constants))
+        args = [text[id(v)] for v in node.inputs]
+        name = text[id(node)]
+        if node.label and node.label != name:
+            comment += f"  {_escaped(node.label)}"
+        uses = tuple(a for v, a in zip(node.inputs, args) if id(v) in self.variable) if self.parts else ()
+        places = [*args, name, "", *(constants.get(i, "") for i in range(len(_constants(node))))]
+        return f"{name} = {forward.format(*places)}  # {comment}", name, uses
+
+    def forward_lines(self, saving: bool = False) -> list[tuple[str, str | None, tuple]]:
+        """One line per node; a run of samples as a loop (`saving`: keeping what the backward loop reads)."""
+        run, text = self.run, self.text
+        if run is None:
+            return [self._forward_line(node, text) for node in self.forward_nodes if node.inputs]
+        place, after = run.place, self.after
+        before = [self._forward_line(node, text) for node in self.forward_nodes
+                  if node.inputs and id(node) not in place and id(node) not in after]
+        later = [self._forward_line(node, text) for node in self.forward_nodes if id(node) in after]
+        body_text = ChainMap(self.body_text, text)
+        template = run.blocks[0]
+        body = [self._forward_line(node, body_text) for node in self.forward_nodes if place.get(id(node), (1,))[0] == 0]
+        names = [self.body_text[id(v)] for v in run.slots]
+        names += [n for k in run.varying for n in self.constant_names[id(template[k])].values()]
+        samples = [_as_tuple([text[id(v)] if id(v) in self.input_ids else self._literal(v.data)[0] for v in data]
+                             + [self._literal(c)[0] for c in constants], False)
+                   for data, constants in zip(run.data, run.constants)]
+        exports = sorted(run.exports)
+        lines = [*before, (f"_samples = ({', '.join(samples)},)  # each sample's own numbers", None, ()),
+                 ("_outs = []", None, ())]
+        if saving:
+            lines.append(("_saved = []", None, ()))
+        loop = f"for {', '.join(names)} in _samples:" if names else f"for _ in range({len(run.blocks)}):"
+        lines.append((f"{loop}  # the program of one sample, run for each of the batch's {len(run.blocks)}", None, ()))
+        lines += [(f"    {line}", target, uses) for line, target, uses in body]
+        exported = [body_text[id(template[k])] for k in exports]
+        if exported:
+            add = f"_outs.append({exported[0]})" if len(exported) == 1 else f"_outs += {_as_tuple(exported)}"
+            lines.append((f"    {add}", None, ()))
+        if saving and self.saved:
+            lines.append((f"    _saved.append({_as_tuple(self.saved, False)})", None, ()))
+        if exported:
+            outs = [text[id(block[k])] for block in run.blocks for k in exports]
+            lines.append((f"{', '.join(outs)}, = _outs", None, ()))
+        return lines + later
+
+    def _chain_terms(self, node: Value, text: Mapping[int, str], grad_name: dict[int, str], needs: set[int],
+                     lines: list[tuple[str, str | None, tuple]]) -> None:
+        """node's lines of the chain rule: d_input += local * d_node for each input whose gradient is wanted."""
+        constants = self.constant_names.get(id(node), {})
+        _, derivative, comment = self._rules(node, tuple(constants))
+        g = grad_name[id(node)]
+        places = [*node.inputs, node]
+        args = [text[id(v)] for v in places]
+        variable, parts = self.variable, self.parts
+        full = [*args, g, *(constants.get(i, "") for i in range(len(_constants(node))))]
+        if isinstance(derivative, str):  # the rule called: its local derivatives in one tuple first
+            local = self.names.temporary().replace("t", "l", 1)
+            self.names.taken.add(local)
+            uses = tuple(a for v, a in zip(places, args) if id(v) in variable)
+            lines.append((f"{local} = {derivative.format(*full)}  # {comment}: local derivatives", local, uses))
+        args.append(g)
+        for k, v in enumerate(node.inputs):
+            if id(v) not in needs:
                 continue
-            forward, _, comment = self._rules(node)
-            args = [text[id(v)] for v in node.inputs]
-            name = text[id(node)]
-            if node.label and node.label != name:
-                comment += f"  {_escaped(node.label)}"
-            uses = tuple(a for v, a in zip(node.inputs, args) if id(v) in variable) if self.parts else ()
-            lines.append((f"{name} = {forward.format(*args)}  # {comment}", name, uses))
-        return lines
+            if isinstance(derivative, str):
+                term, uses = f"{local}[{k}] * {g}", (local, g)
+            else:
+                template, read = derivative[k]
+                term = template.format(*full)
+                uses = (*(args[i] for i in read if i < len(places) and id(places[i]) in variable), g) if parts else ()
+            target = grad_name.get(id(v))
+            if target is None:
+                grad_name[id(v)] = target = self.names.claim("d" + text[id(v)])
+                lines.append((f"{target} = {term}  # {comment}", target, uses))
+            else:
+                lines.append((f"{target} += {term}  # {comment}", target, (*uses, target) if parts else ()))
 
     def backward_lines(self) -> tuple[list[tuple[str, str | None, tuple]], list[str]]:
         """The chain rule, node by node from the output: d_input += local * d_node, eager's order."""
@@ -463,36 +591,58 @@ class _Program:
             else:
                 grad_name[id(root)] = g = self.names.claim("d" + self.text[id(root)])
                 lines.append((f"{g} = 1.0  # d output / d output", g, ()))
-        text, variable, parts = self.text, self.variable, self.parts
+        run = self.run
+        place = run.place if run is not None else {}
+        self.saved = []
         for node in reversed(self.order):
             if not node.inputs or id(node) not in needs:
                 continue
-            _, derivative, comment = self._rules(node)
-            g = grad_name[id(node)]
-            places = [*node.inputs, node]
-            args = [text[id(v)] for v in places]
-            if isinstance(derivative, str):  # the rule called: its local derivatives in one tuple first
-                local = self.names.temporary().replace("t", "l", 1)
-                self.names.taken.add(local)
-                uses = tuple(a for v, a in zip(places, args) if id(v) in variable)
-                lines.append((f"{local} = {derivative.format(*args)}  # {comment}: local derivatives", local, uses))
-            args.append(g)
-            for k, v in enumerate(node.inputs):
-                if id(v) not in needs:
-                    continue
-                if isinstance(derivative, str):
-                    term, uses = f"{local}[{k}] * {g}", (local, g)
-                else:
-                    template, read = derivative[k]
-                    term = template.format(*args)
-                    uses = (*(args[i] for i in read if id(places[i]) in variable), g) if parts else ()
-                target = grad_name.get(id(v))
-                if target is None:
-                    grad_name[id(v)] = target = self.names.claim("d" + text[id(v)])
-                    lines.append((f"{target} = {term}  # {comment}", target, uses))
-                else:
-                    lines.append((f"{target} += {term}  # {comment}", target, (*uses, target) if parts else ()))
+            if id(node) in place:  # a run of samples: its first node writes the loop, the others are in it
+                if node is run.blocks[0][0]:
+                    lines += self._backward_loop(grad_name, needs, wanted)
+                continue
+            self._chain_terms(node, self.text, grad_name, needs, lines)
         return lines, [grad_name[id(self.inputs[i])] for i in self.wrt]
+
+    def _backward_loop(self, grad_name: dict[int, str], needs: set[int],
+                       wanted: set[int]) -> list[tuple[str, str | None, tuple]]:
+        """The chain rule of block 0 as the body of a loop over the samples, in backward's order.
+
+        Sample by sample, as backward() visits them: each adds its terms to the parameters'
+        gradients in the order eager adds them, so the sums come out bit for bit the same.
+        """
+        run, text = self.run, self.text
+        template = run.blocks[0]
+        starts = [k for k in run.grads_in if id(template[k]) in needs]
+        body_grads = {i: g for i, g in grad_name.items() if i in wanted}
+        body_grads.update((id(template[k]), grad_name[id(template[k])]) for k in starts)
+        body: list[tuple[str, str | None, tuple]] = []
+        for node in template:
+            if id(node) in needs:
+                self._chain_terms(node, ChainMap(self.body_text, text), body_grads, needs, body)
+        if not body:
+            return []
+        read = set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", "\n".join(line for line, _, _ in body)))
+        forward_names = [self.body_text[id(v)] for v in run.slots]
+        forward_names += [n for k in run.varying for n in self.constant_names[id(template[k])].values()]
+        forward_names += [self.body_text.get(id(v)) or text[id(v)] for v in template]
+        self.saved = [n for n in dict.fromkeys(forward_names) if n in read]
+        grads = [_as_tuple([grad_name[id(block[k])] for k in starts], False) for block in run.blocks]
+        incoming = _as_tuple([grad_name[id(template[k])] for k in starts], False)
+        if self.saved:
+            loop = f"for {_as_tuple(self.saved, False)}, {incoming} in zip(_saved, _grads):"
+        else:
+            loop = f"for {incoming} in _grads:"
+        return [(f"_grads = ({', '.join(grads)},)  # each sample's gradient from the batch's loss", None, ()),
+                (f"{loop}  # the samples in backward()'s order", None, ()),
+                *((f"    {line}", target, uses) for line, target, uses in body)]
+
+
+def _as_tuple(names: list[str], bare: bool = True) -> str:
+    """`(a, b)` (or `a` for one name when not `bare`, a target or element that need not be a tuple)."""
+    if len(names) == 1:
+        return f"({names[0]},)" if bare else names[0]
+    return f"({', '.join(names)})"
 
 
 def _reading_order(outputs: list[Value]) -> list[Value]:
@@ -514,6 +664,122 @@ def _reading_order(outputs: list[Value]) -> list[Value]:
             stack.append((node, True))
             stack.extend((v, False) for v in reversed(node.inputs) if id(v) not in seen)
     return order
+
+
+class _Run:
+    """Blocks of the backward order that are one graph on other numbers: the samples of a batch.
+
+    Block j is `blocks[j]`, consecutive nodes of backward's order; block 0 is written out once,
+    as the body of a loop over the blocks. `slots` are block 0's leaves that hold other numbers
+    in other blocks (a sample's inputs, targets, dropout factors), `data[j]` block j's leaves in
+    their places; `varying` maps a place of block 0 to the indices of its op's constants that
+    differ between blocks (a label kept as a constant, as `s * -1.0`), `constants[j]` holds block
+    j's. `exports` are the places read after the loop, `grads_in` the places whose gradient is
+    started before it (by the mean over the samples).
+    """
+
+    def __init__(self, blocks: list[list[Value]], slots: list[Value], data: list[list[Value]],
+                 varying: dict[int, tuple[int, ...]], exports: set[int], grads_in: list[int]) -> None:
+        self.blocks, self.slots, self.data, self.varying = blocks, slots, data, varying
+        self.exports, self.grads_in = exports, grads_in
+        self.constants = [[_constants(block[k])[i] for k, indices in varying.items() for i in indices]
+                          for block in blocks]
+        self.place = {id(v): (j, k) for j, block in enumerate(blocks) for k, v in enumerate(block)}
+
+
+def _find_run(nodes: list[Value], wanted: set[int]) -> _Run | None:
+    """The largest run of repeated blocks in `nodes` (op nodes in backward's order), or None.
+
+    The samples of a batch are one graph on other data: the same ops and constants on the same
+    parameters (the leaves differentiated, `wanted`) and on other data leaves. Each node gets a
+    fingerprint of that shape (data leaves all alike); a fingerprint met more than once whose
+    node feeds a node met once (the mean over the samples) marks the top of a block, and its
+    places at equal distances give the blocks, which `_blocks` then checks node by node.
+    """
+    shape: dict[int, int] = defaultdict(int)  # a data leaf: 0
+    shape.update((i, i) for i in wanted)  # a parameter: itself
+    for v in reversed(nodes):  # inputs before the nodes they feed
+        c = v.constant
+        shape[id(v)] = hash((id(v.op), 0 if c is None else len(c) if type(c) is tuple else 1,
+                             *map(shape.__getitem__, map(id, v.inputs))))
+    places: dict[int, list[int]] = {}
+    for i, v in enumerate(nodes):
+        places.setdefault(shape[id(v)], []).append(i)
+    tops: dict[int, list[int]] = {}
+    for v in nodes:
+        if len(places[shape[id(v)]]) == 1:
+            for u in v.inputs:
+                if u.inputs and len(places[shape[id(u)]]) > 1:
+                    tops[shape[id(u)]] = places[shape[id(u)]]
+    position = {id(v): i for i, v in enumerate(nodes)}
+    best: _Run | None = None
+    for at in sorted(tops.values(), key=len, reverse=True)[:_TRIES]:  # (each check walks its run once)
+        length = at[1] - at[0]
+        if at[-1] + length > len(nodes) or any(b - a != length for a, b in zip(at, at[1:])):
+            continue
+        if best is None or len(at) * length > len(best.blocks) * len(best.blocks[0]):
+            best = _blocks(nodes, position, at[0], length, len(at), wanted) or best
+    return best
+
+
+def _blocks(nodes: list[Value], position: dict[int, int], start: int, length: int, count: int,
+            wanted: set[int]) -> _Run | None:
+    """The run of `count` blocks of `length` nodes from `start`, if each is block 0 on other data.
+
+    Node k of every block has block 0's op, its constants' count, and inputs in the same places:
+    an op node at the same place in its own block, the same differentiated leaf, a data leaf in
+    the same slot. So each block computes what block 0 computes on its own data, adds its
+    terms to the parameters' gradients in block 0's order, and reads nothing of another block.
+    (Compared a block at a time, as lists: a batch's step has some 100,000 edges.)
+    """
+    blocks = [nodes[start + j * length : start + (j + 1) * length] for j in range(count)]
+
+    def places(block: list[Value], base: int) -> list[tuple]:
+        """Per node: its op, and where each input is: so far after it (an op node) or -1 (a leaf)."""
+        return [(id(v.op), *[position[id(u)] - i if u.inputs else -1 for u in v.inputs])
+                for i, v in enumerate(block, base)]
+
+    template = blocks[0]
+    shape = places(template, start)
+    if any(not 0 <= k + d < length for k, (_, *ds) in enumerate(shape) for d in ds if d != -1):
+        return None  # block 0 reads an op node outside itself
+    t_leaves = [u for v in template for u in v.inputs if not u.inputs]
+    t_ids = list(map(id, t_leaves))
+    is_wanted = [i in wanted for i in t_ids]
+    t_wanted = [i for i, w in zip(t_ids, is_wanted) if w]
+    leaf_maps: list[dict[int, Value]] = []
+    varying: dict[int, set[int]] = {}
+    for j, block in enumerate(blocks):
+        if places(block, start + j * length) != shape:
+            return None
+        leaves = [u for v in block for u in v.inputs if not u.inputs]
+        ids = list(map(id, leaves))
+        if [i in wanted for i in ids] != is_wanted or [i for i, w in zip(ids, is_wanted) if w] != t_wanted:
+            return None  # a parameter where block 0 has data, or another parameter
+        leaf_map = dict(zip(t_ids, leaves))
+        if list(map(leaf_map.__getitem__, t_ids)) != leaves:
+            return None  # one data leaf of block 0 is two in this block
+        leaf_maps.append(leaf_map)
+        for k, (t, v) in enumerate(zip(template, block)):
+            if v.constant is not t.constant and _constant_bits(v) != _constant_bits(t):
+                a, b = _constants(t), _constants(v)
+                if len(a) != len(b):
+                    return None
+                varying.setdefault(k, set()).update(
+                    i for i, (x, y) in enumerate(zip(a, b)) if struct.pack("<d", x) != struct.pack("<d", y))
+    slots = [u for u in dict.fromkeys(u for u, w in zip(t_leaves, is_wanted) if not w)
+             if any(m[id(u)] is not u for m in leaf_maps)]
+    end = start + count * length
+    first = [set() for _ in blocks]  # per block, the places read by nodes before the run
+    for u in nodes[:start]:
+        for b in u.inputs:
+            p = position.get(id(b))
+            if p is not None and start <= p < end:
+                first[(p - start) // length].add((p - start) % length)
+    if any(f != first[0] for f in first):
+        return None
+    return _Run(blocks, slots, [[m[id(a)] for a in slots] for m in leaf_maps],
+                {k: tuple(sorted(i)) for k, i in sorted(varying.items())}, set(first[0]), sorted(first[0]))
 
 
 def _assemble(name: str, params: list[str], lines: list[tuple[str, str | None, tuple]], returns: str,
@@ -587,15 +853,19 @@ class Compiled:
         """The source of `forward` (backward False) or `value_and_grad`, written on first use."""
         if (self._text if backward else self._forward_text) is None:
             program = self._program
-            if self._lines is None:
-                self._lines = program.forward_lines()
-            forward = self._lines
             values = [program.text[id(v)] for v in self._outputs]
             value = f"({', '.join(values)},)" if self._many else values[0]
+            if backward:
+                lines, grads = program.backward_lines()
+            if program.run is not None:  # (a loop keeps for the backward pass what it reads)
+                forward = program.forward_lines(saving=backward)
+            else:
+                if self._lines is None:
+                    self._lines = program.forward_lines()
+                forward = self._lines
             named = {t for _, t, _ in forward} | set(program.params)
             returned = [v for v in dict.fromkeys(values) if v in named]
             if backward:
-                lines, grads = program.backward_lines()
                 gradients = f"({', '.join(grads)}{',' if len(grads) == 1 else ''})"
                 self._text = _assemble("value_and_grad", program.params, forward + lines, f"{value}, {gradients}",
                                        returned + grads)
@@ -790,7 +1060,7 @@ def _first_difference(t_order: list[Value], e_order: list[Value], input_ids: set
 
 
 def compile(f: Callable, *example_inputs: Value | float, wrt: Sequence[int] | None = None) -> Compiled:  # noqa: A001 - autograd.compile
-    """Trace `f(*inputs)` once and return it compiled to straight-line Python over floats.
+    """Trace `f(*inputs)` once and return it compiled to Python over floats (a batch's samples as a loop).
 
     An example input is a number (a new leaf Value holding it is traced) or a leaf Value (traced
     as itself: `f` may close over a model's parameters and still have them as inputs). `f`

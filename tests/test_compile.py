@@ -21,7 +21,7 @@ import pytest
 from _reference import TORCH_ABS, TORCH_REL
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
-from test_properties import POINTS, TREES, _moderate, _Ops, _TorchOps, evaluate
+from test_properties import N_INPUTS, POINTS, TREES, _moderate, _Ops, _TorchOps, evaluate
 
 import autograd
 from autograd import OPS, Op, Value
@@ -315,6 +315,161 @@ def test_hostile_labels_and_op_names_produce_a_program_that_runs_and_executes_no
     code = "\n".join(line.split("#", 1)[0] for line in fast.source.splitlines())
     names = set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", code))
     assert not names & {"os", "system", "import", "raise", "print", "__import__"}
+
+
+# ---- a batch: the samples' program written once, as a loop -----------------------------------------
+
+
+def _network(rng, sizes=(2, 6, 6, 1)):
+    """A little MLP's parameters, each neuron's weights then its bias, on weights from 1e-3 to 1e3
+    (so that adding the samples' terms in another order would give other bits)."""
+    return [[[Value(rng.uniform(-1, 1) * 10 ** rng.uniform(-3, 3)) for _ in range(n_in + 1)] for _ in range(n_out)]
+            for n_in, n_out in zip(sizes, sizes[1:])]
+
+
+def _score(layers, x):
+    x = [v if isinstance(v, Value) else Value(v) for v in x]  # a point's numbers: leaves, once for every neuron
+    for i, layer in enumerate(layers):
+        x = [autograd.dot(w[:-1], x, w[-1]) for w in layer]
+        x = x if i == len(layers) - 1 else [z.relu() if k % 2 else z.tanh() for k, z in enumerate(x)]
+    return x[0]
+
+
+def _batch(rng, n):
+    """n points and labels +-1, the points' numbers from 1e-3 to 1e3."""
+    return ([[rng.uniform(-1, 1) * 10 ** rng.uniform(-3, 3) for _ in range(2)] for _ in range(n)],
+            [rng.choice([1.0, -1.0]) for _ in range(n)])
+
+
+def _hinge_step(layers, X, y):
+    """The benchmark's step: the mean hinge loss over the points (the labels constants of `s * y`)
+    plus a penalty on the weights, a function of the parameters."""
+    params = [p for layer in layers for w in layer for p in w]
+
+    def loss(*_params):
+        terms = [(1.0 - _score(layers, x) * label).relu() for x, label in zip(X, y)]
+        return autograd.sum(terms) / len(terms) + 1e-4 * autograd.sum([p * p for p in params])
+
+    return loss, params
+
+
+def _eager_at(f, params, numbers):
+    """f's value and the parameters' gradients by backward(), the parameters holding numbers."""
+    saved = [p.data for p in params]
+    for p, x in zip(params, numbers):
+        p.data, p.grad = x, 0.0
+    out = f(*params)
+    out.backward()
+    result = out.data, [p.grad for p in params]
+    for p, x in zip(params, saved):
+        p.data, p.grad = x, 0.0
+    return result
+
+
+def test_a_batchs_samples_are_one_loop_whose_terms_add_up_in_eagers_order_to_eagers_bits(monkeypatch):
+    rng = __import__("random").Random(3)
+    layers = _network(rng)
+    f, params = _hinge_step(layers, *_batch(rng, 40))
+    fast = autograd.compile(f, *params)
+    source = fast.source
+    assert "for x, x_2, k in _samples:" in source and "in zip(_saved, _grads):" in source
+    for _ in range(4):  # at other weights too: the sums over the samples come out as eager's
+        point = [rng.uniform(-1, 1) * 10 ** rng.uniform(-3, 3) for _ in params]
+        assert same(fast.value_and_grad(*point), _eager_at(f, params, point))
+        assert bits(fast(*point)) == bits(_eager_at(f, params, point)[0])
+    # written out node by node instead, the program is 10x longer and gives the very same bits
+    monkeypatch.setattr(sys.modules["autograd.compile"], "_ROLL_AT", 10**9)
+    straight = autograd.compile(f, *params)
+    assert "_samples" not in straight.source and len(straight.source) > 10 * len(source)
+    assert same(straight.value_and_grad(*point), fast.value_and_grad(*point))
+
+
+def test_the_samples_own_inputs_and_targets_are_the_loops_data_and_a_new_batch_replays():
+    # fit's step: the parameters are differentiated, the points and labels are inputs that are not
+    rng = __import__("random").Random(4)
+    layers = _network(rng, (3, 5, 1))
+    params = [p for layer in layers for w in layer for p in w]
+    n = 30
+
+    def step(*leaves):
+        data = leaves[len(params):]
+        terms = [(_score(layers, data[4 * i : 4 * i + 3]) - data[4 * i + 3]) ** 2 for i in range(n)]
+        return autograd.sum(terms) / n, *[t for t in terms]
+
+    def batch():
+        return [rng.uniform(-2, 2) for _ in range(4 * n)]
+
+    fast = autograd.compile(step, *params, *batch(), wrt=range(len(params)))
+    assert "in _samples:" in fast.source
+    for _ in range(3):
+        point = [p.data for p in params] + batch()
+        (value, *terms), grads = fast.value_and_grad(*point)
+        leaves = params + [Value(x) for x in point[len(params):]]
+        out, *eager_terms = step(*leaves)
+        for p in params:
+            p.grad = 0.0
+        out.backward()
+        assert same((value, grads), (out.data, [p.grad for p in params]))
+        assert list(map(bits, terms)) == [bits(t.data) for t in eager_terms]
+
+
+@settings(deadline=None, max_examples=60)
+@given(tree=TREES, point=POINTS, data=st.lists(ANY_NUMBER, min_size=8 * (N_INPUTS - 1), max_size=8 * (N_INPUTS - 1)))
+def test_random_expressions_over_a_batch_give_eagers_bits_rolled_or_not(tree, point, data):
+    # input 0 is the parameter (differentiated), the others each sample's own numbers
+    n, width = 8, N_INPUTS - 1
+
+    def f(w, *xs):
+        return autograd.sum([evaluate(tree, [w, *xs[width * i : width * (i + 1)]], _Ops()) for i in range(n)]) / n
+
+    def eager_w(numbers):  # the value and d value / d w
+        result = eager_or_error(f, numbers)
+        return result if isinstance(result, type) else (result[0], result[1][:1])
+
+    numbers = [point[0], *data]
+    expected = eager_w(numbers)
+    assume(not isinstance(expected, type))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(sys.modules["autograd.compile"], "_ROLL_AT", 8)  # a loop even for a tree of one node
+        fast = autograd.compile(f, *numbers, wrt=[0])
+    assert same(fast.value_and_grad(*numbers), expected)
+    other = [point[1], *data[::-1]]
+    assert same(compiled_or_error(fast, other), eager_w(other))
+
+
+def test_samples_that_are_not_one_graph_are_written_as_straight_lines():
+    rng = __import__("random").Random(5)
+    layers = _network(rng)
+    X, y = _batch(rng, 40)
+    params = [p for layer in layers for w in layer for p in w]
+
+    def f(*_params):  # the 8th sample takes another path (its loss squared): no loop, the same numbers
+        terms = [(1.0 - _score(layers, x) * label).relu() for x, label in zip(X, y)]
+        terms[7] = terms[7] * terms[7]
+        return autograd.sum(terms) / len(terms)
+
+    fast = autograd.compile(f, *params)
+    assert "_samples" not in fast.source
+    point = [p.data * 0.5 for p in params]
+    assert same(fast.value_and_grad(*point), _eager_at(f, params, point))
+
+
+def test_a_loop_over_samples_with_hostile_labels_runs_and_executes_none_of_them(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    rng = __import__("random").Random(6)
+    layers = _network(rng)
+    X, y = _batch(rng, 40)
+    X = [[Value(x, label=HOSTILE[(2 * i + j) % len(HOSTILE)]) for j, x in enumerate(point)]
+         for i, point in enumerate(X)]
+    f, params = _hinge_step(layers, X, y)
+    fast = autograd.compile(f, *params)
+    assert "in _samples:" in fast.source
+    point = [p.data for p in params]
+    assert same(fast.value_and_grad(*point), _eager_at(f, params, point))
+    assert list(tmp_path.iterdir()) == []
+    for line in fast.source.splitlines():
+        code = line.split("#", 1)[0]
+        assert re.fullmatch(r"[A-Za-z0-9_ =+\-*/.,()\[\]:<>!]*", code), line
 
 
 # ---- scale ---------------------------------------------------------------------------------------------

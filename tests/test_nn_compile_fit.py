@@ -287,6 +287,20 @@ def test_an_epochs_short_last_batch_runs_eagerly_and_only_the_full_batches_are_c
     assert len(compiled) == 1
 
 
+def test_a_batchs_step_is_one_loop_over_its_samples_and_trains_as_eager_does(monkeypatch):
+    # the samples of a batch are one graph on other inputs: the step's program holds it once
+    programs = []
+    compile_ = autograd.compile
+    monkeypatch.setattr(autograd, "compile", lambda *args, **kw: programs.append(compile_(*args, **kw)) or programs[-1])
+    for dropout in (0.0, 0.25):
+        del programs[:]
+        assert _same_bits(_train(True, dropout=dropout)[:2], _train(False, dropout=dropout)[:2])
+        (step,) = programs
+        source = step.source
+        assert source.count(" in _samples:") == 1 and source.count(" in zip(_saved, _grads):") == 1
+        assert len(source.splitlines()) < 450  # a sample's 36 nodes once, not 16 times (~1,700 lines)
+
+
 def test_compile_must_be_a_bool_and_cannot_go_with_diagnostics():
     model = MLP(2, [2, 1], seed=0)
     before = [p.data for p in model.parameters()]

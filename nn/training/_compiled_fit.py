@@ -1,8 +1,8 @@
 """`fit(compile=True)`: the training step recorded once per batch shape and replayed as a program.
 
 A step's graph has the same shape at every step of the same batch size: `autograd.compile`
-records it once and replays it as straight-line Python on floats. Everything that changes from
-step to step is an input of the program, in this order:
+records it once and replays it as Python on floats (the batch's samples as one loop).
+Everything that changes from step to step is an input of the program, in this order:
 
     the parameters | the batch's inputs | its targets | dropout's factors
 
