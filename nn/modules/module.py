@@ -80,6 +80,10 @@ class Module:
             output = replay(self, inputs)
             if output is not EAGER:
                 return output
+        return self._call_eagerly(inputs, options)
+
+    def _call_eagerly(self, inputs: tuple, options: dict) -> Any:
+        """forward in this module's scope, then the forward hooks."""
         with scope(self.scope_name or type(self).__name__):
             output = self.forward(*inputs, **options)
         hooks = self.__dict__.get("_forward_hooks")
@@ -97,7 +101,14 @@ class Module:
         overrides it; Sequential passes the batch on module by module, and fit and evaluate call
         it, so such a module works anywhere in a model. An override calls `_after_batch` at its end.
         """
-        return [self(x) for x in xs]
+        if is_grad_enabled():
+            return [self(x) for x in xs]
+        weights: dict = {}  # the parameters' numbers, read once for the batch: no step changes them inside it
+        outputs = []
+        for x in xs:
+            output = replay(self, (x,), weights)
+            outputs.append(self._call_eagerly((x,), {}) if output is EAGER else output)
+        return outputs
 
     def _after_batch(self, xs: Sequence[Any], outputs: list[Any]) -> None:
         """The forward hooks of an overriding forward_batch, called sample by sample as `module(x)` calls them."""

@@ -47,7 +47,7 @@ def _shape(item: object) -> Shape:
 def _numbers(item: object, into: list[float], what: str) -> list[float]:
     """Every number of item, depth first (a Value gives its .data); `what` names item in an error."""
     if isinstance(item, (list, tuple)):
-        if all(type(element) is float for element in item):  # the common case, a sample's inputs, at once
+        if set(map(type, item)) <= {float}:  # the common case, a sample's inputs: checked at C speed
             into += item
         else:
             for element in item:

@@ -150,12 +150,13 @@ class Adam(Optimizer):
         self.t += 1
         step_size = self.lr / (1.0 - b1**self.t)
         correction2 = math.sqrt(1.0 - b2**self.t)
-        m, v = self._m, self._v
+        m, v, sqrt = self._m, self._v, math.sqrt
+        new1, new2 = 1.0 - b1, 1.0 - b2  # the new gradient's share of each average, computed once, not per weight
         for i, p in enumerate(self.params):
             g = p.grad + wd * p.data if wd else p.grad
-            m[i] = m[i] + (g - m[i]) * (1.0 - b1)  # = b1 m + (1 - b1) g, as torch's lerp computes it
-            v[i] = b2 * v[i] + (1.0 - b2) * g * g
-            p.data -= step_size * (m[i] / (math.sqrt(v[i]) / correction2 + eps))
+            m_i = m[i] = m[i] + (g - m[i]) * new1  # = b1 m + (1 - b1) g, as torch's lerp computes it
+            v_i = v[i] = b2 * v[i] + new2 * g * g
+            p.data -= step_size * (m_i / (sqrt(v_i) / correction2 + eps))
 
 
 class RMSprop(Optimizer):
