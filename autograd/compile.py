@@ -843,6 +843,7 @@ class Compiled:
         self._outputs, self._many = outputs, many
         self._program = _Program(outputs, inputs, input_names, wrt)
         self._namespace = self._program.namespace
+        self._order: list[Value] | None = self._program.forward_nodes  # the trace's, for the checks of first calls
         self._lines: list | None = None  # the forward lines, kept while one of the two programs is not written
         self._forward_text: list[str] | None = None
         self._text: list[str] | None = None
@@ -913,6 +914,27 @@ class Compiled:
             self._checked = True
         return result
 
+    def partial(self, *first: float) -> Callable[..., float | tuple[float, ...]]:
+        """`fast` with its first inputs fixed: `fast.partial(*w)(*x)` is `fast(*w, *x)`.
+
+        The fixed numbers are checked once, not at every call (a network's weights, fixed for a
+        batch of samples: a digits MLP's 2,410 cost as much to check as its forward to run)."""
+        if len(first) > len(self.inputs):
+            raise TypeError(f"compiled function takes {len(self.inputs)} numbers, got {len(first)} to fix")
+        fixed = tuple(x if type(x) is float else to_float(x, f"compiled input {i}") for i, x in enumerate(first))
+        wanted = len(self.inputs) - len(fixed)
+
+        def call(*rest: float) -> float | tuple[float, ...]:
+            forward = self._forward
+            if forward is None or not self._checked or len(rest) != wanted or not set(map(type, rest)) <= {float}:
+                return self(*fixed, *rest)  # the first call (checked), or numbers to convert or refuse
+            try:
+                return forward(*fixed, *rest)
+            except (ValueError, ArithmeticError):
+                return self(*fixed, *rest)  # raises the op's own error, naming the op and its numbers
+
+        return call
+
     def value_and_grad(self, *numbers: float) -> tuple[float | tuple[float, ...], list[float]]:
         """(value, [d value / d input for each input differentiated]) on plain floats."""
         xs = self._numbers(numbers)
@@ -950,7 +972,7 @@ class Compiled:
     def _check(self, xs: list[float], value: object, grads: Sequence[float] | None) -> None:
         with self._holding(xs):  # (the input leaves of both graphs hold xs while they are compared)
             outputs = self._eager(xs)
-            _compare_graphs(self._outputs, outputs, self.inputs)
+            _compare_graphs(self._outputs, outputs, self.inputs, self._order)
             got = value if self._many else (value,)
             for i, (a, out) in enumerate(zip(got, outputs)):
                 if not _same(a, out.data):
@@ -960,6 +982,8 @@ class Compiled:
             for i, a, b in zip(self.wrt, grads, eager):
                 if not _same(a, b.data):
                     raise TraceMismatchError(f"compiled gradient of input {i} is {a!r}, eager gives {b.data!r}")
+        if grads is not None or self._grads_checked:  # value_and_grad checked (and so forward): no check to come
+            self._order = None
 
 
 def _call_recording(f: Callable, leaves: list[Value]) -> object:
@@ -1013,7 +1037,8 @@ def _describe(node: Value) -> str:
     return f"{_escaped(str(node.op)) if node.op else 'leaf'}{label}"
 
 
-def _compare_graphs(traced: list[Value], eager: list[Value], inputs: list[Value]) -> None:
+def _compare_graphs(traced: list[Value], eager: list[Value], inputs: list[Value],
+                    traced_order: list[Value] | None = None) -> None:
     """Raise TraceMismatchError at the first node where the eager graph is not the traced one.
 
     Node by node: the same op, constants and inputs, and a leaf that is not an input the same
@@ -1023,7 +1048,9 @@ def _compare_graphs(traced: list[Value], eager: list[Value], inputs: list[Value]
     input_ids = {id(v) for v in inputs}
     # All outputs at once first (a step's outputs share most of their graph: walking each output's
     # graph alone would cost outputs x nodes); only on a difference, output by output, as the rule is.
-    if _first_difference(_reading_order(traced), _reading_order(eager), input_ids) is None:
+    if traced_order is None:
+        traced_order = _reading_order(traced)
+    if _first_difference(traced_order, _reading_order(eager), input_ids) is None:
         return
     for k, (t_out, e_out) in enumerate(zip(traced, eager)):
         t_order, e_order = topological_order(t_out), topological_order(e_out)

@@ -227,6 +227,28 @@ def test_a_domain_error_in_the_program_is_the_ops_own_named_error():
         fast.value_and_grad(1.0, 0.0)
 
 
+def test_partial_fixes_the_first_inputs_and_gives_the_full_calls_bits_and_errors():
+    fast = autograd.compile(lambda w, b, x: (w * x + b).log(), 2.0, -1.0, 3.0)
+    with_weights = fast.partial(2, -1.0)  # (an int converted, as a call converts it)
+    assert bits(with_weights(3.0)) == bits(fast(2.0, -1.0, 3.0)) == bits(math.log(5.0))
+    assert [bits(with_weights(x)) for x in (0.75, 1e300, math.nan)] == [bits(fast(2.0, -1.0, x))
+                                                                        for x in (0.75, 1e300, math.nan)]
+    assert with_weights(4) == fast(2.0, -1.0, 4.0)
+    with pytest.raises(ValueError, match="log"):
+        with_weights(0.25)  # the op's own named error, as from the full call
+    with pytest.raises(TypeError, match="takes 3 numbers, got 4"):
+        with_weights(1.0, 2.0)
+    with pytest.raises(TypeError, match="takes 3 numbers, got 4 to fix"):
+        fast.partial(1.0, 2.0, 3.0, 4.0)
+    with pytest.raises(TypeError):
+        fast.partial("2.0")
+    scale = [2.0]  # the first call through partial is checked against eager as fast's own is
+    stale = autograd.compile(lambda w, x: w * x * scale[0], 1.0, 1.0)
+    scale[0] = 3.0
+    with pytest.raises(autograd.TraceMismatchError):
+        stale.partial(1.0)(1.0)
+
+
 # ---- the limits of a trace, enforced ----------------------------------------------------------------
 
 

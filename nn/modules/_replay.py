@@ -43,6 +43,9 @@ def structure_changed() -> None:
 def _flatten(item: object, into: list[float]) -> object:
     """The shape of an input (None for a number, else a tuple per element), its numbers appended to into."""
     if isinstance(item, (list, tuple)):
+        if set(map(type, item)) <= {float}:  # the common case, a sample's numbers: at C speed
+            into += item
+            return (None,) * len(item)
         return tuple(_flatten(element, into) for element in item)
     if type(item) is float:
         into.append(item)
@@ -81,8 +84,9 @@ class _Program:
 def replay(module: Module, inputs: tuple, weights: dict | None = None) -> Any:
     """module(*inputs) under no_grad from its compiled program, or EAGER when it must run as it is.
 
-    `weights`, given for the calls of one batch, keeps each program's parameter numbers after the
-    first call (a digits MLP has 2,410: reading them per sample cost as much as the forward)."""
+    `weights`, given for the calls of one batch, keeps each program with its parameter numbers
+    fixed after the first call (a digits MLP has 2,410: reading and checking them per sample cost
+    as much as the forward)."""
     numbers: list[float] = []
     try:
         shape = _flatten(inputs, numbers)
@@ -103,12 +107,12 @@ def replay(module: Module, inputs: tuple, weights: dict | None = None) -> Any:
     if not all(m.replays_now() for m in program.watch):
         return EAGER
     if weights is None:
-        data = [p.data for p in program.params]
+        values = program.fast(*[p.data for p in program.params], *numbers)
     else:
-        data = weights.get(id(program))
-        if data is None:
-            data = weights[id(program)] = [p.data for p in program.params]
-    values = program.fast(*data, *numbers)
+        fast = weights.get(id(program))
+        if fast is None:
+            fast = weights[id(program)] = program.fast.partial(*[p.data for p in program.params])
+        values = fast(*numbers)
     return _rebuild(program.outputs, iter([Value(v) for v in values]))
 
 

@@ -122,7 +122,16 @@ class CompiledFit:
         return [p.data for p in self.params]
 
     def _first_step(self, key: tuple, xs: Sequence, targets: Sequence, inputs: list[float]) -> tuple[float, list]:
-        """The eager step fit takes without compile, noting the dropout draws; then the step recorded."""
+        """The step recorded, and taken on the recording's graph (its numbers are the eager step's); with
+        a Dropout, the eager step fit takes without compile first, noting the draws the recording takes."""
+        if not any(isinstance(m, Dropout) for m in self.model.modules()):
+            traced: list[Value] = []
+            program = self._programs[key] = self._record(key, inputs, [], [], traced)
+            self.optimizer.zero_grad()
+            traced[0].backward()
+            values = [v.data for v in traced]
+            program.track(values)
+            return values[0], program.outputs_of(values[1:])
         plan: list[tuple[Dropout, int]] = []
         factors: list[float] = []
 
@@ -151,8 +160,8 @@ class CompiledFit:
         return loss.data, [_floats(o) for o in outputs]
 
     def _record(self, key: tuple, inputs: list[float], factors: list[float],
-                plan: list[tuple[Dropout, int]]) -> _Program:
-        """The step for this shape of batch, compiled."""
+                plan: list[tuple[Dropout, int]], traced: list[Value] | None = None) -> _Program:
+        """The step for this shape of batch, compiled (`traced` given: the recording's outputs put in it)."""
         x_shapes, t_shapes = key
         model, loss_fn, n_params = self.model, self.loss_fn, len(self.params)
         output_shapes: list[Shape] = []
@@ -176,8 +185,13 @@ class CompiledFit:
             finally:
                 BATCH_STATISTICS_NOTE.reset(token)
             output_shapes[:] = map(_shape, nested)
-            outs = _values(nested, [])
-            return (loss_fn(nested, ts), *outs, *statistics)
+            loss = loss_fn(nested, ts)
+            if not isinstance(loss, Value):
+                raise TypeError(f"fit: loss_fn must return a Value, got {type(loss).__name__}")
+            outputs = (loss, *_values(nested, []), *statistics)
+            if traced is not None and not traced:  # the recording's (not a later check's)
+                traced.extend(outputs)
+            return outputs
 
         fast = autograd.compile(step, *self.params, *inputs, *factors, wrt=list(range(n_params)))
         return _Program(fast, list(plan), output_shapes, norms)
