@@ -60,7 +60,8 @@ def _train(compiled: bool, make_optimizer=OPTIMIZERS["Adam"], data=MOONS, loss_f
     optimizer = make_optimizer(params)
     steps = _record_steps(optimizer)
     options.setdefault("batch_size", 16)
-    history = fit(model, X, y, loss_fn, optimizer, epochs=3, progress=False, compile=compiled,
+    options.setdefault("epochs", 3)
+    history = fit(model, X, y, loss_fn, optimizer, progress=False, compile=compiled,
                   scheduler=scheduler(optimizer) if scheduler else None, **options)
     return steps, history, model
 
@@ -285,6 +286,20 @@ def test_an_epochs_short_last_batch_runs_eagerly_and_only_the_full_batches_are_c
     monkeypatch.setattr(autograd, "compile", lambda *args, **kw: compiled.append(len(args)) or compile_(*args, **kw))
     assert _same_bits(_train(True)[:2], _train(False)[:2])  # batches of 16, 16, 16 and 2
     assert len(compiled) == 1
+
+
+def test_the_first_step_without_dropout_is_taken_on_the_recordings_graph(monkeypatch):
+    # recording runs the model once; the step then backpropagates through that graph: no extra
+    # eager forward pass (with a Dropout there is one, to learn the draws; the check adds one later)
+    calls = []
+    forward_batch = MLP.forward_batch
+    monkeypatch.setattr(MLP, "forward_batch", lambda self, xs: calls.append(len(xs)) or forward_batch(self, xs))
+    X, y = MOONS
+    for dropout, first_step in ((0.0, [16]), (0.25, [16, 16])):
+        del calls[:]
+        _train(True, dropout=dropout, data=(X[:32], y[:32]), epochs=1)
+        assert calls == first_step + [16]  # then the second step's check
+    assert _same_bits(_train(True, data=(X[:32], y[:32]))[:2], _train(False, data=(X[:32], y[:32]))[:2])
 
 
 def test_a_batchs_step_is_one_loop_over_its_samples_and_trains_as_eager_does(monkeypatch):

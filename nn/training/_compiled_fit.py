@@ -14,8 +14,10 @@ counts recorded once per shape), so the same seed gives the same masks with or w
 The parameters get `.grad` as `loss.backward()` would give it (after `zero_grad`, the gradient
 added to 0.0), and the optimizer steps as usual: same numbers, bit for bit.
 
-The first step of each shape runs eagerly and is recorded; the program takes over from the
-second, whose numbers differ: autograd.compile checks that first replay against an eager run, so
+The first step of each shape is recorded, and taken on the recording's own graph (an eager
+graph: its loss.backward() is the eager step's); with a Dropout in the model an eager step comes
+first, to learn which layers draw how many factors. The program takes over from the second step,
+whose numbers differ: autograd.compile checks that first replay against an eager run, so
 a model or loss that branches on a number raises TraceMismatchError instead of training wrongly.
 """
 
@@ -89,8 +91,8 @@ class _Program:
 class CompiledFit:
     """The compiled training steps of one `fit` run, one per batch shape.
 
-    Evaluation (validation in fit, `evaluate`) stays eager: under no_grad a model computes on
-    plain floats already, as fast as a compiled forward pass, which would only add its recording.
+    Evaluation (validation in fit, `evaluate`) is not theirs: under no_grad a model's forward_batch
+    replays its own compiled forward (nn.modules._replay).
     """
 
     def __init__(self, model: Module, loss_fn: Callable, optimizer: Optimizer, params: list[Value]) -> None:
