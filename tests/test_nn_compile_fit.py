@@ -316,6 +316,23 @@ def test_a_batchs_step_is_one_loop_over_its_samples_and_trains_as_eager_does(mon
         assert len(source.splitlines()) < 450  # a sample's 36 nodes once, not 16 times (~1,700 lines)
 
 
+def test_a_batchs_ints_are_read_as_floats_and_a_bad_target_is_named():
+    X = [[1.0, 2.0], [3.0, 4]]  # (an int among the inputs: read as the float it is)
+    for y, error, message in (([10**400, 1], ValueError, "a target of the batch is too large for a float"),
+                              ([True, 2], TypeError, "a target of the batch must be a number, got bool")):
+        model = MLP(2, [1], seed=0)
+        with pytest.raises(error, match=message):
+            fit(model, X, y, mse_loss, SGD(model.parameters(), lr=0.0), epochs=2, batch_size=2, progress=False,
+                compile=True)
+    runs = []
+    for compiled in (False, True):
+        model = MLP(2, [1], seed=0)
+        fit(model, X, [1, 2], mse_loss, SGD(model.parameters(), lr=0.1), epochs=3, batch_size=2, progress=False,
+            compile=compiled)
+        runs.append([p.data for p in model.parameters()])
+    assert runs[0] == runs[1]
+
+
 def test_compile_must_be_a_bool_and_cannot_go_with_diagnostics():
     model = MLP(2, [2, 1], seed=0)
     before = [p.data for p in model.parameters()]

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
+from itertools import chain
 
 import autograd
 from autograd import Value
@@ -57,6 +58,24 @@ def _numbers(item: object, into: list[float], what: str) -> list[float]:
     else:
         into.append(item.data if isinstance(item, Value) else to_float(item, what))
     return into
+
+
+def _batch(items: Sequence, what: str) -> tuple[tuple[Shape, ...], list[float]]:
+    """The shape of each of a batch's inputs (or targets) and all their numbers, depth first.
+
+    The common cases (rows of floats; numbers) are read at C speed: a step's Python loop over its
+    2,048 inputs cost as much as a tenth of the compiled digits step."""
+    kinds = set(map(type, items))
+    if kinds <= {list, tuple}:
+        numbers = list(chain.from_iterable(items))
+        if set(map(type, numbers)) <= {float}:
+            return tuple((None,) * len(item) for item in items), numbers
+    elif kinds <= {float, int}:
+        try:
+            return (None,) * len(items), list(map(float, items))
+        except OverflowError:  # an int too large for a float: _numbers says so
+            pass
+    return tuple(map(_shape, items)), _numbers(items, [], what)
 
 
 def _rebuild(shape: Shape, leaves: Iterator) -> object:
@@ -103,8 +122,10 @@ class CompiledFit:
     def train_step(self, xs: Sequence, targets: Sequence) -> tuple[float, list]:
         """One step's forward and backward: sets every parameter's .grad as zero_grad() and
         loss.backward() do; returns the loss and the outputs (as numbers)."""
-        key = (tuple(map(_shape, xs)), tuple(map(_shape, targets)))
-        inputs = _numbers(targets, _numbers(xs, [], "fit: an input of the batch"), "fit: a target of the batch")
+        x_shapes, inputs = _batch(xs, "fit: an input of the batch")
+        t_shapes, targets_numbers = _batch(targets, "fit: a target of the batch")
+        key = (x_shapes, t_shapes)
+        inputs += targets_numbers
         program = self._programs.get(key)
         if program is None:
             # A batch smaller than one already met (an epoch's last, short batch) comes once an epoch:
