@@ -833,8 +833,9 @@ def _assemble(name: str, params: list[str], lines: list[tuple[str, str | None, t
 class Compiled:
     """A traced function, replayed as generated Python: `fast(*numbers)`, `fast.value_and_grad(*numbers)`.
 
-    `source` is the program's text, `graph` the traced output Value; see the module's docstring
-    for when to trace again.
+    `source` is the program's text, `graph` the traced output Value; `partial(*first)` fixes the
+    first inputs (a model's weights, for a batch of samples); see the module's docstring for when
+    to trace again.
     """
 
     def __init__(self, f: Callable, inputs: list[Value], input_names: list[str], outputs: list[Value],
