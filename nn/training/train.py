@@ -137,7 +137,7 @@ def fit(
 
     `compile=True` records the training step once per batch shape with `autograd.compile` and
     replays it as a program on floats: the same gradients, weights and history as without it, to
-    the last bit (validation stays eager: under no_grad it computes on floats already). The model
+    the last bit (validation is the same either way: under no_grad a module replays its own forward compiled). The model
     and the loss must then compute the same ops whatever the numbers (no Python `if` on a Value's
     number; the first replay checks it and raises autograd.TraceMismatchError); the targets reach
     `loss_fn` as Values (inputs of the program).
