@@ -33,6 +33,7 @@ from nn._numbers import to_float
 from nn.modules.batchnorm import BATCH_STATISTICS_NOTE, BatchNorm1d
 from nn.modules.layers import _GIVEN_FACTORS, Dropout
 from nn.modules.module import Module
+from nn.training._eager_fit import EagerFit, checked_loss
 from nn.training.optim import Optimizer
 
 Shape = tuple | None  # None for a number, else one Shape per element of a list
@@ -116,6 +117,7 @@ class CompiledFit:
 
     def __init__(self, model: Module, loss_fn: Callable, optimizer: Optimizer, params: list[Value]) -> None:
         self.model, self.loss_fn, self.optimizer, self.params = model, loss_fn, optimizer, params
+        self._eager = EagerFit(model, loss_fn, optimizer, params)
         self._programs: dict[tuple, _Program] = {}
         self._largest = 0  # the most samples in a batch so far
 
@@ -169,18 +171,11 @@ class CompiledFit:
         return self._eager_step(xs, targets, draw, record)
 
     def _eager_step(self, xs: Sequence, targets: Sequence, draw: Callable | None,
-                    record: Callable[[], None] = lambda: None) -> tuple[float, list]:
-        """The step fit takes without compile (`draw` given: dropout's factors taken from it), with
-        `record()` between the forward and the backward pass."""
+                    record: Callable[[], None] | None = None) -> tuple[float, list]:
+        """fit's eager step (`draw` given: dropout's factors taken from it), with `record()` between
+        the forward and the backward pass."""
         with _given(draw) if draw is not None else nullcontext():
-            outputs = self.model.forward_batch(xs)
-        loss = self.loss_fn(outputs, targets)
-        if not isinstance(loss, Value):
-            raise TypeError(f"fit: loss_fn must return a Value, got {type(loss).__name__}")
-        record()
-        self.optimizer.zero_grad()  # (after the recording, whatever it did to .grad)
-        loss.backward()
-        return loss.data, [_floats(o) for o in outputs]
+            return self._eager.train_step(xs, targets, record)
 
     def _record(self, key: tuple, inputs: list[float], factors: list[float],
                 plan: list[tuple[Dropout, int]], traced: list[Value] | None = None) -> _Program:
@@ -208,9 +203,7 @@ class CompiledFit:
             finally:
                 BATCH_STATISTICS_NOTE.reset(token)
             output_shapes[:] = map(_shape, nested)
-            loss = loss_fn(nested, ts)
-            if not isinstance(loss, Value):
-                raise TypeError(f"fit: loss_fn must return a Value, got {type(loss).__name__}")
+            loss = checked_loss(loss_fn(nested, ts))
             outputs = (loss, *_values(nested, []), *statistics)
             if traced is not None and not traced:  # the recording's (not a later check's)
                 traced.extend(outputs)
@@ -238,8 +231,3 @@ def _values(item: object, into: list[Value]) -> list[Value]:
     else:
         into.append(item)
     return into
-
-
-def _floats(item: object) -> object:
-    """A model's output as numbers, nested as it is."""
-    return [_floats(element) for element in item] if isinstance(item, (list, tuple)) else float(item)

@@ -14,10 +14,11 @@ from __future__ import annotations
 import random
 from collections.abc import Callable, Iterator, Sequence
 
-from autograd import Value, no_grad
-from nn._numbers import check_bool, check_int, check_seed, show, to_float
+from autograd import no_grad
+from nn._numbers import check_bool, check_int, check_seed, show
 from nn.modules.module import Module
 from nn.training._compiled_fit import CompiledFit
+from nn.training._eager_fit import EagerFit, score
 from nn.training.callbacks import (
     Callback,
     EarlyStopping,
@@ -34,10 +35,6 @@ from nn.training.optim import Optimizer
 from nn.training.schedulers import LRScheduler
 
 __all__ = ["Callback", "History", "LossFn", "TrainingRun", "accuracy", "epoch_batches", "evaluate", "fit"]
-
-
-def _score(output: object, what: str = "output") -> float:
-    return output.data if isinstance(output, Value) else to_float(output, what)
 
 
 def accuracy(outputs: Sequence, targets: Sequence) -> float:
@@ -57,10 +54,10 @@ def accuracy(outputs: Sequence, targets: Sequence) -> float:
             if set(map(type, out)) <= {float}:  # the common case, floats: no message made per score
                 scores = out
             else:
-                scores = [_score(s, f"accuracy: output {i}[{j}]") for j, s in enumerate(out)]
+                scores = [score(s, f"accuracy: output {i}[{j}]") for j, s in enumerate(out)]
             correct += scores.index(max(scores)) == t
         else:
-            correct += (_score(out, f"accuracy: output {i}") > 0.0) == _positive(t, i)
+            correct += (score(out, f"accuracy: output {i}") > 0.0) == _positive(t, i)
     return correct / len(outputs)
 
 
@@ -145,7 +142,7 @@ def fit(
     epochs, batch_size, seed = _check_arguments(X, y, epochs, batch_size, seed, validation, diagnostics, compile)
     events = _callbacks(model, optimizer, validation, patience, min_delta, restore_best, callbacks, clip_norm,
                         progress, live, diagnostics, scheduler)
-    steps = (CompiledFit if compile else _EagerFit)(model, loss_fn, optimizer, model.parameters())
+    steps = (CompiledFit if compile else EagerFit)(model, loss_fn, optimizer, model.parameters())
     run = TrainingRun(model, X, y, loss_fn, optimizer, epochs, History(), validation)
     begun: list[Callback] = []
     try:
@@ -223,22 +220,6 @@ def _end(begun: list[Callback], run: TrainingRun) -> None:
         raise failure
 
 
-class _EagerFit:
-    """The step fit takes without compile: build the graph, then backward (CompiledFit replays it)."""
-
-    def __init__(self, model: Module, loss_fn: LossFn, optimizer: Optimizer, params: list[Value]) -> None:
-        self.model, self.loss_fn, self.optimizer = model, loss_fn, optimizer
-
-    def train_step(self, xs: Sequence, targets: Sequence) -> tuple[float, list]:
-        outputs = self.model.forward_batch(xs)
-        loss = self.loss_fn(outputs, targets)
-        if not isinstance(loss, Value):
-            raise TypeError(f"fit: loss_fn must return a Value, got {type(loss).__name__}")
-        self.optimizer.zero_grad()
-        loss.backward()
-        return loss.data, [_detach(o) for o in outputs]
-
-
 def _check_arguments(X: Sequence, y: Sequence, epochs: int, batch_size: int | None, seed: int,
                      validation: tuple[Sequence, Sequence] | None, diagnostics: bool,
                      compile: bool) -> tuple[int, int | None, int]:  # noqa: A002
@@ -282,13 +263,6 @@ def _callbacks(model: Module, optimizer: Optimizer, validation: object, patience
     if check_bool(progress, "fit: progress"):
         made.append(ProgressBar())
     return made
-
-
-def _detach(output: object) -> object:
-    """The numbers of an output, so the epoch's accuracy does not keep every graph alive."""
-    if isinstance(output, (list, tuple)):
-        return [_score(o) for o in output]
-    return _score(output)
 
 
 def _live_view(live: bool | LivePlot, callbacks: Sequence) -> list[LivePlot]:
