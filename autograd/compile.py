@@ -897,9 +897,7 @@ class Compiled:
     def _numbers(self, numbers: tuple) -> Sequence[float]:
         if len(numbers) != len(self.inputs):
             raise TypeError(f"compiled function takes {len(self.inputs)} numbers, got {len(numbers)}")
-        if set(map(type, numbers)) <= {float}:  # the common case, all floats: checked at C speed
-            return numbers
-        return [x if type(x) is float else to_float(x, f"compiled input {i}") for i, x in enumerate(numbers)]
+        return _as_floats(numbers)
 
     def __call__(self, *numbers: float) -> float | tuple[float, ...]:
         xs = self._numbers(numbers)
@@ -922,7 +920,7 @@ class Compiled:
         batch of samples: a digits MLP's 2,410 cost as much to check as its forward to run)."""
         if len(first) > len(self.inputs):
             raise TypeError(f"compiled function takes {len(self.inputs)} numbers, got {len(first)} to fix")
-        fixed = tuple(x if type(x) is float else to_float(x, f"compiled input {i}") for i, x in enumerate(first))
+        fixed = tuple(_as_floats(first))
         wanted = len(self.inputs) - len(fixed)
 
         def call(*rest: float) -> float | tuple[float, ...]:
@@ -985,6 +983,13 @@ class Compiled:
                     raise TraceMismatchError(f"compiled gradient of input {i} is {a!r}, eager gives {b.data!r}")
         if grads is not None or self._grads_checked:  # value_and_grad checked (and so forward): no check to come
             self._order = None
+
+
+def _as_floats(numbers: Sequence) -> Sequence[float]:
+    """The compiled function's numbers as floats (input i named in an error)."""
+    if set(map(type, numbers)) <= {float}:  # the common case, all floats: checked at C speed
+        return numbers
+    return [x if type(x) is float else to_float(x, f"compiled input {i}") for i, x in enumerate(numbers)]
 
 
 def _call_recording(f: Callable, leaves: list[Value]) -> object:
