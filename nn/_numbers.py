@@ -44,6 +44,11 @@ def is_real(x: object) -> bool:
     return isinstance(x, numbers.Real) and not isinstance(x, bool)
 
 
+def is_int(x: object) -> bool:
+    """True for an int (a Python or NumPy int), False for anything else, a bool and 2.0 included."""
+    return isinstance(x, numbers.Integral) and not isinstance(x, bool)
+
+
 def show(x: object) -> str:
     """x as an error message shows it: its repr, shortened; a huge int by its size (`about 1e+400`)."""
     if isinstance(x, int) and not isinstance(x, bool) and x.bit_length() > 100:
@@ -104,7 +109,7 @@ def check_int(x: object, what: str, low: int = 1, high: int = MAX_SIZE) -> int:
     argument, instead of deep inside the code that would use it. Use the returned value: it is a
     Python int even when x is a NumPy one (json.dumps in nn.save refuses those).
     """
-    if not isinstance(x, numbers.Integral) or isinstance(x, bool):
+    if not is_int(x):
         raise TypeError(f"{what} must be an int, got {type(x).__name__}: {show(x)}")
     if not low <= x <= high:
         bounds = f"in [{low}, {high}]" if x > high or high != MAX_SIZE else f">= {low}"
@@ -122,7 +127,7 @@ def check_bool(x: object, what: str) -> bool:
 def check_seed(x: object, what: str = "seed", *, or_else: str = "") -> int:
     """x as the int that seeds a random.Random (any int, however large or negative); TypeError
     otherwise, its message listing what else the caller accepts (`or_else=", a random.Random or None"`)."""
-    if not isinstance(x, numbers.Integral) or isinstance(x, bool):
+    if not is_int(x):
         raise TypeError(f"{what} must be an int{or_else}, got {type(x).__name__}: {show(x)}")
     return int(x)
 

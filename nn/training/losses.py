@@ -18,7 +18,7 @@ from collections.abc import Sequence
 
 import autograd
 from autograd import OPS, Value
-from nn._numbers import check_real, is_real, show, to_float
+from nn._numbers import check_real, is_int, is_real, show, to_float
 
 Prediction = Value | float
 Batch = Prediction | Sequence[Prediction]
@@ -127,7 +127,7 @@ def _check_index(t: object, n: int, what: str) -> int | Value:
     or a Value holding one (an input of a compiled step)."""
     if isinstance(t, Value) and t.data.is_integer():
         index = int(t.data)
-    elif isinstance(t, numbers.Integral) and not isinstance(t, bool):
+    elif is_int(t):
         t = index = int(t)
     else:
         raise TypeError(f"cross_entropy: {what} must be an int class index, got {type(t).__name__}: {show(t)}")
